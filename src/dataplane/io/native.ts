@@ -1,0 +1,87 @@
+/**
+ * The contract of the native addon (native/src/moltnet.c). Everything here is synchronous and thread-safe
+ * (no libuv handles), so the forwarding worker can call it; the blocking call (pollIn) is for workers only.
+ *
+ * Packet buffers are caller-owned "slabs": one Buffer holding `max` slots of `stride` bytes. Batch reads
+ * put packet i at slab[i*stride + headroom], leaving `headroom` bytes in front for an outer header to be
+ * written in place (no copy on encapsulation).
+ *
+ * Underlay addresses are 20-byte records: 16 bytes IPv6 address (IPv4 peers as ::ffff:a.b.c.d),
+ * 2 bytes port (big-endian), 2 bytes zero.
+ */
+import { createRequire } from 'node:module';
+
+export const ADDR_RECORD_LEN = 20;
+
+export interface NativeAddon {
+  /** Open a Linux TUN (IFF_TUN|IFF_NO_PI), O_NONBLOCK. Throws an Error with `code` (errno name). */
+  tunOpen(name: string): { fd: number; name: string };
+  /** Close any fd the addon returned. */
+  close(fd: number): void;
+  /**
+   * Wait until one of `fds` is readable or `timeoutMs` passes. Returns a bitmask (bit i = fds[i] readable),
+   * 0 on timeout or EINTR. Blocks the calling thread.
+   */
+  pollIn(fds: Int32Array, timeoutMs: number): number;
+  /**
+   * Read up to `max` packets from a non-blocking fd (one read(2) each, stopping at EAGAIN).
+   * sizes[i] = length of packet i. Returns the count; errors other than EAGAIN end the batch and, if no
+   * packet was read, return -errno.
+   */
+  readBatch(fd: number, slab: Buffer, stride: number, headroom: number, max: number, sizes: Int32Array): number;
+  /**
+   * Write `count` packets (packet i = slab[offsets[i] .. +lengths[i]]), one write(2) each. Returns how many
+   * were written; a packet that fails (EIO when the TUN is down, EAGAIN, ENOBUFS) is skipped, never thrown.
+   */
+  writeBatch(fd: number, slab: Buffer, offsets: Int32Array, lengths: Int32Array, count: number): number;
+  /**
+   * A non-blocking UDP socket bound to addr:port. addr "::" gives a dual-stack AF_INET6 socket; an IPv4
+   * literal gives AF_INET. Large SO_RCVBUF/SO_SNDBUF. Throws with `code` on failure (EADDRINUSE...).
+   */
+  udpOpen(addr: string, port: number): number;
+  /** The port a UDP socket is bound to (for port 0). */
+  udpLocalPort(fd: number): number;
+  /** recvmmsg: like readBatch, plus the sender of packet i in addrs[i*20 ..]. */
+  recvBatch(
+    fd: number,
+    slab: Buffer,
+    stride: number,
+    headroom: number,
+    max: number,
+    sizes: Int32Array,
+    addrs: Uint8Array,
+  ): number;
+  /** sendmmsg: packet i to the address record addrs[i*20 ..]. Returns how many were sent; never throws. */
+  sendBatch(
+    fd: number,
+    slab: Buffer,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    addrs: Uint8Array,
+    count: number,
+  ): number;
+}
+
+let cached: NativeAddon | undefined;
+
+/** Load the addon built by `npm install` (native/build/Release/moltnet.node). */
+export function loadNative(): NativeAddon {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  const candidates = [
+    '../../../../native/build/Release/moltnet.node', // from dist/src/dataplane/io
+    '../../../native/build/Release/moltnet.node', // from src/dataplane/io (ts runners)
+  ];
+  let lastError: unknown;
+  for (const rel of candidates) {
+    try {
+      cached = require(new URL(rel, import.meta.url).pathname) as NativeAddon;
+      return cached;
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw new Error(
+    `the native addon is not built (run "npm install" or "npm run build:native"): ${String(lastError)}`,
+  );
+}
