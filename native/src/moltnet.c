@@ -1,0 +1,411 @@
+/*
+ * N-API glue for the contract in src/dataplane/io/native.ts.
+ *
+ * Every exported function is synchronous and keeps no state between calls (no libuv handles, no globals),
+ * so the addon can be loaded by several worker threads at once: NAPI_MODULE_INIT registers it per context.
+ *
+ * Bad arguments throw TypeError/RangeError (codes ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE, like Node's own)
+ * before any syscall: a slab offset that escapes its Buffer would otherwise be a wild kernel write.
+ * Opening things throws an Error whose .code is the errno name; per-packet I/O never throws.
+ */
+#include "moltnet.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+
+#include <node_api.h>
+#include <uv.h>
+
+#define MAX_ARGS 7
+#define POLL_MAX 32 /* one bit per fd in the returned mask */
+
+typedef struct {
+  napi_env env;
+  const char *fn; /* for messages: "readBatch: ..." */
+  napi_value argv[MAX_ARGS];
+} call_t;
+
+static bool start(call_t *c, napi_env env, napi_callback_info info, const char *fn) {
+  size_t argc = MAX_ARGS;
+  c->env = env;
+  c->fn = fn;
+  /* Missing arguments read as undefined and fail their type check with a clear message. */
+  return napi_get_cb_info(env, info, &argc, c->argv, NULL, NULL) == napi_ok;
+}
+
+static bool throw_fmt(call_t *c, bool range, const char *fmt, ...) {
+  char msg[256];
+  int off = snprintf(msg, sizeof msg, "%s: ", c->fn);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg + off, sizeof msg - (size_t)off, fmt, ap);
+  va_end(ap);
+  if (range) {
+    napi_throw_range_error(c->env, "ERR_OUT_OF_RANGE", msg);
+  } else {
+    napi_throw_type_error(c->env, "ERR_INVALID_ARG_TYPE", msg);
+  }
+  return false;
+}
+
+/* An Error shaped like Node's own system errors: code 'EADDRINUSE', errno -98, syscall 'bind'. */
+static napi_value throw_errno(call_t *c, int err, const char *what, const char *syscall) {
+  char name[32], text[128], msg[384];
+  uv_err_name_r(-err, name, sizeof name);
+  uv_strerror_r(-err, text, sizeof text);
+  snprintf(msg, sizeof msg, "%s %s: %s: %s (%s)", c->fn, what, syscall, text, name);
+  napi_value code, message, error, errno_value, syscall_value;
+  if (napi_create_string_utf8(c->env, name, NAPI_AUTO_LENGTH, &code) == napi_ok &&
+      napi_create_string_utf8(c->env, msg, NAPI_AUTO_LENGTH, &message) == napi_ok &&
+      napi_create_error(c->env, code, message, &error) == napi_ok &&
+      napi_create_int32(c->env, -err, &errno_value) == napi_ok &&
+      napi_create_string_utf8(c->env, syscall, NAPI_AUTO_LENGTH, &syscall_value) == napi_ok) {
+    napi_set_named_property(c->env, error, "errno", errno_value);
+    napi_set_named_property(c->env, error, "syscall", syscall_value);
+    napi_throw(c->env, error);
+  } else {
+    napi_throw_error(c->env, name, msg);
+  }
+  return NULL;
+}
+
+/* An integer argument in [lo, hi]. JS numbers are doubles: reject fractions and NaN rather than truncate. */
+static bool arg_int(call_t *c, int i, const char *name, int64_t lo, int64_t hi, int64_t *out) {
+  napi_valuetype t;
+  double d;
+  if (napi_typeof(c->env, c->argv[i], &t) != napi_ok || t != napi_number ||
+      napi_get_value_double(c->env, c->argv[i], &d) != napi_ok) {
+    return throw_fmt(c, false, "%s must be a number", name);
+  }
+  if (!(d >= (double)lo && d <= (double)hi)) {
+    return throw_fmt(c, true, "%s must be in [%lld, %lld], got %g", name, (long long)lo, (long long)hi, d);
+  }
+  if ((double)(int64_t)d != d) return throw_fmt(c, true, "%s must be an integer, got %g", name, d);
+  *out = (int64_t)d;
+  return true;
+}
+
+static bool arg_fd(call_t *c, int i, int *fd) {
+  int64_t v;
+  if (!arg_int(c, i, "fd", 0, INT32_MAX, &v)) return false;
+  *fd = (int)v;
+  return true;
+}
+
+/* A typed array of one element type; *len counts elements. Buffer is a Uint8Array, so both are accepted. */
+static bool arg_array(call_t *c, int i, const char *name, napi_typedarray_type want, const char *want_name,
+                      void **data, size_t *len) {
+  bool is = false;
+  napi_typedarray_type type;
+  if (napi_is_typedarray(c->env, c->argv[i], &is) != napi_ok || !is ||
+      napi_get_typedarray_info(c->env, c->argv[i], &type, len, data, NULL, NULL) != napi_ok || type != want) {
+    return throw_fmt(c, false, "%s must be %s", name, want_name);
+  }
+  return true;
+}
+
+static bool arg_bytes(call_t *c, int i, const char *name, uint8_t **data, size_t *len) {
+  return arg_array(c, i, name, napi_uint8_array, "a Buffer or Uint8Array", (void **)data, len);
+}
+
+static bool arg_i32s(call_t *c, int i, const char *name, int32_t **data, size_t *len) {
+  return arg_array(c, i, name, napi_int32_array, "an Int32Array", (void **)data, len);
+}
+
+static napi_value ret_int(call_t *c, int64_t v) {
+  napi_value out;
+  napi_create_int64(c->env, v, &out);
+  return out;
+}
+
+/* slab, stride, headroom, max, sizes at argv[1..5] of readBatch/recvBatch. */
+typedef struct {
+  uint8_t *slab;
+  size_t stride, headroom;
+  int64_t asked; /* the caller's max, for checking other arrays against it */
+  int max;       /* clamped to MN_BATCH */
+  int32_t *sizes;
+} slots_t;
+
+static bool arg_slots(call_t *c, slots_t *s) {
+  size_t slab_len, sizes_len;
+  int64_t stride, headroom, max;
+  if (!arg_bytes(c, 1, "slab", &s->slab, &slab_len) || !arg_int(c, 2, "stride", 1, INT32_MAX, &stride) ||
+      !arg_int(c, 3, "headroom", 0, stride - 1, &headroom) || !arg_int(c, 4, "max", 0, INT32_MAX, &max) ||
+      !arg_i32s(c, 5, "sizes", &s->sizes, &sizes_len)) {
+    return false;
+  }
+  /* Checked against the caller's max, before clamping, so a wrong slab fails every time, not only under load. */
+  if ((uint64_t)max * (uint64_t)stride > slab_len) {
+    return throw_fmt(c, true, "slab (%zu bytes) is smaller than max * stride (%lld * %lld)", slab_len,
+                     (long long)max, (long long)stride);
+  }
+  if ((uint64_t)max > sizes_len) {
+    return throw_fmt(c, true, "sizes (%zu entries) is shorter than max (%lld)", sizes_len, (long long)max);
+  }
+  s->stride = (size_t)stride;
+  s->headroom = (size_t)headroom;
+  s->asked = max;
+  s->max = max > MN_BATCH ? MN_BATCH : (int)max;
+  return true;
+}
+
+/* slab, offsets, lengths: every packet [offsets[i], offsets[i]+lengths[i]) must lie inside the slab. */
+typedef struct {
+  uint8_t *slab;
+  int32_t *offsets, *lengths;
+} packets_t;
+
+static bool arg_packets(call_t *c, int first, int count_at, packets_t *p, int *count) {
+  size_t slab_len, n_off, n_len;
+  int64_t n;
+  if (!arg_bytes(c, first, "slab", &p->slab, &slab_len) || !arg_i32s(c, first + 1, "offsets", &p->offsets, &n_off) ||
+      !arg_i32s(c, first + 2, "lengths", &p->lengths, &n_len) || !arg_int(c, count_at, "count", 0, INT32_MAX, &n)) {
+    return false;
+  }
+  if ((uint64_t)n > n_off || (uint64_t)n > n_len) {
+    return throw_fmt(c, true, "count (%lld) exceeds offsets (%zu) or lengths (%zu)", (long long)n, n_off, n_len);
+  }
+  for (int64_t i = 0; i < n; i++) {
+    int64_t off = p->offsets[i], len = p->lengths[i];
+    if (off < 0 || len < 0 || (uint64_t)(off + len) > slab_len) {
+      return throw_fmt(c, true, "packet %lld (offset %lld, length %lld) is outside the slab (%zu bytes)",
+                       (long long)i, (long long)off, (long long)len, slab_len);
+    }
+  }
+  *count = (int)n;
+  return true;
+}
+
+/* tunOpen(name) -> { fd, name } */
+static napi_value js_tun_open(napi_env env, napi_callback_info info) {
+  call_t c;
+  if (!start(&c, env, info, "tunOpen")) return NULL;
+  napi_valuetype t;
+  size_t len = 0;
+  char name[IFNAMSIZ];
+  if (napi_typeof(env, c.argv[0], &t) != napi_ok || t != napi_string) {
+    throw_fmt(&c, false, "name must be a string");
+    return NULL;
+  }
+  napi_get_value_string_utf8(env, c.argv[0], NULL, 0, &len);
+  if (len >= IFNAMSIZ) {
+    throw_fmt(&c, true, "name must be at most %d bytes, got %zu", IFNAMSIZ - 1, len);
+    return NULL;
+  }
+  napi_get_value_string_utf8(env, c.argv[0], name, sizeof name, &len);
+  if (strlen(name) != len) {
+    throw_fmt(&c, false, "name must not contain NUL");
+    return NULL;
+  }
+  char actual[IFNAMSIZ + 1] = {0};
+  const char *syscall = "";
+  int fd = mn_tun_open(name, actual, sizeof actual, &syscall);
+  if (fd < 0) return throw_errno(&c, -fd, name[0] ? name : "(any)", syscall);
+  napi_value out, fd_value, name_value;
+  napi_create_object(env, &out);
+  napi_create_int32(env, fd, &fd_value);
+  napi_create_string_utf8(env, actual, NAPI_AUTO_LENGTH, &name_value);
+  napi_set_named_property(env, out, "fd", fd_value);
+  napi_set_named_property(env, out, "name", name_value);
+  return out;
+}
+
+/* close(fd) */
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  call_t c;
+  int fd;
+  if (!start(&c, env, info, "close") || !arg_fd(&c, 0, &fd)) return NULL;
+  /* EINTR: Linux has released the fd already; retrying could close someone else's new fd. */
+  if (close(fd) < 0 && errno != EINTR) {
+    char what[24];
+    snprintf(what, sizeof what, "fd %d", fd);
+    return throw_errno(&c, errno, what, "close");
+  }
+  return NULL;
+}
+
+/* pollIn(fds, timeoutMs) -> bitmask. "Readable" includes POLLERR/POLLHUP/POLLNVAL: a read will not
+ * block and will report the problem, which beats a worker sleeping forever on a dead fd. */
+static napi_value js_poll_in(napi_env env, napi_callback_info info) {
+  call_t c;
+  int32_t *fds;
+  size_t n;
+  int64_t timeout;
+  if (!start(&c, env, info, "pollIn") || !arg_i32s(&c, 0, "fds", &fds, &n) ||
+      !arg_int(&c, 1, "timeoutMs", -1, INT32_MAX, &timeout)) {
+    return NULL;
+  }
+  if (n > POLL_MAX) {
+    throw_fmt(&c, true, "fds may hold at most %d fds, got %zu", POLL_MAX, n);
+    return NULL;
+  }
+  struct pollfd p[POLL_MAX];
+  for (size_t i = 0; i < n; i++) {
+    p[i].fd = fds[i]; /* a negative fd is ignored by poll(2): a free slot */
+    p[i].events = POLLIN;
+    p[i].revents = 0;
+  }
+  int r = poll(p, (nfds_t)n, (int)timeout);
+  if (r < 0) {
+    if (errno == EINTR) return ret_int(&c, 0);
+    return throw_errno(&c, errno, "", "poll");
+  }
+  uint32_t mask = 0;
+  for (size_t i = 0; r > 0 && i < n; i++) {
+    if (p[i].revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) mask |= 1u << i;
+  }
+  return ret_int(&c, mask);
+}
+
+/* readBatch(fd, slab, stride, headroom, max, sizes) -> count, or -errno if nothing was read */
+static napi_value js_read_batch(napi_env env, napi_callback_info info) {
+  call_t c;
+  int fd;
+  slots_t s;
+  if (!start(&c, env, info, "readBatch") || !arg_fd(&c, 0, &fd) || !arg_slots(&c, &s)) return NULL;
+  return ret_int(&c, mn_read_batch(fd, s.slab, s.stride, s.headroom, s.max, s.sizes));
+}
+
+/* writeBatch(fd, slab, offsets, lengths, count) -> packets written */
+static napi_value js_write_batch(napi_env env, napi_callback_info info) {
+  call_t c;
+  int fd, count;
+  packets_t p;
+  if (!start(&c, env, info, "writeBatch") || !arg_fd(&c, 0, &fd) || !arg_packets(&c, 1, 4, &p, &count)) {
+    return NULL;
+  }
+  return ret_int(&c, mn_write_batch(fd, p.slab, p.offsets, p.lengths, count));
+}
+
+/* udpOpen(addr, port) -> fd. addr is an IP literal; "fe80::1%eth0" carries a scope (interface name or index). */
+static napi_value js_udp_open(napi_env env, napi_callback_info info) {
+  call_t c;
+  napi_valuetype t;
+  int64_t port;
+  char addr[INET6_ADDRSTRLEN + IFNAMSIZ + 2];
+  size_t len = 0;
+  if (!start(&c, env, info, "udpOpen")) return NULL;
+  if (napi_typeof(env, c.argv[0], &t) != napi_ok || t != napi_string) {
+    throw_fmt(&c, false, "addr must be a string");
+    return NULL;
+  }
+  napi_get_value_string_utf8(env, c.argv[0], addr, sizeof addr, &len);
+  if (!arg_int(&c, 1, "port", 0, 65535, &port)) return NULL;
+
+  union mn_sockaddr sa;
+  memset(&sa, 0, sizeof sa);
+  char host[sizeof addr];
+  snprintf(host, sizeof host, "%s", addr);
+  char *scope = strchr(host, '%');
+  if (scope) *scope++ = '\0';
+  int dual_stack = 0;
+  if (inet_pton(AF_INET6, host, &sa.in6.sin6_addr) == 1) {
+    sa.in6.sin6_family = AF_INET6;
+    sa.in6.sin6_port = htons((uint16_t)port);
+    dual_stack = IN6_IS_ADDR_UNSPECIFIED(&sa.in6.sin6_addr);
+    if (scope) {
+      char *end;
+      unsigned long idx = strtoul(scope, &end, 10);
+      if (*scope == '\0' || *end != '\0') idx = if_nametoindex(scope);
+      if (idx == 0) {
+        throw_fmt(&c, false, "unknown interface '%s' in addr '%s'", scope, addr);
+        return NULL;
+      }
+      sa.in6.sin6_scope_id = (uint32_t)idx;
+    }
+  } else if (!scope && inet_pton(AF_INET, host, &sa.in.sin_addr) == 1) {
+    sa.in.sin_family = AF_INET;
+    sa.in.sin_port = htons((uint16_t)port);
+  } else {
+    throw_fmt(&c, false, "addr must be an IPv4 or IPv6 literal, got '%s'", addr);
+    return NULL;
+  }
+  const char *syscall = "";
+  int fd = mn_udp_open(&sa, dual_stack, &syscall);
+  if (fd < 0) {
+    char what[sizeof addr + 16];
+    snprintf(what, sizeof what, sa.sa.sa_family == AF_INET6 ? "[%s]:%lld" : "%s:%lld", addr, (long long)port);
+    return throw_errno(&c, -fd, what, syscall);
+  }
+  return ret_int(&c, fd);
+}
+
+/* udpLocalPort(fd) -> port */
+static napi_value js_udp_local_port(napi_env env, napi_callback_info info) {
+  call_t c;
+  int fd;
+  if (!start(&c, env, info, "udpLocalPort") || !arg_fd(&c, 0, &fd)) return NULL;
+  int port = mn_udp_local_port(fd);
+  if (port < 0) {
+    char what[24];
+    snprintf(what, sizeof what, "fd %d", fd);
+    return throw_errno(&c, -port, what, "getsockname");
+  }
+  return ret_int(&c, port);
+}
+
+/* recvBatch(fd, slab, stride, headroom, max, sizes, addrs) -> count, or -errno if nothing was received */
+static napi_value js_recv_batch(napi_env env, napi_callback_info info) {
+  call_t c;
+  int fd;
+  slots_t s;
+  uint8_t *addrs;
+  size_t addrs_len;
+  if (!start(&c, env, info, "recvBatch") || !arg_fd(&c, 0, &fd) || !arg_slots(&c, &s) ||
+      !arg_bytes(&c, 6, "addrs", &addrs, &addrs_len)) {
+    return NULL;
+  }
+  if ((uint64_t)s.asked * MN_ADDR_LEN > addrs_len) {
+    throw_fmt(&c, true, "addrs (%zu bytes) is smaller than max * %d", addrs_len, MN_ADDR_LEN);
+    return NULL;
+  }
+  return ret_int(&c, mn_recv_batch(fd, s.slab, s.stride, s.headroom, s.max, s.sizes, addrs));
+}
+
+/* sendBatch(fd, slab, offsets, lengths, addrs, count) -> datagrams sent */
+static napi_value js_send_batch(napi_env env, napi_callback_info info) {
+  call_t c;
+  int fd, count;
+  packets_t p;
+  uint8_t *addrs;
+  size_t addrs_len;
+  if (!start(&c, env, info, "sendBatch") || !arg_fd(&c, 0, &fd) || !arg_packets(&c, 1, 5, &p, &count) ||
+      !arg_bytes(&c, 4, "addrs", &addrs, &addrs_len)) {
+    return NULL;
+  }
+  if ((uint64_t)count * MN_ADDR_LEN > addrs_len) {
+    throw_fmt(&c, true, "addrs (%zu bytes) is smaller than count * %d", addrs_len, MN_ADDR_LEN);
+    return NULL;
+  }
+  return ret_int(&c, mn_send_batch(fd, p.slab, p.offsets, p.lengths, addrs, count));
+}
+
+NAPI_MODULE_INIT() {
+  static const struct {
+    const char *name;
+    napi_callback cb;
+  } fns[] = {
+      {"tunOpen", js_tun_open},       {"close", js_close},
+      {"pollIn", js_poll_in},         {"readBatch", js_read_batch},
+      {"writeBatch", js_write_batch}, {"udpOpen", js_udp_open},
+      {"udpLocalPort", js_udp_local_port}, {"recvBatch", js_recv_batch},
+      {"sendBatch", js_send_batch},
+  };
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value f;
+    if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &f) != napi_ok ||
+        napi_set_named_property(env, exports, fns[i].name, f) != napi_ok) {
+      return NULL;
+    }
+  }
+  return exports;
+}
