@@ -1,0 +1,38 @@
+import type { CommandModule } from 'yargs';
+import { loadConfig } from '../../config/load.js';
+import { createLogger } from '../../common/log.js';
+import { Daemon } from '../../daemon/daemon.js';
+
+interface UpArgs {
+  config: string;
+  'log-level'?: string;
+}
+
+export const upCommand: CommandModule<object, UpArgs> = {
+  command: 'up',
+  describe: 'run the daemon in the foreground until SIGINT/SIGTERM',
+  builder: (y) =>
+    y
+      .option('config', { type: 'string', demandOption: true, describe: 'the YAML config file' })
+      .option('log-level', { type: 'string', describe: 'fatal|error|warn|info|debug|trace|silent' }),
+  handler: async (args) => {
+    const config = await loadConfig(args.config);
+    const log = createLogger({ level: args['log-level'], name: 'moltnet' });
+    const daemon = new Daemon(config, log);
+    const stopped = new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        log.info({ signal }, 'stopping');
+        void daemon.stop().then(resolve);
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+    try {
+      await daemon.start();
+    } catch (err) {
+      await daemon.stop();
+      throw err;
+    }
+    await stopped;
+  },
+};

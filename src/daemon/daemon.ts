@@ -1,0 +1,225 @@
+/**
+ * The daemon: the one place that wires the parts together.
+ *
+ *   config -> molt0 (TUN + address + mesh route) -> underlay sockets -> links and routes
+ *          -> forwarding worker -> control socket; SIGINT/SIGTERM undo it all.
+ */
+import { mkdir } from 'node:fs/promises';
+import { MESH_PREFIX, MESH_PREFIX_LEN, linkLocalFor, meshAddressBytes } from '../common/address.js';
+import { ConfigError, MoltnetError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import type { MoltnetConfig } from '../config/schema.js';
+import { loadNative, type NativeAddon } from '../dataplane/io/native.js';
+import { linkCountersObject, nodeCountersObject } from '../dataplane/counters.js';
+import { parsePrefix } from '../dataplane/fib/fib.js';
+import { formatIpv6 } from '../common/address.js';
+import { parseIpv6Address } from '../dataplane/wire/ipv6.js';
+import { DEFAULT_VNI } from '../transport/wire/vxlan.js';
+import { deriveGreKey } from '../transport/wire/gre.js';
+import { SOCKET_GRE, SOCKET_VXLAN, type LinkSpec } from '../transport/link-spec.js';
+import { formatRecord, parseHostPort, resolveEndpoint } from '../transport/endpoint.js';
+import { ControlServer } from './control-server.js';
+import { ForwardingPlane } from './forwarding-plane.js';
+import type { RouteSpec } from './forwarding-messages.js';
+import { configureHostInterface } from './host-interface.js';
+
+const VERSION = '0.1.0';
+
+interface RouteInfo {
+  prefix: string;
+  length: number;
+  via: string[];
+  source: 'connected' | 'static';
+}
+
+export class Daemon {
+  private io: NativeAddon | undefined;
+  private tun: { fd: number; name: string } | undefined;
+  private sockets: number[] = [];
+  private plane: ForwardingPlane | undefined;
+  private control: ControlServer | undefined;
+  private links: LinkSpec[] = [];
+  private routes: RouteInfo[] = [];
+  private readonly startedAt = Date.now();
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: MoltnetConfig,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    const cfg = this.config;
+    for (const p of cfg.peers) {
+      if (p.link === 'wireguard') {
+        throw new ConfigError(`peers "${p.name}": link wireguard is not implemented yet; use vxlan or gre`);
+      }
+    }
+    if (cfg.kernelLinks.length > 0) {
+      throw new ConfigError('kernelLinks are not implemented yet in this version');
+    }
+    this.io = loadNative();
+    const io = this.io;
+    await mkdir(cfg.stateDir, { recursive: true, mode: 0o700 });
+
+    this.control = new ControlServer(cfg.controlSocket, (m, p) => this.handle(m, p), this.log);
+    await this.control.start();
+
+    try {
+      this.tun = io.tunOpen(cfg.interface.name);
+    } catch (err) {
+      throw new MoltnetError(`cannot create ${cfg.interface.name}: ${(err as Error).message}`);
+    }
+    await configureHostInterface({
+      name: this.tun.name,
+      mtu: cfg.interface.mtu,
+      address: cfg.address,
+      meshPrefix: `${MESH_PREFIX}/${MESH_PREFIX_LEN}`,
+    });
+
+    const vx = parseHostPort(cfg.underlay.listen);
+    const gre = parseHostPort(cfg.underlay.greListen);
+    this.sockets[SOCKET_VXLAN] = openSocket(io, vx.host, vx.port);
+    this.sockets[SOCKET_GRE] = openSocket(io, gre.host, gre.port);
+
+    const me = meshAddressBytes(cfg.address);
+    const ll = parseIpv6Address(linkLocalFor(cfg.address));
+    this.links = await Promise.all(
+      cfg.peers.map(async (p, id): Promise<LinkSpec> => {
+        const kind = p.link === 'gre' ? 'gre' : 'vxlan';
+        const spec: LinkSpec = {
+          id,
+          name: p.name,
+          kind,
+          socketIndex: kind === 'gre' ? SOCKET_GRE : SOCKET_VXLAN,
+          remote: await resolveEndpoint(p.endpoint),
+          mtu: cfg.interface.mtu,
+          localMesh: me,
+          localLinkLocal: ll,
+          peerMesh: meshAddressBytes(p.address),
+        };
+        if (kind === 'vxlan') spec.vni = p.vni ?? DEFAULT_VNI;
+        else spec.greKey = deriveGreKey(cfg.uuid, p.uuid ?? p.address);
+        return spec;
+      }),
+    );
+    this.routes = this.buildRoutes();
+
+    this.plane = new ForwardingPlane({
+      io,
+      tunFd: this.tun.fd,
+      socketFds: this.sockets,
+      meshAddress: me,
+      linkLocal: ll,
+      links: this.links,
+      routes: this.routes.map((r) => toRouteSpec(r, this.links)),
+      maxPacket: Math.max(cfg.interface.mtu, 1500) + 128,
+    });
+    this.plane.on('punt', (linkId: number, packet: Buffer) => {
+      this.log.debug({ link: this.links[linkId]?.name, bytes: packet.length }, 'control packet (no control plane yet)');
+    });
+    this.plane.on('error', (err: Error) => this.log.error({ err }, 'forwarding worker failed'));
+    await this.plane.start();
+    this.log.info(
+      { address: cfg.address, interface: this.tun.name, links: this.links.length, routes: this.routes.length },
+      'moltnet is up',
+    );
+  }
+
+  /** Undo everything start() did, in reverse. Safe to call more than once and after a failed start. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.plane?.stop().catch((err) => this.log.warn({ err }, 'stopping the forwarding worker'));
+      for (const fd of this.sockets) if (fd !== undefined && fd >= 0) this.io?.close(fd);
+      this.sockets = [];
+      // Closing the TUN fd removes molt0, its address and the mesh route.
+      if (this.tun) this.io?.close(this.tun.fd);
+      this.tun = undefined;
+      await this.control?.stop();
+      this.log.info('moltnet stopped');
+    })();
+    return this.stopping;
+  }
+
+  private buildRoutes(): RouteInfo[] {
+    const byKey = new Map<string, RouteInfo>();
+    // A directly connected peer's mesh address is reachable through its link without a configured route.
+    for (const [i, p] of this.config.peers.entries()) {
+      byKey.set(`${p.address}/128`, { prefix: p.address, length: 128, via: [this.links[i]!.name], source: 'connected' });
+    }
+    for (const r of this.config.routes) {
+      const { prefix, length } = parsePrefix(r.prefix);
+      const text = formatIpv6(prefix);
+      const key = `${text}/${length}`;
+      const existing = byKey.get(key);
+      if (existing && existing.source === 'static') {
+        if (!existing.via.includes(r.via)) existing.via.push(r.via);
+      } else {
+        byKey.set(key, { prefix: text, length, via: [r.via], source: 'static' });
+      }
+    }
+    return [...byKey.values()];
+  }
+
+  private handle(method: string, params: Record<string, unknown>): unknown {
+    if (method !== 'show') throw new MoltnetError(`unknown method "${method}"`);
+    const what = String(params['what'] ?? 'status');
+    switch (what) {
+      case 'status':
+        return this.status();
+      case 'links':
+        return this.linksInfo();
+      case 'routes':
+        return this.routes.map((r) => ({ prefix: `${r.prefix}/${r.length}`, via: r.via, source: r.source }));
+      default:
+        throw new MoltnetError(`cannot show "${what}": try status, links or routes`);
+    }
+  }
+
+  private status(): unknown {
+    const cfg = this.config;
+    return {
+      version: VERSION,
+      uuid: cfg.uuid,
+      name: cfg.name ?? null,
+      address: cfg.address,
+      linkLocal: linkLocalFor(cfg.address),
+      interface: { name: this.tun?.name ?? cfg.interface.name, mtu: cfg.interface.mtu },
+      underlay: { vxlan: cfg.underlay.listen, gre: cfg.underlay.greListen },
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      links: this.links.length,
+      routes: this.routes.length,
+      counters: this.plane ? nodeCountersObject(this.plane.counters) : {},
+    };
+  }
+
+  private linksInfo(): unknown {
+    return this.links.map((l) => ({
+      id: l.id,
+      name: l.name,
+      kind: l.kind,
+      peer: formatIpv6(l.peerMesh),
+      endpoint: formatRecord(l.remote),
+      ...(l.kind === 'vxlan' ? { vni: l.vni } : { greKey: l.greKey }),
+      mtu: l.mtu,
+      counters: this.plane ? linkCountersObject(this.plane.counters, l.id) : {},
+    }));
+  }
+}
+
+function openSocket(io: NativeAddon, host: string, port: number): number {
+  try {
+    return io.udpOpen(host, port);
+  } catch (err) {
+    throw new MoltnetError(`cannot listen on UDP [${host}]:${port}: ${(err as Error).message}`);
+  }
+}
+
+function toRouteSpec(r: RouteInfo, links: LinkSpec[]): RouteSpec {
+  const { prefix } = parsePrefix(`${r.prefix}/${r.length}`);
+  return {
+    prefix,
+    length: r.length,
+    nexthops: r.via.map((name) => links.find((l) => l.name === name)!.id),
+  };
+}

@@ -1,0 +1,33 @@
+import type { LinkSpec } from '../transport/link-spec.js';
+
+export interface RouteSpec {
+  prefix: Uint8Array;
+  length: number;
+  /** Link ids. */
+  nexthops: number[];
+}
+
+export interface WorkerInit {
+  tunFd: number;
+  socketFds: number[];
+  meshAddress: Uint8Array;
+  linkLocal: Uint8Array;
+  links: LinkSpec[];
+  routes: RouteSpec[];
+  nodeCounters: SharedArrayBuffer;
+  linkCounters: SharedArrayBuffer;
+  /** Int32 slot 0: generation counter bumped after each posted message. */
+  control: SharedArrayBuffer;
+  maxPacket: number;
+  batch: number;
+}
+
+export type ToWorker =
+  | { type: 'routes'; routes: RouteSpec[] }
+  | { type: 'links'; links: LinkSpec[] }
+  | { type: 'send'; linkId: number; packet: Uint8Array }
+  | { type: 'stop' };
+
+export type FromWorker =
+  | { type: 'ready'; wakePort: number }
+  | { type: 'punt'; linkId: number; packet: Uint8Array };

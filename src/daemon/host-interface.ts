@@ -1,0 +1,34 @@
+/**
+ * The host side of the mesh: molt0 gets the node's mesh address as a /128 and one route for the mesh
+ * prefix, nothing else. The device is the addon's TUN; closing its fd removes it, and the address and
+ * route go with it.
+ */
+import { execa } from 'execa';
+import { SystemCommandError } from '../common/errors.js';
+
+export async function ip(args: string[], opts: { netns?: string } = {}): Promise<string> {
+  const argv = opts.netns ? ['-n', opts.netns, ...args] : args;
+  try {
+    const r = await execa('ip', argv, { timeout: 10_000 });
+    return r.stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; shortMessage?: string };
+    throw new SystemCommandError(`ip ${argv.join(' ')}: ${(e.stderr || e.shortMessage || String(err)).trim()}`);
+  }
+}
+
+export interface HostInterfaceOptions {
+  name: string;
+  mtu: number;
+  address: string;
+  meshPrefix: string;
+}
+
+/** Bring molt0 up with the mesh address and the mesh route. */
+export async function configureHostInterface(o: HostInterfaceOptions): Promise<void> {
+  // No kernel link-local on molt0: the mesh links carry link-local traffic, molt0 is only the host's door.
+  await ip(['link', 'set', 'dev', o.name, 'addrgenmode', 'none']).catch(() => undefined);
+  await ip(['link', 'set', 'dev', o.name, 'mtu', String(o.mtu), 'up']);
+  await ip(['-6', 'addr', 'add', `${o.address}/128`, 'dev', o.name, 'nodad']);
+  await ip(['-6', 'route', 'replace', o.meshPrefix, 'dev', o.name, 'src', o.address]);
+}

@@ -1,0 +1,74 @@
+/**
+ * Data-plane counters live in typed arrays (in a SharedArrayBuffer when the forwarding plane runs in a
+ * worker), so the hot path increments a slot and the control plane reads them without messages.
+ */
+
+/** Node-wide counters. Drops are counted by reason; every dropped packet lands in exactly one slot. */
+export const NODE_COUNTERS = [
+  'host_rx_packets', // read from the TUN (molt0)
+  'host_rx_bytes',
+  'host_tx_packets', // written to the TUN
+  'host_tx_bytes',
+  'host_tx_errors', // TUN write failed (EIO while molt0 is down, ENOBUFS)
+  'forwarded_packets', // transit packets sent on
+  'punted_packets', // handed to the control plane
+  'icmp_errors_sent',
+  'icmp_errors_ratelimited',
+  'underlay_rx_packets',
+  'underlay_rx_bytes',
+  'underlay_tx_packets',
+  'underlay_tx_bytes',
+  'underlay_tx_errors', // sendmmsg refused a packet
+  'drop_malformed', // not a valid IPv6 packet (version, lengths)
+  'drop_no_route',
+  'drop_hop_limit',
+  'drop_too_big',
+  'drop_link_local', // link-local destination that is not ours: never forwarded
+  'drop_host_multicast', // multicast from the host (MLD, RS) has nowhere to go
+  'drop_unknown_peer', // underlay packet from an address that is no configured peer
+  'drop_bad_encap', // VXLAN/GRE header that does not parse, wrong VNI or key
+  'drop_wrong_mac', // VXLAN inner frame not addressed to us
+  'drop_not_ipv6', // VXLAN inner EtherType other than IPv6
+  'drop_nd_unresolved', // no MAC for the peer yet
+  'drop_punt_overflow', // control-plane queue full
+  'drop_link_down',
+] as const;
+export type NodeCounter = (typeof NODE_COUNTERS)[number];
+export const C = Object.fromEntries(NODE_COUNTERS.map((n, i) => [n, i])) as { readonly [K in NodeCounter]: number };
+
+/** Per-link counters, in a block of LINK_COUNTERS.length slots per link id. */
+export const LINK_COUNTERS = ['rx_packets', 'rx_bytes', 'tx_packets', 'tx_bytes', 'rx_drops', 'tx_drops'] as const;
+export type LinkCounter = (typeof LINK_COUNTERS)[number];
+export const L = Object.fromEntries(LINK_COUNTERS.map((n, i) => [n, i])) as { readonly [K in LinkCounter]: number };
+export const LINK_COUNTER_STRIDE = LINK_COUNTERS.length;
+export const MAX_LINKS = 1024;
+
+export interface CounterSet {
+  node: Float64Array;
+  link: Float64Array;
+}
+
+export function createCounters(shared = false): CounterSet {
+  const nodeBytes = NODE_COUNTERS.length * 8;
+  const linkBytes = MAX_LINKS * LINK_COUNTER_STRIDE * 8;
+  const Ctor = shared ? SharedArrayBuffer : ArrayBuffer;
+  return { node: new Float64Array(new Ctor(nodeBytes)), link: new Float64Array(new Ctor(linkBytes)) };
+}
+
+/** Wrap counter buffers received from another thread. */
+export function countersFrom(node: ArrayBufferLike, link: ArrayBufferLike): CounterSet {
+  return { node: new Float64Array(node), link: new Float64Array(link) };
+}
+
+export function nodeCountersObject(c: CounterSet): Record<NodeCounter, number> {
+  const out = {} as Record<NodeCounter, number>;
+  NODE_COUNTERS.forEach((n, i) => (out[n] = c.node[i]!));
+  return out;
+}
+
+export function linkCountersObject(c: CounterSet, id: number): Record<LinkCounter, number> {
+  const out = {} as Record<LinkCounter, number>;
+  const base = id * LINK_COUNTER_STRIDE;
+  LINK_COUNTERS.forEach((n, i) => (out[n] = c.link[base + i]!));
+  return out;
+}

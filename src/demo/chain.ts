@@ -1,0 +1,132 @@
+/**
+ * A chain of MoltNet nodes in network namespaces: n1 - n2 - ... - nN, one veth per hop carrying the
+ * underlay, one tunnel link (VXLAN or GRE-in-UDP) per hop, static routes toward the far nodes.
+ * Used by `moltnet demo` and by the integration tests (with a prefix unique to the run).
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { stringify } from 'yaml';
+import { uuidToMeshAddress } from '../common/address.js';
+import { connectVeth, createNamespace, deleteNamespace, startDaemon, stopProcess, waitForDaemon } from './netns.js';
+
+/** The spec's three agents come first, so the demo shows the addresses the spec talks about. */
+export const SPEC_AGENTS = [
+  { name: 'agenticmesh', uuid: 'daa46e88-46c5-4af7-9268-1482c54c1922' },
+  { name: 'clawdboy', uuid: '88833763-60b7-47db-8703-349c6b2c70ff' },
+  { name: 'carlotta', uuid: 'f8a9ce03-f512-4311-8792-519109168903' },
+];
+
+export interface ChainNode {
+  index: number;
+  name: string;
+  uuid: string;
+  address: string;
+  ns: string;
+  configPath: string;
+  socket: string;
+  logPath: string;
+  pid?: number;
+}
+
+export interface Chain {
+  prefix: string;
+  dir: string;
+  link: 'vxlan' | 'gre';
+  underlay: 'ipv4' | 'ipv6';
+  nodes: ChainNode[];
+  /** The veth on node i's side toward node i+1 is `${prefix}v${i}a`, the other end `${prefix}v${i}b`. */
+  veths: string[];
+}
+
+export interface ChainOptions {
+  /** Namespace and interface name prefix (short: interface names are at most 15 bytes). */
+  prefix: string;
+  nodes: number;
+  link?: 'vxlan' | 'gre';
+  underlay?: 'ipv4' | 'ipv6';
+  dir: string;
+  cliPath: string;
+  detached?: boolean;
+  /** Extra config for every node. */
+  extra?: Record<string, unknown>;
+}
+
+/** Underlay address of node `side` (0 = left end, 1 = right end) of hop i. */
+function underlayAddr(kind: 'ipv4' | 'ipv6', hop: number, side: 0 | 1): string {
+  // 198.18.0.0/15 is set aside for benchmarking (RFC 2544); fdff:6d6e:... is a ULA of our own. Both exist
+  // only inside the namespaces the chain creates.
+  return kind === 'ipv4' ? `198.18.${hop}.${side + 1}` : `fdff:6d6e:${hop.toString(16)}::${side + 1}`;
+}
+
+function endpoint(kind: 'ipv4' | 'ipv6', hop: number, side: 0 | 1, port: number): string {
+  const a = underlayAddr(kind, hop, side);
+  return kind === 'ipv4' ? `${a}:${port}` : `[${a}]:${port}`;
+}
+
+export function agentFor(i: number): { name: string; uuid: string } {
+  return SPEC_AGENTS[i] ?? { name: `agent${i + 1}`, uuid: randomUUID() };
+}
+
+export async function buildChain(o: ChainOptions): Promise<Chain> {
+  const link = o.link ?? 'vxlan';
+  const underlay = o.underlay ?? 'ipv6';
+  const port = link === 'gre' ? 4754 : 4789;
+  await mkdir(o.dir, { recursive: true, mode: 0o700 });
+  const nodes: ChainNode[] = [];
+  for (let i = 0; i < o.nodes; i++) {
+    const a = agentFor(i);
+    nodes.push({
+      index: i,
+      name: a.name,
+      uuid: a.uuid,
+      address: uuidToMeshAddress(a.uuid),
+      ns: `${o.prefix}n${i + 1}`,
+      configPath: join(o.dir, `node${i + 1}.yaml`),
+      socket: join(o.dir, `node${i + 1}.sock`),
+      logPath: join(o.dir, `node${i + 1}.log`),
+    });
+  }
+  const chain: Chain = { prefix: o.prefix, dir: o.dir, link, underlay, nodes, veths: [] };
+  try {
+    for (const n of nodes) await createNamespace(n.ns);
+    for (let i = 0; i + 1 < nodes.length; i++) {
+      const len = underlay === 'ipv4' ? 24 : 64;
+      const a = `${o.prefix}v${i}a`;
+      const b = `${o.prefix}v${i}b`;
+      await connectVeth(nodes[i]!.ns, a, `${underlayAddr(underlay, i, 0)}/${len}`, nodes[i + 1]!.ns, b, `${underlayAddr(underlay, i, 1)}/${len}`);
+      chain.veths.push(a);
+    }
+    for (const n of nodes) {
+      const i = n.index;
+      const peers: Record<string, unknown>[] = [];
+      if (i > 0) peers.push({ name: nodes[i - 1]!.name, uuid: nodes[i - 1]!.uuid, endpoint: endpoint(underlay, i - 1, 0, port), link });
+      if (i + 1 < nodes.length) peers.push({ name: nodes[i + 1]!.name, uuid: nodes[i + 1]!.uuid, endpoint: endpoint(underlay, i, 1, port), link });
+      const routes = nodes
+        .filter((m) => Math.abs(m.index - i) > 1)
+        .map((m) => ({ prefix: `${m.address}/128`, via: nodes[m.index < i ? i - 1 : i + 1]!.name }));
+      const config = {
+        uuid: n.uuid,
+        name: n.name,
+        stateDir: join(o.dir, `state${i + 1}`),
+        controlSocket: n.socket,
+        peers,
+        routes,
+        ...o.extra,
+      };
+      await writeFile(n.configPath, stringify(config), { mode: 0o600 });
+    }
+    for (const n of nodes) n.pid = startDaemon(n.ns, o.cliPath, n.configPath, n.logPath, o.detached ?? false);
+    await Promise.all(nodes.map((n) => waitForDaemon(n.socket, 20_000)));
+  } catch (err) {
+    await destroyChain(chain);
+    throw err;
+  }
+  return chain;
+}
+
+export async function destroyChain(chain: Chain, removeDir = true): Promise<void> {
+  await Promise.all(chain.nodes.map((n) => (n.pid !== undefined ? stopProcess(n.pid) : undefined)));
+  for (const n of chain.nodes) await deleteNamespace(n.ns);
+  if (removeDir) await rm(chain.dir, { recursive: true, force: true });
+}

@@ -1,0 +1,30 @@
+/**
+ * A link as the daemon describes it to the forwarding worker: plain data that crosses postMessage.
+ * createLink (links.ts) turns it into the DataplaneLink object the engine drives.
+ */
+export type LinkKind = 'vxlan' | 'gre';
+
+export interface LinkSpec {
+  id: number;
+  /** The peer's name from the config. */
+  name: string;
+  kind: LinkKind;
+  /** Index into the engine's underlay sockets (0 = VXLAN socket, 1 = GRE-in-UDP socket). */
+  socketIndex: number;
+  /** The peer's underlay endpoint as a 20-byte address record. */
+  remote: Uint8Array;
+  /** Largest inner IPv6 packet. */
+  mtu: number;
+  /** This node's mesh address and link-local address (16 bytes each). */
+  localMesh: Uint8Array;
+  localLinkLocal: Uint8Array;
+  /** The peer's mesh address (16 bytes). */
+  peerMesh: Uint8Array;
+  /** VXLAN only. */
+  vni?: number;
+  /** GRE only: the RFC 2890 key. */
+  greKey?: number;
+}
+
+export const SOCKET_VXLAN = 0;
+export const SOCKET_GRE = 1;
