@@ -302,7 +302,8 @@ export class Engine {
 }
 
 function sameRecord(remote: Uint8Array, addrs: Uint8Array, a: number): boolean {
-  // Address (16) and port (2); the last two bytes are padding.
-  for (let i = 17; i >= 0; i--) if (remote[i] !== addrs[a + i]) return false;
+  // The address only: VXLAN (RFC 7348 §5) and GRE-in-UDP (RFC 8086 §3.2) senders vary the source port
+  // per flow for ECMP in the underlay, so the port says nothing about the peer.
+  for (let i = 15; i >= 0; i--) if (remote[i] !== addrs[a + i]) return false;
   return true;
 }

@@ -10,8 +10,7 @@
  *
  * ICMPv6 errors (Time Exceeded, Destination Unreachable, Packet Too Big) are written into `icmpBuf` at
  * ICMP_OFFSET (headroom in front for the encapsulation) and returned as V_ICMP with `icmpTarget` saying
- * where to send them (a link id, or V_HOST). Never in reply to an ICMPv6 error, a multicast destination
- * (except Packet Too Big, RFC 4443 §2.4(e)), or an unspecified/multicast source.
+ * where to send them (a link id, or V_HOST), under the RFC 4443 §2.4(e) rules and a token bucket (§2.4(f)).
  */
 import { C, L, LINK_COUNTER_STRIDE, type CounterSet } from './counters.js';
 import { Fib, NO_ROUTE } from './fib/fib.js';
@@ -23,6 +22,7 @@ import {
   ICMP6_PACKET_TOO_BIG,
   ICMP6_TIME_EXCEEDED,
   emitIcmpv6Error,
+  icmpv6ErrorAllowed,
 } from './wire/icmpv6.js';
 
 export const V_HOST = -1;
@@ -34,7 +34,6 @@ export const V_ICMP = -4;
 export const ICMP_OFFSET = 128;
 const ICMP_BUF_LEN = ICMP_OFFSET + 1280;
 
-const PROTO_ICMPV6 = 58;
 const PROTO_UDP = 17;
 const BFD_MULTIHOP_PORT = 4784;
 
@@ -160,16 +159,7 @@ export class Forwarder {
   ): number {
     this.node[reason]!++;
     const s = off + IP6_SRC;
-    const d = off + IP6_DST;
-    // No error about a packet from the unspecified or a multicast source.
-    if (buf[s] === 0xff || isUnspecified(buf, s)) return V_DROP;
-    if (buf[d] === 0xff && type !== ICMP6_PACKET_TOO_BIG) return V_DROP;
-    // No error about an ICMPv6 error.
-    const ul = upperLayer(buf, off, len);
-    if (ul >= 0 && ul % 256 === PROTO_ICMPV6) {
-      const l4 = Math.floor(ul / 256);
-      if (l4 < off + len && buf[l4]! < 128) return V_DROP;
-    }
+    if (!icmpv6ErrorAllowed(buf, off, len, type, code)) return V_DROP;
     if (!this.icmpLimiter.take(now)) {
       this.node[C.icmp_errors_ratelimited]!++;
       return V_DROP;
@@ -189,11 +179,6 @@ export class Forwarder {
 
 function sameAddr(buf: Uint8Array, off: number, addr: Uint8Array): boolean {
   for (let i = 15; i >= 0; i--) if (buf[off + i] !== addr[i]) return false;
-  return true;
-}
-
-function isUnspecified(buf: Uint8Array, off: number): boolean {
-  for (let i = 0; i < 16; i++) if (buf[off + i] !== 0) return false;
   return true;
 }
 

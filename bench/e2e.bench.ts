@@ -1,0 +1,134 @@
+/**
+ * End to end, between two network namespaces on this host, in one run:
+ *   - a plain veth (the ceiling),
+ *   - wireguard-go (Debian's package) over the same kind of veth (the mesh VPN we compare with),
+ *   - MoltNet: two daemons joined by a VXLAN link (and GRE-in-UDP).
+ * For each: iperf3 TCP throughput, 64-byte UDP packets per second, and ping round-trip time; then the
+ * ratios. Traffic goes only to addresses inside the namespaces made here.
+ */
+import { pathToFileURL } from 'node:url';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { buildChain, destroyChain } from '../src/demo/chain.js';
+import { connectVeth, createNamespace, deleteNamespace, sh } from '../src/demo/netns.js';
+import { CLI, inNs, run, tempDir } from '../test/helpers/integration.js';
+import { formatResult, type BenchResult } from './result.js';
+
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
+
+interface Figures {
+  tcpGbps: number;
+  udpKpps: number;
+  rttMs: number;
+}
+
+async function measure(clientNs: string, serverNs: string, serverAddr: string): Promise<Figures> {
+  const server: ChildProcess = spawn('ip', ['netns', 'exec', serverNs, 'iperf3', '-s', '-B', serverAddr], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 700));
+    const tcp = await inNs(clientNs, 'iperf3', ['-c', serverAddr, '-t', String(SECONDS), '-J'], (SECONDS + 20) * 1000);
+    const tj = JSON.parse(tcp.stdout) as { end: { sum_received: { bits_per_second: number } } };
+    const udp = await inNs(clientNs, 'iperf3', ['-c', serverAddr, '-u', '-l', '64', '-b', '0', '-t', String(SECONDS), '-J'], (SECONDS + 20) * 1000);
+    const uj = JSON.parse(udp.stdout) as { end: { sum: { packets: number; lost_packets: number; seconds: number } } };
+    const ping = await inNs(clientNs, 'ping', ['-c', '100', '-i', '0.01', '-q', serverAddr], 30_000);
+    const m = /= [\d.]+\/([\d.]+)\//.exec(ping.stdout);
+    return {
+      tcpGbps: tj.end.sum_received.bits_per_second / 1e9,
+      udpKpps: (uj.end.sum.packets - uj.end.sum.lost_packets) / uj.end.sum.seconds / 1000,
+      rttMs: m ? Number(m[1]) : NaN,
+    };
+  } finally {
+    server.kill('SIGKILL');
+  }
+}
+
+async function plainVeth(p: string): Promise<Figures> {
+  const a = `${p}va`;
+  const b = `${p}vb`;
+  await createNamespace(a);
+  await createNamespace(b);
+  try {
+    await connectVeth(a, `${p}a0`, 'fdff:6d6e:ff::1/64', b, `${p}b0`, 'fdff:6d6e:ff::2/64');
+    return await measure(a, b, 'fdff:6d6e:ff::2');
+  } finally {
+    await deleteNamespace(a);
+    await deleteNamespace(b);
+  }
+}
+
+async function wireguardGo(p: string, dir: string): Promise<Figures> {
+  const a = `${p}wa`;
+  const b = `${p}wb`;
+  const procs: ChildProcess[] = [];
+  await createNamespace(a);
+  await createNamespace(b);
+  try {
+    await connectVeth(a, `${p}a0`, 'fdff:6d6e:fe::1/64', b, `${p}b0`, 'fdff:6d6e:fe::2/64');
+    const keys = await Promise.all([0, 1].map(async () => {
+      const priv = (await sh('wg', ['genkey'])).trim();
+      const pub = (await run('sh', ['-c', `echo ${priv} | wg pubkey`], 5000)).stdout.trim();
+      return { priv, pub };
+    }));
+    const sides = [
+      { ns: a, me: keys[0]!, peer: keys[1]!, under: 'fdff:6d6e:fe::2', inner: 'fd00:6d6f:6c74:aaaa::1', peerInner: 'fd00:6d6f:6c74:aaaa::2' },
+      { ns: b, me: keys[1]!, peer: keys[0]!, under: 'fdff:6d6e:fe::1', inner: 'fd00:6d6f:6c74:aaaa::2', peerInner: 'fd00:6d6f:6c74:aaaa::1' },
+    ];
+    for (const s of sides) {
+      const child = spawn('ip', ['netns', 'exec', s.ns, 'wireguard-go', '-f', 'wgb0'], { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'error' } });
+      procs.push(child);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const s of sides) {
+      const keyFile = `${dir}/${s.ns}.key`;
+      await sh('sh', ['-c', `umask 077; echo ${s.me.priv} > ${keyFile}`]);
+      await sh('ip', ['netns', 'exec', s.ns, 'wg', 'set', 'wgb0', 'private-key', keyFile, 'listen-port', '51820',
+        'peer', s.peer.pub, 'endpoint', `[${s.under}]:51820`, 'allowed-ips', `${s.peerInner}/128`]);
+      await sh('ip', ['-n', s.ns, '-6', 'addr', 'add', `${s.inner}/128`, 'dev', 'wgb0', 'nodad']);
+      await sh('ip', ['-n', s.ns, 'link', 'set', 'wgb0', 'mtu', '1380', 'up']);
+      await sh('ip', ['-n', s.ns, '-6', 'route', 'add', `${s.peerInner}/128`, 'dev', 'wgb0']);
+    }
+    return await measure(a, b, 'fd00:6d6f:6c74:aaaa::2');
+  } finally {
+    for (const c of procs) c.kill('SIGKILL');
+    await deleteNamespace(a);
+    await deleteNamespace(b);
+  }
+}
+
+async function moltnet(p: string, link: 'vxlan' | 'gre', dir: string): Promise<Figures> {
+  const chain = await buildChain({ prefix: `${p}${link[0]}`, nodes: 2, link, dir: `${dir}/${link}`, cliPath: CLI });
+  try {
+    return await measure(chain.nodes[0]!.ns, chain.nodes[1]!.ns, chain.nodes[1]!.address);
+  } finally {
+    await destroyChain(chain);
+  }
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const p = `mb${(process.pid % 1000).toString(36)}`;
+  const dir = await tempDir('bench');
+  const veth = await plainVeth(p);
+  const wg = await wireguardGo(p, dir);
+  const vx = await moltnet(p, 'vxlan', dir);
+  const gre = await moltnet(p, 'gre', dir);
+  const out: BenchResult[] = [];
+  const add = (name: string, f: Figures) => {
+    out.push({ name: `e2e.${name}.tcp`, value: f.tcpGbps, unit: 'Gbit/s' });
+    out.push({ name: `e2e.${name}.udp64`, value: f.udpKpps, unit: 'kpps' });
+    out.push({ name: `e2e.${name}.rtt`, value: f.rttMs, unit: 'ms' });
+  };
+  add('veth', veth);
+  add('wireguard-go', wg);
+  add('moltnet-vxlan', vx);
+  add('moltnet-gre', gre);
+  out.push({ name: 'e2e.ratio.vxlan/wg.tcp', value: vx.tcpGbps / wg.tcpGbps, unit: 'x', note: 'goal >= 1.5' });
+  out.push({ name: 'e2e.ratio.gre/wg.tcp', value: gre.tcpGbps / wg.tcpGbps, unit: 'x' });
+  out.push({ name: 'e2e.ratio.vxlan/veth.tcp', value: vx.tcpGbps / veth.tcpGbps, unit: 'x' });
+  out.push({ name: 'e2e.ratio.vxlan/wg.udp64', value: vx.udpKpps / wg.udpKpps, unit: 'x' });
+  out.push({ name: 'e2e.added-rtt.vxlan', value: (vx.rttMs - veth.rttMs) * 1000, unit: 'us', note: 'vs plain veth' });
+  await sh('rm', ['-rf', dir]);
+  return out;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
+  for (const r of await run()) console.log(formatResult(r));
+}

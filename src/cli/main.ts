@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+/**
+ * The `moltnet` command. To add a command, write a yargs CommandModule in commands/ and list it here.
+ */
+import { hideBin } from 'yargs/helpers';
+import { addressCommand } from './commands/address.js';
+import { configCommand } from './commands/config.js';
+import { demoCommand } from './commands/demo.js';
+import { showCommand } from './commands/show.js';
+import { upCommand } from './commands/up.js';
+import { runCli, type AnyCommand } from './run.js';
+
+const commands: AnyCommand[] = [
+  addressCommand,
+  configCommand,
+  upCommand,
+  showCommand,
+  demoCommand,
+];
+
+await runCli(commands, hideBin(process.argv));

@@ -1,0 +1,55 @@
+/** Shared pieces of the namespace integration tests. */
+import { fileURLToPath } from 'node:url';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { callDaemon } from '../../src/cli/control-client.js';
+
+export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+/** A short prefix unique to this run (namespace and interface names are at most 15 bytes). */
+export function runPrefix(tag: string): string {
+  return `m${tag}${(process.pid % 10000).toString(36)}`;
+}
+
+export function tempDir(tag: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `moltnet-${tag}-`));
+}
+
+export async function counters(socket: string): Promise<Record<string, number>> {
+  const s = (await callDaemon(socket, 'show', { what: 'status' })) as { counters: Record<string, number> };
+  return s.counters;
+}
+
+/** The daemon logs, for a failing test's message. */
+export async function logs(paths: string[]): Promise<string> {
+  const parts = await Promise.all(paths.map(async (p) => `--- ${p}\n${(await readFile(p, 'utf8').catch(() => '')).slice(-3000)}`));
+  return parts.join('\n');
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a command with a hard time limit; never throws for a non-zero exit. */
+export function run(cmd: string, args: string[], timeoutMs: number): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export function inNs(ns: string, cmd: string, args: string[], timeoutMs = 15_000): Promise<RunResult> {
+  return run('ip', ['netns', 'exec', ns, cmd, ...args], timeoutMs);
+}
