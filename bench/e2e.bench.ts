@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { buildChain, destroyChain } from '../src/demo/chain.js';
 import { connectVeth, createNamespace, deleteNamespace, sh } from '../src/demo/netns.js';
-import { CLI, inNs, run, tempDir } from '../test/helpers/integration.js';
+import { CLI, inNs, run as runCmd, tempDir } from '../test/helpers/integration.js';
 import { formatResult, type BenchResult } from './result.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
@@ -65,7 +65,7 @@ async function wireguardGo(p: string, dir: string): Promise<Figures> {
     await connectVeth(a, `${p}a0`, 'fdff:6d6e:fe::1/64', b, `${p}b0`, 'fdff:6d6e:fe::2/64');
     const keys = await Promise.all([0, 1].map(async () => {
       const priv = (await sh('wg', ['genkey'])).trim();
-      const pub = (await run('sh', ['-c', `echo ${priv} | wg pubkey`], 5000)).stdout.trim();
+      const pub = (await runCmd('sh', ['-c', `echo ${priv} | wg pubkey`], 5000)).stdout.trim();
       return { priv, pub };
     }));
     const sides = [

@@ -30,7 +30,7 @@ import {
   writeVxlanEncap,
 } from './wire/vxlan.js';
 import { meshMac } from './wire/ethernet.js';
-import { emitNeighborAdvertisement, emitNeighborSolicitation, parseNdMessage } from './wire/nd.js';
+import { createNdMessage, emitNeighborAdvertisement, emitNeighborSolicitation, parseNd } from './wire/nd.js';
 import type { LinkSpec } from './link-spec.js';
 
 const SOLICIT_INTERVAL_MS = 1000;
@@ -58,6 +58,7 @@ export class VxlanLink implements DataplaneLink {
   private readonly localMesh: Buffer;
   private readonly localLl: Buffer;
   private readonly peerMesh: Buffer;
+  private readonly nd = createNdMessage();
 
   constructor(spec: LinkSpec) {
     this.id = spec.id;
@@ -118,13 +119,13 @@ export class VxlanLink implements DataplaneLink {
   }
 
   private neighborDiscovery(buf: Buffer, ip: number, len: number, type: number): number {
-    const nd = parseNdMessage(buf, ip, len);
-    if (!nd.ok) return DECAP_BAD;
+    const nd = this.nd;
+    if (parseNd(buf, ip, len, nd) < 0) return DECAP_BAD;
     if (type === ND_NEIGHBOR_ADVERT) return DECAP_CONSUMED; // the frame's source MAC was learned above
-    const target = nd.target;
+    const target = buf.subarray(nd.targetOff, nd.targetOff + 16);
     const ours = target.equals(this.localLl) || target.equals(this.localMesh);
     if (!ours) return DECAP_CONSUMED;
-    const fromUnspecified = buf.subarray(ip + IP6_SRC, ip + IP6_SRC + 16).every((b) => b === 0);
+    const fromUnspecified = nd.fromUnspecified;
     this.replyLen = emitNeighborAdvertisement(this.reply, REPLY_OFF, {
       src: target,
       dst: fromUnspecified ? ALL_NODES : buf.subarray(ip + IP6_SRC, ip + IP6_SRC + 16),
