@@ -42,6 +42,7 @@ export class Daemon {
   private routes: RouteInfo[] = [];
   private readonly startedAt = Date.now();
   private stopping: Promise<void> | undefined;
+  private state: 'starting' | 'up' | 'stopping' = 'starting';
 
   constructor(
     private readonly config: MoltnetConfig,
@@ -120,6 +121,7 @@ export class Daemon {
     });
     this.plane.on('error', (err: Error) => this.log.error({ err }, 'forwarding worker failed'));
     await this.plane.start();
+    this.state = 'up';
     this.log.info(
       { address: cfg.address, interface: this.tun.name, links: this.links.length, routes: this.routes.length },
       'moltnet is up',
@@ -129,6 +131,7 @@ export class Daemon {
   /** Undo everything start() did, in reverse. Safe to call more than once and after a failed start. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.state = 'stopping';
       await this.plane?.stop().catch((err) => this.log.warn({ err }, 'stopping the forwarding worker'));
       for (const fd of this.sockets) if (fd !== undefined && fd >= 0) this.io?.close(fd);
       this.sockets = [];
@@ -180,6 +183,7 @@ export class Daemon {
     const cfg = this.config;
     return {
       version: VERSION,
+      state: this.state,
       uuid: cfg.uuid,
       name: cfg.name ?? null,
       address: cfg.address,

@@ -73,14 +73,15 @@ export function startDaemon(ns: string, cliPath: string, configPath: string, log
   return child.pid;
 }
 
-/** Wait until the daemon answers on its control socket. */
+/** Wait until the daemon answers on its control socket and says it is up (forwarding). */
 export async function waitForDaemon(socket: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
     try {
-      const s = (await callDaemon(socket, 'show', { what: 'status' }, 1000)) as { links?: number };
-      if (s && typeof s === 'object') return;
+      const s = (await callDaemon(socket, 'show', { what: 'status' }, 1000)) as { state?: string };
+      if (s && typeof s === 'object' && s.state === 'up') return;
+      last = `state ${s?.state}`;
     } catch (err) {
       last = err;
     }

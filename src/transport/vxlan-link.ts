@@ -19,7 +19,7 @@ import {
   DECAP_WRONG_MAC,
   type DataplaneLink,
 } from '../dataplane/link.js';
-import { IP6_DST, IP6_NEXT_HEADER, IP6_SRC, IPV6_HEADER_LEN } from '../dataplane/wire/ipv6.js';
+import { IP6_DST, IP6_NEXT_HEADER, IP6_SRC, IPV6_HEADER_LEN, checkIpv6 } from '../dataplane/wire/ipv6.js';
 import { ND_NEIGHBOR_ADVERT, ND_NEIGHBOR_SOLICIT } from '../dataplane/wire/icmpv6.js';
 import {
   DEFAULT_VNI,
@@ -103,14 +103,15 @@ export class VxlanLink implements DataplaneLink {
     const eth = off + VXLAN_HEADER_LEN;
     if (((buf[eth + 12]! << 8) | buf[eth + 13]!) !== ETHERTYPE_IPV6) return DECAP_NOT_IPV6;
     if ((buf[eth]! & 1) === 0 && !sameMac(buf, eth, this.localMac)) return DECAP_WRONG_MAC;
-    // The frame came from the peer's underlay address: its source MAC is the peer's MAC.
-    if (!this.confirmed || !sameMac(buf, eth + 6, this.remoteMac)) {
-      buf.copy(this.remoteMac, 0, eth + 6, eth + 12);
-      this.confirmed = true;
-    }
     const inner = off + VXLAN_ENCAP_LEN;
     const innerLen = len - VXLAN_ENCAP_LEN;
     this.innerLen = innerLen;
+    // The frame came from the peer's underlay address, so its source MAC is the peer's MAC; learn it only
+    // from frames that carry a valid IPv6 packet, so that junk cannot redirect the link.
+    if ((!this.confirmed || !sameMac(buf, eth + 6, this.remoteMac)) && checkIpv6(buf, inner, innerLen) === 0 && (buf[eth + 6]! & 1) === 0) {
+      buf.copy(this.remoteMac, 0, eth + 6, eth + 12);
+      this.confirmed = true;
+    }
     if (innerLen >= IPV6_HEADER_LEN + 24 && buf[inner + IP6_NEXT_HEADER] === 58) {
       const t = buf[inner + IPV6_HEADER_LEN]!;
       if (t === ND_NEIGHBOR_SOLICIT || t === ND_NEIGHBOR_ADVERT) return this.neighborDiscovery(buf, inner, innerLen, t);

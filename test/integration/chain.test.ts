@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { buildChain, destroyChain, type Chain } from '../../src/demo/chain.js';
+import { deriveGreKey } from '../../src/transport/wire/gre.js';
 import { CLI, counters, inNs, logs, run, runPrefix, tempDir } from '../helpers/integration.js';
 
 for (const link of ['vxlan', 'gre'] as const) {
@@ -98,7 +99,7 @@ for (const link of ['vxlan', 'gre'] as const) {
           // Valid encapsulation around broken IPv6: wrong version, bad payload length, truncated header.
           const encap = ${link === 'vxlan'
             ? `(inner) => Buffer.concat([Buffer.from([8,0,0,0, 0x6d,0x6f,0x6c,0]), Buffer.from('${'02' + chain.nodes[0]!.address.split(':').join('').padStart(32, '0').slice(-10)}', 'hex'), Buffer.from('020000000000','hex'), Buffer.from([0x86,0xdd]), inner])`
-            : `(inner) => Buffer.concat([Buffer.from([0x20,0,0x86,0xdd, 0,0,0,0]), inner])`};
+            : `(inner) => { const h = Buffer.from([0x20,0,0x86,0xdd, 0,0,0,0]); h.writeUInt32BE(${deriveGreKey(n1!.uuid, n2!.uuid)}, 4); return Buffer.concat([h, inner]); }`};
           const v6 = Buffer.alloc(60); v6[0] = 0x60; v6.writeUInt16BE(20, 4); v6[6] = 59; v6[7] = 64;
           const wrongVersion = Buffer.from(v6); wrongVersion[0] = 0x40;
           const badLen = Buffer.from(v6); badLen.writeUInt16BE(900, 4);

@@ -1,7 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { loadConfig } from '../../config/load.js';
 import { createLogger } from '../../common/log.js';
-import { Daemon } from '../../daemon/daemon.js';
 
 interface UpArgs {
   config: string;
@@ -18,6 +17,8 @@ export const upCommand: CommandModule<object, UpArgs> = {
   handler: async (args) => {
     const config = await loadConfig(args.config);
     const log = createLogger({ level: args['log-level'], name: 'moltnet' });
+    // Loaded here, not at the top: the other commands must not pay for (or fail on) the daemon's imports.
+    const { Daemon } = await import('../../daemon/daemon.js');
     const daemon = new Daemon(config, log);
     const stopped = new Promise<void>((resolve) => {
       const stop = (signal: string) => {
