@@ -68,23 +68,25 @@ async function wireguardGo(p: string, dir: string): Promise<Figures> {
       const pub = (await runCmd('sh', ['-c', `echo ${priv} | wg pubkey`], 5000)).stdout.trim();
       return { priv, pub };
     }));
+    // wireguard-go's control socket is /var/run/wireguard/<ifname>.sock, shared by all namespaces: one
+    // interface name per side.
     const sides = [
-      { ns: a, me: keys[0]!, peer: keys[1]!, under: 'fdff:6d6e:fe::2', inner: 'fd00:6d6f:6c74:aaaa::1', peerInner: 'fd00:6d6f:6c74:aaaa::2' },
-      { ns: b, me: keys[1]!, peer: keys[0]!, under: 'fdff:6d6e:fe::1', inner: 'fd00:6d6f:6c74:aaaa::2', peerInner: 'fd00:6d6f:6c74:aaaa::1' },
+      { ns: a, ifname: `${p}wg0`, me: keys[0]!, peer: keys[1]!, under: 'fdff:6d6e:fe::2', inner: 'fd00:6d6f:6c74:aaaa::1', peerInner: 'fd00:6d6f:6c74:aaaa::2' },
+      { ns: b, ifname: `${p}wg1`, me: keys[1]!, peer: keys[0]!, under: 'fdff:6d6e:fe::1', inner: 'fd00:6d6f:6c74:aaaa::2', peerInner: 'fd00:6d6f:6c74:aaaa::1' },
     ];
     for (const s of sides) {
-      const child = spawn('ip', ['netns', 'exec', s.ns, 'wireguard-go', '-f', 'wgb0'], { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'error' } });
+      const child = spawn('ip', ['netns', 'exec', s.ns, 'wireguard-go', '-f', s.ifname], { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'error' } });
       procs.push(child);
     }
     await new Promise((r) => setTimeout(r, 1000));
     for (const s of sides) {
       const keyFile = `${dir}/${s.ns}.key`;
       await sh('sh', ['-c', `umask 077; echo ${s.me.priv} > ${keyFile}`]);
-      await sh('ip', ['netns', 'exec', s.ns, 'wg', 'set', 'wgb0', 'private-key', keyFile, 'listen-port', '51820',
+      await sh('ip', ['netns', 'exec', s.ns, 'wg', 'set', s.ifname, 'private-key', keyFile, 'listen-port', '51820',
         'peer', s.peer.pub, 'endpoint', `[${s.under}]:51820`, 'allowed-ips', `${s.peerInner}/128`]);
-      await sh('ip', ['-n', s.ns, '-6', 'addr', 'add', `${s.inner}/128`, 'dev', 'wgb0', 'nodad']);
-      await sh('ip', ['-n', s.ns, 'link', 'set', 'wgb0', 'mtu', '1380', 'up']);
-      await sh('ip', ['-n', s.ns, '-6', 'route', 'add', `${s.peerInner}/128`, 'dev', 'wgb0']);
+      await sh('ip', ['-n', s.ns, '-6', 'addr', 'add', `${s.inner}/128`, 'dev', s.ifname, 'nodad']);
+      await sh('ip', ['-n', s.ns, 'link', 'set', s.ifname, 'mtu', '1380', 'up']);
+      await sh('ip', ['-n', s.ns, '-6', 'route', 'add', `${s.peerInner}/128`, 'dev', s.ifname]);
     }
     return await measure(a, b, 'fd00:6d6f:6c74:aaaa::2');
   } finally {
