@@ -88,7 +88,12 @@ export class NaiveFib {
   }
 }
 
+/** Keys are int32 (`| 0`): small integers hash fast, uint32 above 2^31 would be heap numbers. */
 type Level = Map<number, Level | number[]>;
+
+function int32Words(prefix: Uint8Array, length: number): number[] {
+  return maskedWords(addressWords(prefix, 0), length).map((w) => w | 0);
+}
 
 export class ExactMatchFib {
   /** byLength[L]: nested maps keyed by the masked words 0..ceil(L/32)-1 (at least one), leaf = next hops. */
@@ -104,7 +109,7 @@ export class ExactMatchFib {
   }
 
   insert(prefix: Uint8Array, length: number, nexthops: readonly number[]): void {
-    const words = maskedWords(addressWords(prefix, 0), length);
+    const words = int32Words(prefix, length);
     let m = this.byLength[length];
     if (m === undefined) this.byLength[length] = m = new Map();
     const depth = ExactMatchFib.depth(length);
@@ -118,7 +123,7 @@ export class ExactMatchFib {
   }
 
   remove(prefix: Uint8Array, length: number): boolean {
-    const words = maskedWords(addressWords(prefix, 0), length);
+    const words = int32Words(prefix, length);
     let m = this.byLength[length];
     const depth = ExactMatchFib.depth(length);
     for (let k = 0; k < depth - 1 && m !== undefined; k++) m = m.get(words[k]) as Level | undefined;
@@ -133,7 +138,7 @@ export class ExactMatchFib {
     for (let length = 128; length >= 0; length--) {
       let m: Level | number[] | undefined = this.byLength[length];
       const depth = ExactMatchFib.depth(length);
-      for (let k = 0; k < depth && m !== undefined && !Array.isArray(m); k++) m = m.get((a[k] & WORD_MASKS[length * 4 + k]) >>> 0);
+      for (let k = 0; k < depth && m !== undefined && !Array.isArray(m); k++) m = m.get(a[k] & WORD_MASKS[length * 4 + k]);
       if (Array.isArray(m)) return { length, nexthops: m };
     }
     return undefined;

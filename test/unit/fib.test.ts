@@ -258,6 +258,41 @@ describe('Fib: known cases', () => {
     assert.equal(fib.stats().leafBlocks, 0);
   });
 
+  it('replaces next hops of routes in leaf blocks, in nodes and in the root (single <-> ECMP)', () => {
+    const fib = new Fib();
+    const hosts = ['fd00:6d6f:6c74:1::1', 'fd00:6d6f:6c74:1::2', 'fd00:6d6f:6c74:2::1'];
+    for (const h of hosts) add(fib, `${h}/128`, [1]);
+    add(fib, 'fd00:6d6f:6c74::/48', [2]); // expanded in a node slot
+    add(fib, 'fd00::/8', [3]); // expanded in the root
+    for (let i = 0; i < 40; i++) add(fib, `fd00:6d6f:6c74:3::${(i + 1).toString(16)}/128`, [4]); // makes nodes
+    const check = (h: string, want: number[]): void => {
+      for (let k = 0; k < 32; k++) assert.equal(look(fib, h, k), want[k % want.length], `${h} hash ${k}`);
+    };
+    add(fib, 'fd00:6d6f:6c74:1::2/128', [7, 8, 9]);
+    check('fd00:6d6f:6c74:1::2', [7, 8, 9]);
+    check('fd00:6d6f:6c74:1::1', [1]);
+    add(fib, 'fd00:6d6f:6c74:1::2/128', [10, 11]);
+    check('fd00:6d6f:6c74:1::2', [10, 11]);
+    add(fib, 'fd00:6d6f:6c74:1::2/128', [12]);
+    check('fd00:6d6f:6c74:1::2', [12]);
+    add(fib, 'fd00:6d6f:6c74:3::7/128', [13, 14]);
+    check('fd00:6d6f:6c74:3::7', [13, 14]);
+    check('fd00:6d6f:6c74:3::8', [4]);
+    add(fib, 'fd00:6d6f:6c74::/48', [5, 6]);
+    check('fd00:6d6f:6c74:9::9', [5, 6]);
+    add(fib, 'fd00::/8', [15, 16, 17, 18]);
+    check('fd00:1::', [15, 16, 17, 18]);
+    assert.equal(fib.size, 45);
+    // A removed ECMP route's pool set is reused without disturbing the others.
+    assert.equal(fib.remove(a('fd00:6d6f:6c74:3::7'), 128), true);
+    add(fib, 'fd00:6d6f:6c74:4::/64', [20, 21, 22]);
+    check('fd00:6d6f:6c74:4::1', [20, 21, 22]);
+    check('fd00:6d6f:6c74:9::9', [5, 6]);
+    check('fd00:1::', [15, 16, 17, 18]);
+    const e = fib.entries().find((x) => x.prefix === 'fd00:6d6f:6c74:4::');
+    assert.deepEqual(e, { prefix: 'fd00:6d6f:6c74:4::', length: 64, nexthops: [20, 21, 22] });
+  });
+
   it('looks up an address at an offset inside a packet', () => {
     const fib = new Fib();
     add(fib, 'fd00:6d6f:6c74:f8a9::/64', [3]);

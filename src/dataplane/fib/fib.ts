@@ -3,9 +3,11 @@
  *
  * A multibit trie with controlled prefix expansion, a 16-bit root and 8-bit strides below it, whose
  * sparse tails are path-compressed into small leaf blocks. Everything a lookup touches lives in
- * typed arrays that grow by doubling, and the hot part is kept small (about 3 MiB for 100k
- * routes) because on this kind of machine random loads get ~5x slower once the working set
- * passes a few MiB:
+ * typed arrays that grow by doubling, and the part it touches is kept small (under 4 MiB for 100k
+ * routes, the 512 KiB root included) because on this kind of machine random loads get several
+ * times slower once the working set passes a few MiB. A typical lookup at 100k routes reads the
+ * root slot, one node slot and one leaf block (one or two cache lines), and nothing else.
+ *
  *
  *   root    Int32Array, 65536 slots: indexed by address bits 0..15.
  *   nodes   Int32Array, 256 slots per node: a node at depth d (16, 24, ..., 120) is indexed by the
@@ -18,7 +20,8 @@
  *   blocks  Int32Array of leaf blocks: [count | class << 8, entry, entry, ...], entries longest
  *           first, each [prefix word 0..3, result << 8 | length] (5 words). A block holds up to
  *           LEAF_CAP routes below a slot and compares them against the whole address, so a sparse
- *           subtree needs no nodes. Blocks come in four sizes (1, 2, 4, 7 entries).
+ *           subtree needs no nodes. Blocks come in four sizes (1, 2, 4, 7 entries); blockIds,
+ *           beside them, names the route of each entry for the control plane.
  *   result  Int32Array by route: the next hop when the route has one; for an ECMP route ~set,
  *           where set indexes the next-hop pool. A leaf entry carries its route's result, so a
  *           lookup that ends in a block reads nothing else.
@@ -138,7 +141,7 @@ export class Fib {
    * `flowHash` (a uint32; hash % count), or NO_ROUTE. Allocates nothing.
    */
   lookup(buf: Uint8Array, off: number, flowHash: number): number {
-    // The walk is written out here and in find(): a call would cost more than the copy.
+    // The same walk is written out in matchLength(): a shared helper call would cost more.
     let best = this.defaultRoute;
     let i = ((buf[off] << 8) | buf[off + 1]) << 1;
     const root = this.root;
