@@ -29,6 +29,6 @@ export async function configureHostInterface(o: HostInterfaceOptions): Promise<v
   // No kernel link-local on molt0: the mesh links carry link-local traffic, molt0 is only the host's door.
   await ip(['link', 'set', 'dev', o.name, 'addrgenmode', 'none']).catch(() => undefined);
   await ip(['link', 'set', 'dev', o.name, 'mtu', String(o.mtu), 'up']);
-  await ip(['-6', 'addr', 'add', `${o.address}/128`, 'dev', o.name, 'nodad']);
+  await ip(['-6', 'addr', 'add', `${o.address}/128`, 'dev', o.name, 'nodad', 'noprefixroute']);
   await ip(['-6', 'route', 'replace', o.meshPrefix, 'dev', o.name, 'src', o.address]);
 }

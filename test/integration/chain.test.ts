@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { buildChain, destroyChain, type Chain } from '../../src/demo/chain.js';
 import { deriveGreKey } from '../../src/transport/wire/gre.js';
+import { sh } from '../../src/demo/netns.js';
 import { CLI, counters, inNs, logs, run, runPrefix, tempDir } from '../helpers/integration.js';
 
 for (const link of ['vxlan', 'gre'] as const) {
@@ -82,6 +83,49 @@ for (const link of ['vxlan', 'gre'] as const) {
           assert.match(r.stdout, /Echo \(ping\) reply/);
           assert.doesNotMatch(r.stdout, /Malformed/i);
           assert.doesNotMatch(r.stdout, /\[(Bad checksum|Checksum Status: Bad)/);
+        });
+      }
+
+      if (underlay === 'ipv6') {
+        test('underlay packets from an address that is no peer are counted and dropped', async () => {
+          const [n1, n2] = chain.nodes;
+          // A second address on n2's end of the underlay veth: not the configured peer endpoint.
+          // Deprecated (preferred_lft 0), so the kernel never picks it as n2's own source address.
+          const extra = ['-n', n2!.ns, '-6', 'addr', 'add', 'fdff:6d6e:0::99/64', 'dev', `${chain.prefix}v0b`, 'nodad', 'preferred_lft', '0'];
+          await sh('ip', extra);
+          try {
+          const before = await counters(n1!.socket);
+          const script = `
+            const s = require('node:dgram').createSocket('udp6');
+            s.bind(0, 'fdff:6d6e:0::99', () => {
+              let i = 0;
+              const next = () => { if (i++ >= 20) { s.close(); return; } s.send(Buffer.alloc(100, i), ${link === 'gre' ? 4754 : 4789}, 'fdff:6d6e:0::1', next); };
+              next();
+            });`;
+          const r = await inNs(n2!.ns, process.execPath, ['-e', script], 20_000);
+          assert.equal(r.code, 0, r.stderr);
+          await new Promise((res) => setTimeout(res, 300));
+          const afterC = await counters(n1!.socket);
+          assert.equal((afterC['drop_unknown_peer'] ?? 0) - (before['drop_unknown_peer'] ?? 0), 20);
+          } finally {
+            await sh('ip', ['-n', n2!.ns, '-6', 'addr', 'del', 'fdff:6d6e:0::99/64', 'dev', `${chain.prefix}v0b`]);
+          }
+        });
+
+        test('writes to a TUN that is down fail with EIO: counted, and the daemon lives on', async () => {
+          const [n1, , n3] = chain.nodes;
+          await sh('ip', ['-n', n3!.ns, 'link', 'set', 'molt0', 'down']);
+          const before = await counters(n3!.socket);
+          // From n1: the echo requests reach n3's daemon, whose writes to its downed molt0 fail.
+          await inNs(n1!.ns, 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '1', n3!.address], 10_000);
+          const afterC = await counters(n3!.socket);
+          assert.ok((afterC['host_tx_errors'] ?? 0) > (before['host_tx_errors'] ?? 0), JSON.stringify(afterC));
+          // Bring it back (the kernel drops IPv6 addresses and routes of a downed link) and ping again.
+          await sh('ip', ['-n', n3!.ns, 'link', 'set', 'molt0', 'up']);
+          await sh('ip', ['-n', n3!.ns, '-6', 'addr', 'replace', `${n3!.address}/128`, 'dev', 'molt0', 'nodad', 'noprefixroute']);
+          await sh('ip', ['-n', n3!.ns, '-6', 'route', 'replace', 'fd00:6d6f:6c74::/48', 'dev', 'molt0']);
+          const r = await inNs(n1!.ns, 'ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', n3!.address], 10_000);
+          assert.equal(r.code, 0, r.stdout);
         });
       }
 
