@@ -6,20 +6,12 @@ import { Worker } from 'node:worker_threads';
 import { EventEmitter } from 'node:events';
 import { ADDR_RECORD_LEN, type NativeAddon } from '../dataplane/io/native.js';
 import { createCounters, type CounterSet } from '../dataplane/counters.js';
-import type { LinkSpec } from '../transport/link-spec.js';
 import type { FromWorker, RouteSpec, ToWorker, WorkerInit } from './forwarding-messages.js';
 
-export interface ForwardingPlaneOptions {
-  io: NativeAddon;
-  tunFd: number;
-  socketFds: number[];
-  meshAddress: Uint8Array;
-  linkLocal: Uint8Array;
-  links: LinkSpec[];
-  routes: RouteSpec[];
-  maxPacket: number;
-  batch?: number;
-}
+export type ForwardingPlaneOptions = Pick<
+  WorkerInit,
+  'tunFd' | 'socketFds' | 'meshAddress' | 'linkLocal' | 'links' | 'routes' | 'maxPacket'
+> & { io: NativeAddon; batch?: number };
 
 export class ForwardingPlane extends EventEmitter {
   readonly counters: CounterSet;
@@ -78,7 +70,7 @@ export class ForwardingPlane extends EventEmitter {
     this.post({ type: 'routes', routes });
   }
 
-  setLinks(links: LinkSpec[]): void {
+  setLinks(links: WorkerInit['links']): void {
     this.post({ type: 'links', links });
   }
 

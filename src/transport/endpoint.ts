@@ -6,39 +6,8 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { ADDR_RECORD_LEN } from '../dataplane/io/native.js';
 import { InvalidInputError } from '../common/errors.js';
+import type { HostPort } from '../config/schema.js';
 import { formatIpv6, parseIpv6 } from '../common/address.js';
-
-export interface HostPort {
-  host: string;
-  port: number;
-}
-
-/** "[::1]:4789", "192.0.2.1:4789", "host.example:4789"; a missing port takes `defaultPort`. */
-export function parseHostPort(text: string, defaultPort?: number): HostPort {
-  let host: string;
-  let portText: string | undefined;
-  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
-  if (bracket) {
-    host = bracket[1]!;
-    portText = bracket[2];
-  } else if (isIP(text) === 6) {
-    host = text;
-  } else {
-    const i = text.lastIndexOf(':');
-    if (i >= 0) {
-      host = text.slice(0, i);
-      portText = text.slice(i + 1);
-    } else {
-      host = text;
-    }
-  }
-  const port = portText === undefined ? defaultPort : Number(portText);
-  if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new InvalidInputError(`bad endpoint "${text}": expected host:port with a port from 1 to 65535`);
-  }
-  if (host.length === 0) throw new InvalidInputError(`bad endpoint "${text}": no host`);
-  return { host, port };
-}
 
 /** The address record for an IP literal. */
 export function addressRecord(ip: string, port: number): Uint8Array {

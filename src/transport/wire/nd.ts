@@ -49,10 +49,18 @@
  * can reuse one NdMessage for every packet. Bad packets give negative NdError codes, never exceptions.
  */
 import { upperLayerChecksum } from '../../dataplane/wire/checksum.js';
+import {
+  IPPROTO_ICMPV6,
+  IPV6_HEADER_LEN,
+  IP6_DST,
+  IP6_HOP_LIMIT,
+  IP6_NEXT_HEADER,
+  IP6_PAYLOAD_LEN,
+  IP6_SRC,
+  isUnspecified,
+} from '../../dataplane/wire/ipv6.js';
 import { copyMac, MAC_LEN } from './ethernet.js';
 
-export const IPV6_HEADER_LEN = 40;
-export const IPPROTO_ICMPV6 = 58;
 export const ICMPV6_NEIGHBOR_SOLICITATION = 135;
 export const ICMPV6_NEIGHBOR_ADVERTISEMENT = 136;
 /** Hop limit of every ND message; a received one with another value was forwarded: drop it (§7.1). */
@@ -69,16 +77,6 @@ export const NaFlag = {
   ROUTER: 0x80,
   SOLICITED: 0x40,
   OVERRIDE: 0x20,
-} as const;
-
-/** Offsets from the start of the IPv6 header. */
-export const Ipv6Field = {
-  VERSION: 0,
-  PAYLOAD_LENGTH: 4,
-  NEXT_HEADER: 6,
-  HOP_LIMIT: 7,
-  SRC: 8,
-  DST: 24,
 } as const;
 
 /** Offsets from the start of the ICMPv6 header. */
@@ -158,11 +156,6 @@ export function createNdMessage(): NdMessage {
   };
 }
 
-function isUnspecified(buf: Uint8Array, off: number): boolean {
-  for (let i = 0; i < 16; i++) if (buf[off + i] !== 0) return false;
-  return true;
-}
-
 /** ff02::1:ffXX:XXXX (RFC 4291 §2.7.1): the first 13 bytes are fixed. */
 const SOLICITED_NODE_PREFIX = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff] as const;
 
@@ -181,14 +174,14 @@ export function isSolicitedNodeAddress(buf: Uint8Array, off: number): boolean {
 export function parseNd(buf: Uint8Array, off: number, len: number, out: NdMessage): number {
   if (off < 0 || len < IPV6_HEADER_LEN || off + len > buf.length) return NdError.Truncated;
   if (buf[off]! >> 4 !== 6) return NdError.NotIpv6;
-  const icmpLen = (buf[off + Ipv6Field.PAYLOAD_LENGTH]! << 8) | buf[off + Ipv6Field.PAYLOAD_LENGTH + 1]!;
+  const icmpLen = (buf[off + IP6_PAYLOAD_LEN]! << 8) | buf[off + IP6_PAYLOAD_LEN + 1]!;
   if (IPV6_HEADER_LEN + icmpLen > len) return NdError.Truncated;
-  if (buf[off + Ipv6Field.NEXT_HEADER] !== IPPROTO_ICMPV6) return NdError.NotIcmpv6;
+  if (buf[off + IP6_NEXT_HEADER] !== IPPROTO_ICMPV6) return NdError.NotIcmpv6;
   const icmp = off + IPV6_HEADER_LEN;
   if (icmpLen < 1) return NdError.TooShort;
   const type = buf[icmp]!;
   if (type !== ICMPV6_NEIGHBOR_SOLICITATION && type !== ICMPV6_NEIGHBOR_ADVERTISEMENT) return NdError.NotNd;
-  if (buf[off + Ipv6Field.HOP_LIMIT] !== ND_HOP_LIMIT) return NdError.BadHopLimit;
+  if (buf[off + IP6_HOP_LIMIT] !== ND_HOP_LIMIT) return NdError.BadHopLimit;
   if (icmpLen < ND_MIN_LEN) return NdError.TooShort;
   if (buf[icmp + NdField.CODE] !== 0) return NdError.BadCode;
   if (upperLayerChecksum(buf, off, icmp, icmpLen, IPPROTO_ICMPV6) !== 0) return NdError.BadChecksum;
@@ -211,14 +204,14 @@ export function parseNd(buf: Uint8Array, off: number, len: number, out: NdMessag
     p += optLen;
   }
 
-  const fromUnspecified = isUnspecified(buf, off + Ipv6Field.SRC);
+  const fromUnspecified = isUnspecified(buf, off + IP6_SRC);
   const flags = buf[icmp + NdField.FLAGS]!;
   const solicited = type === ICMPV6_NEIGHBOR_ADVERTISEMENT && (flags & NaFlag.SOLICITED) !== 0;
   if (type === ICMPV6_NEIGHBOR_SOLICITATION) {
-    if (fromUnspecified && (!isSolicitedNodeAddress(buf, off + Ipv6Field.DST) || llaOff >= 0)) {
+    if (fromUnspecified && (!isSolicitedNodeAddress(buf, off + IP6_DST) || llaOff >= 0)) {
       return NdError.BadDad;
     }
-  } else if (solicited && buf[off + Ipv6Field.DST] === 0xff) {
+  } else if (solicited && buf[off + IP6_DST] === 0xff) {
     return NdError.SolicitedToMulticast;
   }
 
@@ -285,10 +278,10 @@ function writeHeaders(out: Uint8Array, off: number, icmpLen: number, src: Uint8A
   out[off + 3] = 0;
   out[off + 4] = icmpLen >>> 8;
   out[off + 5] = icmpLen & 0xff;
-  out[off + Ipv6Field.NEXT_HEADER] = IPPROTO_ICMPV6;
-  out[off + Ipv6Field.HOP_LIMIT] = ND_HOP_LIMIT;
-  copy16(out, off + Ipv6Field.SRC, src);
-  copy16(out, off + Ipv6Field.DST, dst);
+  out[off + IP6_NEXT_HEADER] = IPPROTO_ICMPV6;
+  out[off + IP6_HOP_LIMIT] = ND_HOP_LIMIT;
+  copy16(out, off + IP6_SRC, src);
+  copy16(out, off + IP6_DST, dst);
   const icmp = off + IPV6_HEADER_LEN;
   out[icmp] = type;
   for (let i = 1; i < 8; i++) out[icmp + i] = 0;
@@ -336,7 +329,7 @@ export function emitNeighborSolicitation(out: Uint8Array, off: number, ns: Neigh
   checkRoom(out, off, total);
   const icmpLen = total - IPV6_HEADER_LEN;
   writeHeaders(out, off, icmpLen, ns.src, ns.dst ?? ns.target, ICMPV6_NEIGHBOR_SOLICITATION);
-  if (ns.dst === undefined) writeSolicitedNodeAddress(out, off + Ipv6Field.DST, ns.target);
+  if (ns.dst === undefined) writeSolicitedNodeAddress(out, off + IP6_DST, ns.target);
   const icmp = off + IPV6_HEADER_LEN;
   copy16(out, icmp + NdField.TARGET, ns.target);
   if (total > IPV6_HEADER_LEN + ND_MIN_LEN) {
@@ -387,7 +380,7 @@ export function neighborAdvertisementFor(
 ): NeighborAdvertisementRepr {
   const target = Buffer.from(buf.subarray(ns.targetOff, ns.targetOff + 16));
   const dad = ns.fromUnspecified;
-  const srcOff = ns.ipOff + Ipv6Field.SRC;
+  const srcOff = ns.ipOff + IP6_SRC;
   return {
     src: target,
     dst: dad ? allNodes() : Buffer.from(buf.subarray(srcOff, srcOff + 16)),
