@@ -9,7 +9,7 @@ import { Forwarder } from '../src/dataplane/forward.js';
 import { Fib } from '../src/dataplane/fib/fib.js';
 import { createCounters } from '../src/dataplane/counters.js';
 import { VxlanLink } from '../src/transport/vxlan-link.js';
-import { SOCKET_VXLAN, type LinkSpec } from '../src/transport/link-spec.js';
+import { PORT_VXLAN, type LinkSpec } from '../src/transport/link-spec.js';
 import { parseIpv6Address } from '../src/dataplane/wire/ipv6.js';
 import { formatResult, type BenchResult } from './result.js';
 
@@ -24,7 +24,7 @@ function spec(id: number, peer: string): LinkSpec {
     id,
     name: `l${id}`,
     kind: 'vxlan',
-    socketIndex: SOCKET_VXLAN,
+    port: PORT_VXLAN,
     remote: new Uint8Array(20),
     mtu: 1500,
     localMesh: parseIpv6Address(ME),

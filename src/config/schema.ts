@@ -274,7 +274,7 @@ const peerSchema = obj({
 
 const routeSchema = obj({
   prefix: text('an IPv6 prefix (addr/len)', (s) => parseIpv6Prefix(s, { requireNetwork: true })),
-  via: label('a peer name'),
+  via: label('a peer or kernel link name'),
 });
 
 const kernelLinkSchema = obj({
@@ -402,15 +402,16 @@ function crossCheck(cfg: MoltnetConfig): CrossIssue[] {
       }
     }
   });
-  const names = cfg.peers.map((p) => p.name);
+  // A route goes via a peer's link or a kernel link.
+  const names = [...cfg.peers.map((p) => p.name), ...cfg.kernelLinks.map((k) => k.name)];
   const routes = new Map<string, number>();
   cfg.routes.forEach((r, i) => {
-    const peer = cfg.peers.find((p) => p.name.toLowerCase() === r.via.toLowerCase());
-    if (!peer) {
-      const known = names.length > 0 ? `peers: ${names.join(', ')}` : 'no peers are configured';
-      issues.push({ path: ['routes', i, 'via'], message: `no peer named "${r.via}" (${known})` });
+    const target = names.find((n) => n.toLowerCase() === r.via.toLowerCase());
+    if (!target) {
+      const known = names.length > 0 ? `links: ${names.join(', ')}` : 'no peers or kernel links are configured';
+      issues.push({ path: ['routes', i, 'via'], message: `no peer or kernel link named "${r.via}" (${known})` });
     } else {
-      r.via = peer.name;
+      r.via = target;
     }
     const prev = routes.get(r.prefix);
     if (prev !== undefined) {

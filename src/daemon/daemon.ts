@@ -16,12 +16,13 @@ import { formatIpv6 } from '../common/address.js';
 import { parseIpv6Address } from '../dataplane/wire/ipv6.js';
 import { DEFAULT_VNI } from '../transport/wire/vxlan.js';
 import { deriveGreKey } from '../transport/wire/gre.js';
-import { SOCKET_GRE, SOCKET_VXLAN, type LinkSpec } from '../transport/link-spec.js';
+import { PORT_FIRST_KERNEL, PORT_GRE, PORT_VXLAN, type LinkSpec } from '../transport/link-spec.js';
+import type { Port } from '../dataplane/engine.js';
 import { formatRecord, resolveEndpoint } from '../transport/endpoint.js';
 import { ControlServer } from './control-server.js';
 import { ForwardingPlane } from './forwarding-plane.js';
 import type { RouteSpec } from './forwarding-messages.js';
-import { configureHostInterface } from './host-interface.js';
+import { configureHostInterface, configureKernelLink } from './host-interface.js';
 
 const VERSION = '0.1.0';
 
@@ -36,6 +37,7 @@ export class Daemon {
   private io: NativeAddon | undefined;
   private tun: { fd: number; name: string } | undefined;
   private sockets: number[] = [];
+  private kernelTuns: { fd: number; name: string }[] = [];
   private plane: ForwardingPlane | undefined;
   private control: ControlServer | undefined;
   private links: LinkSpec[] = [];
@@ -55,9 +57,6 @@ export class Daemon {
       if (p.link === 'wireguard') {
         throw new ConfigError(`peers "${p.name}": link wireguard is not implemented yet; use vxlan or gre`);
       }
-    }
-    if (cfg.kernelLinks.length > 0) {
-      throw new ConfigError('kernelLinks are not implemented yet in this version');
     }
     this.io = loadNative();
     const io = this.io;
@@ -80,8 +79,22 @@ export class Daemon {
 
     const vx = parseHostPort(cfg.underlay.listen);
     const gre = parseHostPort(cfg.underlay.greListen);
-    this.sockets[SOCKET_VXLAN] = openSocket(io, vx.host, vx.port);
-    this.sockets[SOCKET_GRE] = openSocket(io, gre.host, gre.port);
+    this.sockets[PORT_VXLAN] = openSocket(io, vx.host, vx.port);
+    this.sockets[PORT_GRE] = openSocket(io, gre.host, gre.port);
+    for (const kl of cfg.kernelLinks) {
+      let t: { fd: number; name: string };
+      try {
+        t = io.tunOpen(kl.name);
+      } catch (err) {
+        throw new MoltnetError(`cannot create kernel link ${kl.name}: ${(err as Error).message}`);
+      }
+      this.kernelTuns.push(t);
+      await configureKernelLink({ name: t.name, mtu: cfg.interface.mtu, netns: kl.netns, address: kl.address });
+    }
+    const ports: Port[] = [
+      ...this.sockets.map((fd): Port => ({ fd, kind: 'udp' })),
+      ...this.kernelTuns.map((t): Port => ({ fd: t.fd, kind: 'tun' })),
+    ];
 
     const me = meshAddressBytes(cfg.address);
     const ll = parseIpv6Address(linkLocalFor(cfg.address));
@@ -92,7 +105,7 @@ export class Daemon {
           id,
           name: p.name,
           kind,
-          socketIndex: kind === 'gre' ? SOCKET_GRE : SOCKET_VXLAN,
+          port: kind === 'gre' ? PORT_GRE : PORT_VXLAN,
           remote: await resolveEndpoint(p.endpoint),
           mtu: cfg.interface.mtu,
           localMesh: me,
@@ -104,12 +117,25 @@ export class Daemon {
         return spec;
       }),
     );
+    cfg.kernelLinks.forEach((kl, k) => {
+      this.links.push({
+        id: cfg.peers.length + k,
+        name: kl.name,
+        kind: 'kernel',
+        port: PORT_FIRST_KERNEL + k,
+        remote: new Uint8Array(20),
+        mtu: cfg.interface.mtu,
+        localMesh: me,
+        localLinkLocal: ll,
+        peerMesh: new Uint8Array(16),
+      });
+    });
     this.routes = this.buildRoutes();
 
     this.plane = new ForwardingPlane({
       io,
       tunFd: this.tun.fd,
-      socketFds: this.sockets,
+      ports,
       meshAddress: me,
       linkLocal: ll,
       links: this.links,
@@ -135,6 +161,9 @@ export class Daemon {
       await this.plane?.stop().catch((err) => this.log.warn({ err }, 'stopping the forwarding worker'));
       for (const fd of this.sockets) if (fd !== undefined && fd >= 0) this.io?.close(fd);
       this.sockets = [];
+      // Closing a kernel link's TUN removes the device, wherever it was moved.
+      for (const t of this.kernelTuns) this.io?.close(t.fd);
+      this.kernelTuns = [];
       // Closing the TUN fd removes molt0, its address and the mesh route.
       if (this.tun) this.io?.close(this.tun.fd);
       this.tun = undefined;
@@ -202,9 +231,9 @@ export class Daemon {
       id: l.id,
       name: l.name,
       kind: l.kind,
-      peer: formatIpv6(l.peerMesh),
-      endpoint: formatRecord(l.remote),
-      ...(l.kind === 'vxlan' ? { vni: l.vni } : { greKey: l.greKey }),
+      peer: l.kind === 'kernel' ? null : formatIpv6(l.peerMesh),
+      endpoint: l.kind === 'kernel' ? (this.config.kernelLinks.find((k) => k.name === l.name)?.netns ?? 'host') : formatRecord(l.remote),
+      ...(l.kind === 'vxlan' ? { vni: l.vni } : l.kind === 'gre' ? { greKey: l.greKey } : {}),
       mtu: l.mtu,
       counters: this.plane ? linkCountersObject(this.plane.counters, l.id) : {},
     }));

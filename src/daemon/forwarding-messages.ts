@@ -1,4 +1,5 @@
 import type { LinkSpec } from '../transport/link-spec.js';
+import type { Port } from '../dataplane/engine.js';
 
 export interface RouteSpec {
   prefix: Uint8Array;
@@ -9,7 +10,7 @@ export interface RouteSpec {
 
 export interface WorkerInit {
   tunFd: number;
-  socketFds: number[];
+  ports: Port[];
   meshAddress: Uint8Array;
   linkLocal: Uint8Array;
   links: LinkSpec[];

@@ -10,7 +10,7 @@ import type { FromWorker, RouteSpec, ToWorker, WorkerInit } from './forwarding-m
 
 export type ForwardingPlaneOptions = Pick<
   WorkerInit,
-  'tunFd' | 'socketFds' | 'meshAddress' | 'linkLocal' | 'links' | 'routes' | 'maxPacket'
+  'tunFd' | 'ports' | 'meshAddress' | 'linkLocal' | 'links' | 'routes' | 'maxPacket'
 > & { io: NativeAddon; batch?: number };
 
 export class ForwardingPlane extends EventEmitter {
@@ -32,7 +32,7 @@ export class ForwardingPlane extends EventEmitter {
   async start(): Promise<void> {
     const init: WorkerInit = {
       tunFd: this.opts.tunFd,
-      socketFds: this.opts.socketFds,
+      ports: this.opts.ports,
       meshAddress: this.opts.meshAddress,
       linkLocal: this.opts.linkLocal,
       links: this.opts.links,

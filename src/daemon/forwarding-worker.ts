@@ -32,7 +32,7 @@ const engine = new Engine(
   {
     io,
     tunFd: init.tunFd,
-    socketFds: init.socketFds,
+    ports: init.ports,
     forwarder,
     counters,
     now: () => performance.now(),
@@ -46,7 +46,7 @@ const engine = new Engine(
   },
   [wakeFd],
 );
-const wakeBit = 1 << (1 + init.socketFds.length);
+const wakeBit = 1 << (1 + init.ports.length);
 const wakeScratch = Buffer.alloc(64 * 64);
 const wakeSizes = new Int32Array(64);
 const wakeAddrs = new Uint8Array(64 * 20);

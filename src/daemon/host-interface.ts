@@ -32,3 +32,21 @@ export async function configureHostInterface(o: HostInterfaceOptions): Promise<v
   await ip(['-6', 'addr', 'add', `${o.address}/128`, 'dev', o.name, 'nodad', 'noprefixroute']);
   await ip(['-6', 'route', 'replace', o.meshPrefix, 'dev', o.name, 'src', o.address]);
 }
+
+export interface KernelLinkOptions {
+  name: string;
+  mtu: number;
+  /** Move the device into this network namespace (from `ip netns`). */
+  netns?: string | undefined;
+  /** The kernel side's address, e.g. fe80::1/64; without it the kernel makes a random link-local. */
+  address?: string | undefined;
+}
+
+/** Hand a kernel link's TUN to the kernel: into its namespace, up, with the kernel router's address. */
+export async function configureKernelLink(o: KernelLinkOptions): Promise<void> {
+  const where = o.netns ? { netns: o.netns } : {};
+  if (o.netns) await ip(['link', 'set', 'dev', o.name, 'netns', o.netns]);
+  await ip(['link', 'set', 'dev', o.name, 'addrgenmode', o.address ? 'none' : 'random'], where).catch(() => undefined);
+  await ip(['link', 'set', 'dev', o.name, 'mtu', String(o.mtu), 'up'], where);
+  if (o.address) await ip(['-6', 'addr', 'add', o.address, 'dev', o.name, 'nodad'], where);
+}

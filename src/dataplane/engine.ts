@@ -1,11 +1,14 @@
 /**
  * The forwarding engine: the batch loop between the host's TUN, the underlay UDP sockets and the links.
  *
+ * Ports are where links' packets come and go: underlay UDP sockets (shared by many tunnel links, the link
+ * found by the sender's address) and kernel-link TUNs (one link each, no encapsulation).
+ *
  * One iteration (step):
- *   1. read a batch of packets from the TUN; Forwarder.fromHost decides each; encapsulate in place
- *   2. receive a batch from each underlay socket; find the link by the sender's address; decapsulate;
- *      Forwarder.fromLink decides each: to the host, to the control plane (punt), or on to another link
- *   3. flush: one sendmmsg per underlay socket, one batched write to the TUN
+ *   1. read a batch of packets from the host's TUN; Forwarder.fromHost decides each; encapsulate in place
+ *   2. receive a batch from each port; find the link; decapsulate; Forwarder.fromLink decides each: to
+ *      the host, to the control plane (punt), or on to another link
+ *   3. flush: one sendmmsg per UDP port, one batched write per TUN (the host's and each kernel link's)
  *
  * All packets live in one slab: a region of `batch` slots per source plus a small region for packets the
  * node makes itself (ICMPv6 errors, ND, control-plane packets). Slots have headroom in front so the outer
@@ -16,11 +19,17 @@ import { C, L, LINK_COUNTER_STRIDE, type CounterSet } from './counters.js';
 import { DECAP_BAD, DECAP_NOT_IPV6, DECAP_REPLY, DECAP_WRONG_MAC, type DataplaneLink } from './link.js';
 import { Forwarder, ICMP_OFFSET, V_HOST, V_ICMP, V_PUNT } from './forward.js';
 
+export interface Port {
+  fd: number;
+  /** 'udp': an underlay socket shared by tunnel links; 'tun': a kernel link's TUN, one link. */
+  kind: 'udp' | 'tun';
+}
+
 export interface EngineOptions {
   io: NativeAddon;
   tunFd: number;
-  /** Underlay sockets; a link's socketIndex points in here. */
-  socketFds: number[];
+  /** A link's `port` indexes this list. */
+  ports: Port[];
   forwarder: Forwarder;
   counters: CounterSet;
   /** Hand a packet to the control plane (copied out of the slab). */
@@ -69,6 +78,7 @@ export class Engine {
   private links: (DataplaneLink | undefined)[] = [];
   private linksBySocket: DataplaneLink[][] = [];
   private readonly lastLink: (DataplaneLink | undefined)[];
+  private readonly isTun: boolean[];
 
   constructor(private readonly opts: EngineOptions, extraPollFds: number[] = []) {
     this.io = opts.io;
@@ -78,7 +88,7 @@ export class Engine {
     this.batch = opts.batch ?? 64;
     const maxPacket = Math.max(opts.maxPacket ?? 1500, 1500);
     this.stride = (HEADROOM + maxPacket + 63) & ~63;
-    const nSock = opts.socketFds.length;
+    const nSock = opts.ports.length;
     const slots = this.batch * (1 + nSock) + GENERATED_SLOTS;
     this.slab = Buffer.alloc(slots * this.stride);
     this.tunRegion = this.slab.subarray(0, this.batch * this.stride);
@@ -96,18 +106,19 @@ export class Engine {
     }
     this.genStart = this.batch * (1 + nSock) * this.stride;
     const cap = slots;
-    this.sockQueues = opts.socketFds.map(() => new TxQueue(cap));
+    this.sockQueues = opts.ports.map(() => new TxQueue(cap));
     this.tunQueue = new TxQueue(cap);
-    this.pollFds = Int32Array.from([opts.tunFd, ...opts.socketFds, ...extraPollFds]);
-    this.lastLink = opts.socketFds.map(() => undefined);
+    this.pollFds = Int32Array.from([opts.tunFd, ...opts.ports.map((p) => p.fd), ...extraPollFds]);
+    this.lastLink = opts.ports.map(() => undefined);
+    this.isTun = opts.ports.map((p) => p.kind === 'tun');
   }
 
   setLinks(links: DataplaneLink[]): void {
     this.links = [];
-    this.linksBySocket = this.opts.socketFds.map(() => []);
+    this.linksBySocket = this.opts.ports.map(() => []);
     for (const l of links) {
       this.links[l.id] = l;
-      this.linksBySocket[l.socketIndex]!.push(l);
+      this.linksBySocket[l.port]!.push(l);
       this.fwd.setLinkMtu(l.id, l.mtu);
     }
     this.lastLink.fill(undefined);
@@ -139,12 +150,14 @@ export class Engine {
       }
     }
 
-    const fds = this.opts.socketFds;
-    for (let s = 0; s < fds.length; s++) {
+    const ports = this.opts.ports;
+    for (let s = 0; s < ports.length; s++) {
       const region = this.sockRegions[s]!;
       const sizes = this.sockSizes[s]!;
       const addrs = this.sockAddrs[s]!;
-      const m = this.io.recvBatch(fds[s]!, region, this.stride, HEADROOM, this.batch, sizes, addrs);
+      const m = this.isTun[s]
+        ? this.io.readBatch(ports[s]!.fd, region, this.stride, HEADROOM, this.batch, sizes)
+        : this.io.recvBatch(ports[s]!.fd, region, this.stride, HEADROOM, this.batch, sizes, addrs);
       if (m <= 0) continue;
       work += m;
       const base = this.sockRegionStart[s]!;
@@ -173,7 +186,7 @@ export class Engine {
   private fromUnderlay(s: number, off: number, len: number, addrs: Uint8Array, i: number, now: number): void {
     this.node[C.underlay_rx_packets]!++;
     this.node[C.underlay_rx_bytes]! += len;
-    const link = this.findLink(s, addrs, i * ADDR_RECORD_LEN);
+    const link = this.isTun[s] ? this.linksBySocket[s]![0] : this.findLink(s, addrs, i * ADDR_RECORD_LEN);
     if (link === undefined) {
       this.node[C.drop_unknown_peer]!++;
       return;
@@ -229,7 +242,7 @@ export class Engine {
       if (link.replyLen > 0) this.sendLinkReply(link, now);
       return;
     }
-    const q = this.sockQueues[link.socketIndex]!;
+    const q = this.sockQueues[link.port]!;
     const k = q.count;
     if (k >= q.offsets.length) {
       this.flush();
@@ -276,11 +289,14 @@ export class Engine {
   }
 
   private flush(): void {
-    const fds = this.opts.socketFds;
-    for (let s = 0; s < fds.length; s++) {
+    const ports = this.opts.ports;
+    for (let s = 0; s < ports.length; s++) {
       const q = this.sockQueues[s]!;
       if (q.count === 0) continue;
-      const sent = this.io.sendBatch(fds[s]!, this.slab, q.offsets, q.lengths, q.addrs, q.count);
+      const fd = ports[s]!.fd;
+      const sent = this.isTun[s]
+        ? this.io.writeBatch(fd, this.slab, q.offsets, q.lengths, q.count)
+        : this.io.sendBatch(fd, this.slab, q.offsets, q.lengths, q.addrs, q.count);
       let bytes = 0;
       for (let j = 0; j < sent; j++) bytes += q.lengths[j]!;
       this.node[C.underlay_tx_packets]! += sent;

@@ -21,9 +21,9 @@ export const ENCAP_UNRESOLVED = -1; // no link-layer address for the peer yet; a
 export interface DataplaneLink {
   readonly id: number;
   readonly name: string;
-  /** Index of the underlay socket this link sends and receives on. */
-  readonly socketIndex: number;
-  /** The peer's underlay address as a 20-byte record (see io/native.ts). */
+  /** Index of the engine port (underlay socket or kernel-link TUN) this link sends and receives on. */
+  readonly port: number;
+  /** The peer's underlay address as a 20-byte record (see io/native.ts); unused on TUN ports. */
   readonly remote: Uint8Array;
   /** Largest inner IPv6 packet. */
   readonly mtu: number;

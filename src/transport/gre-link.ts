@@ -10,7 +10,7 @@ import type { LinkSpec } from './link-spec.js';
 export class GreLink implements DataplaneLink {
   readonly id: number;
   readonly name: string;
-  readonly socketIndex: number;
+  readonly port: number;
   readonly remote: Uint8Array;
   readonly mtu: number;
   readonly overhead = GRE_KEY_HEADER_LEN;
@@ -23,7 +23,7 @@ export class GreLink implements DataplaneLink {
   constructor(spec: LinkSpec) {
     this.id = spec.id;
     this.name = spec.name;
-    this.socketIndex = spec.socketIndex;
+    this.port = spec.port;
     this.remote = Buffer.from(spec.remote);
     this.mtu = spec.mtu;
     this.key = spec.greKey ?? 0;

@@ -2,23 +2,23 @@
  * A link as the daemon describes it to the forwarding worker: plain data that crosses postMessage.
  * createLink (links.ts) turns it into the DataplaneLink object the engine drives.
  */
-export type LinkKind = 'vxlan' | 'gre';
+export type LinkKind = 'vxlan' | 'gre' | 'kernel';
 
 export interface LinkSpec {
   id: number;
   /** The peer's name from the config. */
   name: string;
   kind: LinkKind;
-  /** Index into the engine's underlay sockets (0 = VXLAN socket, 1 = GRE-in-UDP socket). */
-  socketIndex: number;
-  /** The peer's underlay endpoint as a 20-byte address record. */
+  /** Index into the engine's ports (0 = VXLAN socket, 1 = GRE-in-UDP socket, then kernel-link TUNs). */
+  port: number;
+  /** The peer's underlay endpoint as a 20-byte address record (zeros for kernel links). */
   remote: Uint8Array;
   /** Largest inner IPv6 packet. */
   mtu: number;
   /** This node's mesh address and link-local address (16 bytes each). */
   localMesh: Uint8Array;
   localLinkLocal: Uint8Array;
-  /** The peer's mesh address (16 bytes). */
+  /** The peer's mesh address (16 bytes); zeros for a kernel link, whose far end is a kernel router. */
   peerMesh: Uint8Array;
   /** VXLAN only. */
   vni?: number;
@@ -26,5 +26,7 @@ export interface LinkSpec {
   greKey?: number;
 }
 
-export const SOCKET_VXLAN = 0;
-export const SOCKET_GRE = 1;
+export const PORT_VXLAN = 0;
+export const PORT_GRE = 1;
+/** Kernel-link TUNs take ports from here on. */
+export const PORT_FIRST_KERNEL = 2;

@@ -1,5 +1,6 @@
 import type { DataplaneLink } from '../dataplane/link.js';
 import { GreLink } from './gre-link.js';
+import { KernelLink } from './kernel-link.js';
 import type { LinkSpec } from './link-spec.js';
 import { VxlanLink } from './vxlan-link.js';
 
@@ -10,5 +11,7 @@ export function createLink(spec: LinkSpec): DataplaneLink {
       return new VxlanLink(spec);
     case 'gre':
       return new GreLink(spec);
+    case 'kernel':
+      return new KernelLink(spec);
   }
 }

@@ -39,7 +39,7 @@ const REPLY_OFF = 64;
 export class VxlanLink implements DataplaneLink {
   readonly id: number;
   readonly name: string;
-  readonly socketIndex: number;
+  readonly port: number;
   readonly remote: Uint8Array;
   readonly mtu: number;
   readonly overhead = VXLAN_ENCAP_LEN;
@@ -63,7 +63,7 @@ export class VxlanLink implements DataplaneLink {
   constructor(spec: LinkSpec) {
     this.id = spec.id;
     this.name = spec.name;
-    this.socketIndex = spec.socketIndex;
+    this.port = spec.port;
     this.remote = Buffer.from(spec.remote);
     this.mtu = spec.mtu;
     this.vni = spec.vni ?? DEFAULT_VNI;

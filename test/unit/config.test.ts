@@ -251,8 +251,8 @@ describe('config: errors name the key', () => {
     ['bad endpoint IPv4', peer('name: p\nuuid: 88833763-60b7-47db-8703-349c6b2c70ff\nendpoint: 1.2.3.999:4789'), /^config\.yaml: peers\[0\]\.endpoint: .*"1\.2\.3\.999" is not a valid IPv4 address/m],
     ['bad endpoint host', peer('name: p\nuuid: 88833763-60b7-47db-8703-349c6b2c70ff\nendpoint: "bad_host!:1"'), /^config\.yaml: peers\[0\]\.endpoint: .*not an IP address or DNS name/m],
     ['bad endpoint IPv6', peer('name: p\nuuid: 88833763-60b7-47db-8703-349c6b2c70ff\nendpoint: "[fd00::1::2]:1"'), /^config\.yaml: peers\[0\]\.endpoint: .*not a valid IPv6 address/m],
-    ['route via unknown peer', withUuid('peers:\n  - { name: clawdboy, uuid: 88833763-60b7-47db-8703-349c6b2c70ff, endpoint: 192.0.2.1 }\nroutes:\n  - { prefix: "fd00::/8", via: bob }\n'), /^config\.yaml: routes\[0\]\.via: no peer named "bob" \(peers: clawdboy\)$/m],
-    ['route with no peers', withUuid('routes:\n  - { prefix: "fd00::/8", via: bob }\n'), /^config\.yaml: routes\[0\]\.via: no peer named "bob" \(no peers are configured\)$/m],
+    ['route via unknown peer', withUuid('peers:\n  - { name: clawdboy, uuid: 88833763-60b7-47db-8703-349c6b2c70ff, endpoint: 192.0.2.1 }\nroutes:\n  - { prefix: "fd00::/8", via: bob }\n'), /^config\.yaml: routes\[0\]\.via: no peer or kernel link named "bob" \(links: clawdboy\)$/m],
+    ['route with no peers', withUuid('routes:\n  - { prefix: "fd00::/8", via: bob }\n'), /^config\.yaml: routes\[0\]\.via: no peer or kernel link named "bob" \(no peers or kernel links are configured\)$/m],
     ['route prefix with host bits', withUuid('peers:\n  - { name: a, uuid: 88833763-60b7-47db-8703-349c6b2c70ff, endpoint: 192.0.2.1 }\nroutes:\n  - { prefix: "fd00::1/8", via: a }\n'), /^config\.yaml: routes\[0\]\.prefix: .*did you mean fd00::\/8\?/m],
     ['route prefix without length', withUuid('routes:\n  - { prefix: "fd00::", via: a }\n'), /^config\.yaml: routes\[0\]\.prefix: .*no prefix length/m],
     ['duplicate peer names', withUuid('peers:\n  - { name: a, uuid: 88833763-60b7-47db-8703-349c6b2c70ff, endpoint: 192.0.2.1 }\n  - { name: A, uuid: f8a9ce03-f512-4311-8792-519109168903, endpoint: 192.0.2.2 }\n'), /^config\.yaml: peers\[1\]\.name: duplicate peer name "A" \(also peers\[0\]\)$/m],
@@ -365,4 +365,12 @@ describe('config: loadConfig', () => {
     await chmod(file, 0o000);
     await assert.rejects(loadConfig(file), /permission denied/);
   });
+});
+
+it('config: a route may go via a kernel link', () => {
+  const cfg = parseConfig(
+    'uuid: daa46e88-46c5-4af7-9268-1482c54c1922\nkernelLinks:\n  - { name: mlink0, netns: gw, address: "fe80::1/64" }\nroutes:\n  - { prefix: "fd00:6d6f:6c74:eeee::/64", via: MLINK0 }\n',
+    'config.yaml',
+  );
+  assert.equal(cfg.routes[0]!.via, 'mlink0');
 });

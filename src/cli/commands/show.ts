@@ -54,7 +54,7 @@ function render(what: string, r: unknown): string {
       String(l['name']),
       String(l['kind']),
       String(l['endpoint']),
-      String(l['peer']),
+      String(l['peer'] ?? '-'),
       String(l['counters']['rx_packets'] ?? 0),
       String(l['counters']['tx_packets'] ?? 0),
       String((l['counters']['rx_drops'] ?? 0) + (l['counters']['tx_drops'] ?? 0)),
