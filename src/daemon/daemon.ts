@@ -20,6 +20,7 @@ import { PORT_FIRST_KERNEL, PORT_GRE, PORT_VXLAN, type LinkSpec } from '../trans
 import type { Port } from '../dataplane/engine.js';
 import { formatRecord, resolveEndpoint } from '../transport/endpoint.js';
 import { ControlServer } from './control-server.js';
+import { ControlPacketIo } from '../controlplane/packet-io.js';
 import { ForwardingPlane } from './forwarding-plane.js';
 import type { RouteSpec } from './forwarding-messages.js';
 import { configureHostInterface, configureKernelLink } from './host-interface.js';
@@ -39,6 +40,7 @@ export class Daemon {
   private sockets: number[] = [];
   private kernelTuns: { fd: number; name: string }[] = [];
   private plane: ForwardingPlane | undefined;
+  private packetIo: ControlPacketIo | undefined;
   private control: ControlServer | undefined;
   private links: LinkSpec[] = [];
   private routes: RouteInfo[] = [];
@@ -142,9 +144,10 @@ export class Daemon {
       routes: this.routes.map((r) => toRouteSpec(r, this.links)),
       maxPacket: Math.max(cfg.interface.mtu, 1500) + 128,
     });
-    this.plane.on('punt', (linkId: number, packet: Buffer) => {
-      this.log.debug({ link: this.links[linkId]?.name, bytes: packet.length }, 'control packet (no control plane yet)');
-    });
+    const plane = this.plane;
+    this.packetIo = new ControlPacketIo((linkId, pkt) => plane.send(linkId, pkt), ll);
+    const packetIo = this.packetIo;
+    plane.on('punt', (linkId: number, packet: Buffer) => packetIo.receive(linkId, packet));
     this.plane.on('error', (err: Error) => this.log.error({ err }, 'forwarding worker failed'));
     await this.plane.start();
     this.state = 'up';
@@ -223,6 +226,7 @@ export class Daemon {
       links: this.links.length,
       routes: this.routes.length,
       counters: this.plane ? nodeCountersObject(this.plane.counters) : {},
+      controlPlane: this.packetIo?.counters ?? {},
     };
   }
 

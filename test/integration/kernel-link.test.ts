@@ -75,6 +75,11 @@ describe('a kernel link into another namespace', { timeout: 120_000 }, () => {
     }
   });
 
+  test("the node answers pings to its link-local on the kernel link", async () => {
+    const r = await inNs(nsg, 'ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', `${linkLocalFor(A1)}%${mlink}`], 15_000);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+  });
+
   test("from n2's host to the kernel side's address", async () => {
     const r = await inNs(ns2, 'ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', G], 15_000);
     assert.equal(r.code, 0, r.stdout);
