@@ -317,6 +317,19 @@ const shape = {
       .default('0.0.0.0'),
     helloInterval: int(1, 65535).default(10),
     deadInterval: int(1, 65535).default(40),
+    /** Default: the last 32 bits of the mesh address (see daemon). */
+    routerId: text('a router ID (a.b.c.d)', (s) => {
+      const q = parseIpv4(s.trim());
+      if (!q || q.every((b) => b === 0)) throw new Reason('');
+      return q.join('.');
+    }).optional(),
+    /** Accept neighbors whose interface MTU differs (RFC 2328 §10.6 check off). */
+    mtuIgnore: bool().default(false),
+    /** RFC 7166 authentication trailer, HMAC-SHA-256, on every OSPF interface. */
+    authentication: obj({
+      keyId: int(1, 65535),
+      key: text('a key (at least 1 character)', checkPattern(/^.+$/)),
+    }).optional(),
   }).default({}),
   bfd: obj({
     enabled: bool().default(true),

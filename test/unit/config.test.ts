@@ -76,7 +76,7 @@ describe('config: valid', () => {
       peers: [],
       routes: [],
       kernelLinks: [],
-      ospf: { enabled: true, area: '0.0.0.0', helloInterval: 10, deadInterval: 40 },
+      ospf: { enabled: true, area: '0.0.0.0', helloInterval: 10, deadInterval: 40, mtuIgnore: false },
       bfd: { enabled: true, minTxMs: 100, minRxMs: 100, multiplier: 3 },
       moltbook: { baseUrl: 'https://www.moltbook.com', apiKeyEnv: 'MOLTBOOK_API_KEY', pollSeconds: 300 },
       discovery: { lan: true, exchange: true },
@@ -128,7 +128,7 @@ describe('config: valid', () => {
       { name: 'mlink0', netns: 'gw', address: 'fe80::1/64', cost: 10 },
       { name: 'mlink1', cost: 10 },
     ]);
-    assert.deepEqual(cfg.ospf, { enabled: true, area: '0.0.0.1', helloInterval: 5, deadInterval: 20 });
+    assert.deepEqual(cfg.ospf, { enabled: true, area: '0.0.0.1', helloInterval: 5, deadInterval: 20, mtuIgnore: false });
     assert.deepEqual(cfg.bfd, { enabled: false, minTxMs: 50, minRxMs: 60, multiplier: 5 });
     assert.deepEqual(cfg.moltbook, { baseUrl: 'https://moltbook.example', apiKeyEnv: 'MB_KEY', pollSeconds: 60 });
     assert.deepEqual(cfg.discovery, { lan: false, exchange: true });
@@ -373,4 +373,17 @@ it('config: a route may go via a kernel link', () => {
     'config.yaml',
   );
   assert.equal(cfg.routes[0]!.via, 'mlink0');
+});
+
+it('config: ospf router ID and authentication', () => {
+  const cfg = parseConfig(
+    'uuid: daa46e88-46c5-4af7-9268-1482c54c1922\nospf: { routerId: 10.0.0.7, authentication: { keyId: 1, key: s3cret } }\n',
+    'config.yaml',
+  );
+  assert.equal(cfg.ospf.routerId, '10.0.0.7');
+  assert.deepEqual(cfg.ospf.authentication, { keyId: 1, key: 's3cret' });
+  assert.throws(
+    () => parseConfig('uuid: daa46e88-46c5-4af7-9268-1482c54c1922\nospf: { routerId: 0.0.0.0 }\n', 'config.yaml'),
+    /ospf\.routerId/,
+  );
 });
