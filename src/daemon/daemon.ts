@@ -11,7 +11,6 @@ import type { Logger } from '../common/log.js';
 import { parseHostPort, type MoltnetConfig } from '../config/schema.js';
 import { loadNative, type NativeAddon } from '../dataplane/io/native.js';
 import { linkCountersObject, nodeCountersObject } from '../dataplane/counters.js';
-import { parsePrefix } from '../dataplane/fib/fib.js';
 import { formatIpv6 } from '../common/address.js';
 import { parseIpv6Address } from '../dataplane/wire/ipv6.js';
 import { DEFAULT_VNI } from '../transport/wire/vxlan.js';
@@ -22,17 +21,10 @@ import { formatRecord, resolveEndpoint } from '../transport/endpoint.js';
 import { ControlServer } from './control-server.js';
 import { ControlPacketIo } from '../controlplane/packet-io.js';
 import { ForwardingPlane } from './forwarding-plane.js';
-import type { RouteSpec } from './forwarding-messages.js';
 import { configureHostInterface, configureKernelLink } from './host-interface.js';
+import { RouteTable, prefixEntry } from './route-table.js';
 
 const VERSION = '0.1.0';
-
-interface RouteInfo {
-  prefix: string;
-  length: number;
-  via: string[];
-  source: 'connected' | 'static';
-}
 
 export class Daemon {
   private io: NativeAddon | undefined;
@@ -43,7 +35,7 @@ export class Daemon {
   private packetIo: ControlPacketIo | undefined;
   private control: ControlServer | undefined;
   private links: LinkSpec[] = [];
-  private routes: RouteInfo[] = [];
+  private readonly routeTable = new RouteTable();
   private readonly startedAt = Date.now();
   private stopping: Promise<void> | undefined;
   private state: 'starting' | 'up' | 'stopping' = 'starting';
@@ -132,7 +124,7 @@ export class Daemon {
         peerMesh: new Uint8Array(16),
       });
     });
-    this.routes = this.buildRoutes();
+    this.setStaticRoutes();
 
     this.plane = new ForwardingPlane({
       io,
@@ -141,7 +133,7 @@ export class Daemon {
       meshAddress: me,
       linkLocal: ll,
       links: this.links,
-      routes: this.routes.map((r) => toRouteSpec(r, this.links)),
+      routes: this.routeTable.fibSpecs(),
       maxPacket: Math.max(cfg.interface.mtu, 1500) + 128,
     });
     const plane = this.plane;
@@ -152,7 +144,7 @@ export class Daemon {
     await this.plane.start();
     this.state = 'up';
     this.log.info(
-      { address: cfg.address, interface: this.tun.name, links: this.links.length, routes: this.routes.length },
+      { address: cfg.address, interface: this.tun.name, links: this.links.length, routes: this.routeTable.best().length },
       'moltnet is up',
     );
   }
@@ -176,24 +168,30 @@ export class Daemon {
     return this.stopping;
   }
 
-  private buildRoutes(): RouteInfo[] {
-    const byKey = new Map<string, RouteInfo>();
-    // A directly connected peer's mesh address is reachable through its link without a configured route.
-    for (const [i, p] of this.config.peers.entries()) {
-      byKey.set(`${p.address}/128`, { prefix: p.address, length: 128, via: [this.links[i]!.name], source: 'connected' });
-    }
-    for (const r of this.config.routes) {
-      const { prefix, length } = parsePrefix(r.prefix);
-      const text = formatIpv6(prefix);
-      const key = `${text}/${length}`;
-      const existing = byKey.get(key);
-      if (existing && existing.source === 'static') {
-        if (!existing.via.includes(r.via)) existing.via.push(r.via);
-      } else {
-        byKey.set(key, { prefix: text, length, via: [r.via], source: 'static' });
-      }
-    }
-    return [...byKey.values()];
+  /** Connected routes (each peer's /128 through its link) and the config's static routes. */
+  private setStaticRoutes(): void {
+    const linkId = (name: string) => this.links.find((l) => l.name === name)!.id;
+    this.routeTable.setSource(
+      'connected',
+      this.config.peers.map((p, i) => prefixEntry(`${p.address}/128`, [this.links[i]!.id], 'connected')),
+    );
+    this.routeTable.setSource('static', this.config.routes.map((r) => prefixEntry(r.prefix, [linkId(r.via)], 'static')));
+  }
+
+  /** Program the FIB with the route table's winners. */
+  programFib(): void {
+    this.plane?.setRoutes(this.routeTable.fibSpecs());
+  }
+
+  private routesInfo(): unknown {
+    const name = (id: number) => this.links.find((l) => l.id === id)?.name ?? `link${id}`;
+    return this.routeTable.best().map((r) => ({
+      prefix: `${formatIpv6(r.prefix)}/${r.length}`,
+      via: r.nexthops.map(name),
+      source: r.source,
+      ...(r.cost !== undefined ? { cost: r.cost } : {}),
+      ...(r.ospfType !== undefined ? { type: r.ospfType } : {}),
+    }));
   }
 
   private handle(method: string, params: Record<string, unknown>): unknown {
@@ -205,7 +203,7 @@ export class Daemon {
       case 'links':
         return this.linksInfo();
       case 'routes':
-        return this.routes.map((r) => ({ prefix: `${r.prefix}/${r.length}`, via: r.via, source: r.source }));
+        return this.routesInfo();
       default:
         throw new MoltnetError(`cannot show "${what}": try status, links or routes`);
     }
@@ -224,7 +222,7 @@ export class Daemon {
       underlay: { vxlan: cfg.underlay.listen, gre: cfg.underlay.greListen },
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       links: this.links.length,
-      routes: this.routes.length,
+      routes: this.routeTable.best().length,
       counters: this.plane ? nodeCountersObject(this.plane.counters) : {},
       controlPlane: this.packetIo?.counters ?? {},
     };
@@ -252,11 +250,3 @@ function openSocket(io: NativeAddon, host: string, port: number): number {
   }
 }
 
-function toRouteSpec(r: RouteInfo, links: LinkSpec[]): RouteSpec {
-  const { prefix } = parsePrefix(`${r.prefix}/${r.length}`);
-  return {
-    prefix,
-    length: r.length,
-    nexthops: r.via.map((name) => links.find((l) => l.name === name)!.id),
-  };
-}
