@@ -1,6 +1,7 @@
 /**
- * A chain of MoltNet nodes in network namespaces: n1 - n2 - ... - nN, one veth per hop carrying the
- * underlay, one tunnel link (VXLAN or GRE-in-UDP) per hop, static routes toward the far nodes.
+ * MoltNet nodes in network namespaces joined by veths carrying the underlay, one tunnel link (VXLAN or
+ * GRE-in-UDP) per edge. buildChain: n1 - n2 - ... - nN with static routes toward the far nodes;
+ * buildTopology: any edges, routing left to OSPF or given per node.
  * Used by `moltnet demo` and by the integration tests (with a prefix unique to the run).
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -69,6 +70,22 @@ export function agentFor(i: number): { name: string; uuid: string } {
 }
 
 export async function buildChain(o: ChainOptions): Promise<Chain> {
+  const edges: [number, number][] = [];
+  for (let i = 0; i + 1 < o.nodes; i++) edges.push([i, i + 1]);
+  return buildTopology({ ...o, edges, staticRoutes: 'chain' });
+}
+
+export interface TopologyOptions extends ChainOptions {
+  /** Node index pairs; one veth and one tunnel link each. */
+  edges: [number, number][];
+  /** 'chain': static routes toward the far nodes of a chain; 'none': leave routing to OSPF. */
+  staticRoutes: 'chain' | 'none';
+  /** Per-node extra config (merged over `extra`). */
+  perNode?: (index: number) => Record<string, unknown>;
+}
+
+/** Nodes joined by the given edges (hop i of `edges` gets underlay subnet i). */
+export async function buildTopology(o: TopologyOptions): Promise<Chain> {
   const link = o.link ?? 'vxlan';
   const underlay = o.underlay ?? 'ipv6';
   const port = link === 'gre' ? 4754 : 4789;
@@ -90,29 +107,33 @@ export async function buildChain(o: ChainOptions): Promise<Chain> {
   const chain: Chain = { prefix: o.prefix, dir: o.dir, link, underlay, nodes, veths: [] };
   try {
     for (const n of nodes) await createNamespace(n.ns);
-    for (let i = 0; i + 1 < nodes.length; i++) {
+    const peers: Record<string, unknown>[][] = nodes.map(() => []);
+    for (const [h, [i, j]] of o.edges.entries()) {
       const len = underlay === 'ipv4' ? 24 : 64;
-      const a = `${o.prefix}v${i}a`;
-      const b = `${o.prefix}v${i}b`;
-      await connectVeth(nodes[i]!.ns, a, `${underlayAddr(underlay, i, 0)}/${len}`, nodes[i + 1]!.ns, b, `${underlayAddr(underlay, i, 1)}/${len}`);
+      const a = `${o.prefix}v${h}a`;
+      const b = `${o.prefix}v${h}b`;
+      await connectVeth(nodes[i]!.ns, a, `${underlayAddr(underlay, h, 0)}/${len}`, nodes[j]!.ns, b, `${underlayAddr(underlay, h, 1)}/${len}`);
       chain.veths.push(a);
+      peers[i]!.push({ name: nodes[j]!.name, uuid: nodes[j]!.uuid, endpoint: endpoint(underlay, h, 1, port), link });
+      peers[j]!.push({ name: nodes[i]!.name, uuid: nodes[i]!.uuid, endpoint: endpoint(underlay, h, 0, port), link });
     }
     for (const n of nodes) {
       const i = n.index;
-      const peers: Record<string, unknown>[] = [];
-      if (i > 0) peers.push({ name: nodes[i - 1]!.name, uuid: nodes[i - 1]!.uuid, endpoint: endpoint(underlay, i - 1, 0, port), link });
-      if (i + 1 < nodes.length) peers.push({ name: nodes[i + 1]!.name, uuid: nodes[i + 1]!.uuid, endpoint: endpoint(underlay, i, 1, port), link });
-      const routes = nodes
-        .filter((m) => Math.abs(m.index - i) > 1)
-        .map((m) => ({ prefix: `${m.address}/128`, via: nodes[m.index < i ? i - 1 : i + 1]!.name }));
+      const routes =
+        o.staticRoutes === 'chain'
+          ? nodes
+              .filter((m) => Math.abs(m.index - i) > 1)
+              .map((m) => ({ prefix: `${m.address}/128`, via: nodes[m.index < i ? i - 1 : i + 1]!.name }))
+          : [];
       const config = {
         uuid: n.uuid,
         name: n.name,
         stateDir: join(o.dir, `state${i + 1}`),
         controlSocket: n.socket,
-        peers,
+        peers: peers[i],
         routes,
         ...o.extra,
+        ...o.perNode?.(i),
       };
       await writeFile(n.configPath, stringify(config), { mode: 0o600 });
     }
