@@ -36,6 +36,8 @@ export class Daemon {
   private control: ControlServer | undefined;
   private links: LinkSpec[] = [];
   private readonly routeTable = new RouteTable();
+  /** `show` answers from services (OSPF, BFD), by name. */
+  private readonly extraShows = new Map<string, () => unknown>();
   private readonly startedAt = Date.now();
   private stopping: Promise<void> | undefined;
   private state: 'starting' | 'up' | 'stopping' = 'starting';
@@ -204,8 +206,15 @@ export class Daemon {
         return this.linksInfo();
       case 'routes':
         return this.routesInfo();
-      default:
-        throw new MoltnetError(`cannot show "${what}": try status, links or routes`);
+      case 'peers':
+        return this.linksInfo();
+      default: {
+        const extra = this.extraShows.get(what);
+        if (extra) return extra();
+        if (what.startsWith('ospf')) throw new MoltnetError('OSPF is not running on this node (ospf.enabled: false)');
+        if (what === 'bfd') throw new MoltnetError('BFD is not running on this node (bfd.enabled: false)');
+        throw new MoltnetError(`cannot show "${what}": try status, links, routes, peers, ospf, bfd`);
+      }
     }
   }
 

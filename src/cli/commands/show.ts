@@ -3,32 +3,45 @@ import { callDaemon } from '../control-client.js';
 import { InvalidInputError } from '../../common/errors.js';
 
 const DEFAULT_SOCKET = '/run/moltnet/moltnet.sock';
-const WHATS = ['status', 'links', 'routes'] as const;
+const WHATS = ['status', 'links', 'routes', 'ospf', 'bfd', 'peers'] as const;
+const OSPF_WHATS = ['neighbors', 'database', 'routes', 'interfaces'] as const;
 
 interface ShowArgs {
   what: string;
+  sub?: string;
   json: boolean;
   socket: string;
 }
 
 export const showCommand: CommandModule<object, ShowArgs> = {
-  command: 'show <what>',
-  describe: `show the running daemon's state: ${WHATS.join(', ')}`,
+  command: 'show <what> [sub]',
+  describe: `show the running daemon's state: ${WHATS.join(', ')} (ospf: ${OSPF_WHATS.join(', ')})`,
   builder: (y) =>
     y
       .positional('what', { type: 'string', demandOption: true, describe: WHATS.join(' | ') })
+      .positional('sub', { type: 'string', describe: `after ospf: ${OSPF_WHATS.join(' | ')}` })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
       .option('socket', { type: 'string', default: DEFAULT_SOCKET, describe: 'the daemon control socket' }),
   handler: async (args) => {
     if (!(WHATS as readonly string[]).includes(args.what)) {
       throw new InvalidInputError(`cannot show "${args.what}": expected one of ${WHATS.join(', ')}`);
     }
-    const result = await callDaemon(args.socket, 'show', { what: args.what });
+    let what = args.what;
+    if (what === 'ospf') {
+      const sub = args.sub ?? 'neighbors';
+      if (!(OSPF_WHATS as readonly string[]).includes(sub)) {
+        throw new InvalidInputError(`cannot show ospf "${sub}": expected one of ${OSPF_WHATS.join(', ')}`);
+      }
+      what = `ospf ${sub}`;
+    } else if (args.sub !== undefined) {
+      throw new InvalidInputError(`"show ${args.what}" takes no further argument (got "${args.sub}")`);
+    }
+    const result = await callDaemon(args.socket, 'show', { what });
     if (args.json) {
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
       return;
     }
-    process.stdout.write(render(args.what, result));
+    process.stdout.write(render(what, result));
   },
 };
 
@@ -40,7 +53,7 @@ function render(what: string, r: unknown): string {
       `uuid       ${s['uuid']}${s['name'] ? `  (${s['name']})` : ''}`,
       `link-local ${s['linkLocal']}`,
       `interface  ${s.interface.name} mtu ${s.interface.mtu}`,
-      `uptime     ${s['uptimeSeconds']} s`,
+      `state      ${s['state']}   uptime ${s['uptimeSeconds']} s`,
       `links      ${s['links']}    routes ${s['routes']}`,
       'counters:',
       ...Object.entries(s.counters)
@@ -49,7 +62,7 @@ function render(what: string, r: unknown): string {
     ];
     return lines.join('\n') + '\n';
   }
-  if (what === 'links') {
+  if (what === 'links' || what === 'peers') {
     const rows = (r as Array<Record<string, unknown> & { counters: Record<string, number> }>).map((l) => [
       String(l['name']),
       String(l['kind']),
@@ -61,8 +74,25 @@ function render(what: string, r: unknown): string {
     ]);
     return table(['NAME', 'KIND', 'ENDPOINT', 'PEER', 'RX', 'TX', 'DROPS'], rows);
   }
-  const rows = (r as Array<{ prefix: string; via: string[]; source: string }>).map((x) => [x.prefix, x.via.join(','), x.source]);
-  return table(['PREFIX', 'VIA', 'SOURCE'], rows);
+  if (what === 'routes') {
+    const rows = (r as Array<{ prefix: string; via: string[]; source: string; cost?: number }>).map((x) => [
+      x.prefix,
+      x.via.join(','),
+      x.source,
+      x.cost === undefined ? '' : String(x.cost),
+    ]);
+    return table(['PREFIX', 'VIA', 'SOURCE', 'COST'], rows);
+  }
+  // ospf ..., bfd: generic tables of the objects' scalar fields.
+  return genericTable(r);
+}
+
+function genericTable(r: unknown): string {
+  const list = Array.isArray(r) ? (r as Record<string, unknown>[]) : [r as Record<string, unknown>];
+  if (list.length === 0) return '(none)\n';
+  const cols = Object.keys(list[0]!).filter((k) => list.every((o) => typeof o[k] !== 'object' || o[k] === null));
+  const rows = list.map((o) => cols.map((c) => String(o[c] ?? '')));
+  return table(cols.map((c) => c.toUpperCase()), rows);
 }
 
 function table(head: string[], rows: string[][]): string {
