@@ -189,7 +189,21 @@ export interface AuthTrailerRepr {
   digest: Buffer;
 }
 
-/** A whole decoded packet: the common header and its typed body, plus the trailer if one was present. */
+/** The common-header fields a sender chooses (version, length and checksum are computed on emit). */
+export type OspfHeaderFields = Pick<OspfHeader, 'routerId' | 'areaId' | 'instanceId'>;
+
+/** A packet to emit: its type, the header fields and the body. Every OspfPacket is also one. */
+export type OspfPacketRepr =
+  | { type: typeof PacketType.Hello; header: OspfHeaderFields; body: HelloRepr }
+  | { type: typeof PacketType.DatabaseDescription; header: OspfHeaderFields; body: DdRepr }
+  | { type: typeof PacketType.LinkStateRequest; header: OspfHeaderFields; body: LsrRepr }
+  | { type: typeof PacketType.LinkStateUpdate; header: OspfHeaderFields; body: LsuRepr }
+  | { type: typeof PacketType.LinkStateAck; header: OspfHeaderFields; body: LsAckRepr };
+
+/**
+ * A whole decoded packet: the common header and its typed body. `auth` is for the receive path to attach
+ * the trailer that verifyAuthTrailer (auth-trailer.ts) returned; parseOspfPacket leaves it unset.
+ */
 export type OspfPacket =
   | { type: typeof PacketType.Hello; header: OspfHeader; body: HelloRepr; auth?: AuthTrailerRepr }
   | { type: typeof PacketType.DatabaseDescription; header: OspfHeader; body: DdRepr; auth?: AuthTrailerRepr }
@@ -291,6 +305,9 @@ export interface LsaHeader {
   /** Bytes of the LSA, header included. */
   length: number;
 }
+
+/** The header fields an originator chooses (checksum and length are computed by buildLsa in lsa.ts). */
+export type LsaHeaderFields = Pick<LsaHeader, 'age' | 'type' | 'linkStateId' | 'advertisingRouter' | 'sequence'>;
 
 /** The identity of an LSA in the LSDB: (type, link state ID, advertising router). */
 export interface LsaKey {
