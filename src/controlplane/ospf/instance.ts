@@ -517,8 +517,8 @@ export class OspfInstance {
     this.neighborSubscribers.push(cb);
   }
 
-  neighbors(): NeighborInfo[] {
-    const now = this.lastNow;
+  /** `now` (ms) defaults to the time of the latest call. */
+  neighbors(now = this.lastNow): NeighborInfo[] {
     const out: NeighborInfo[] = [];
     for (const iface of this.ctx.ifaces.values()) {
       for (const n of iface.neighbors.values()) {
@@ -540,8 +540,7 @@ export class OspfInstance {
     return out;
   }
 
-  database(): DatabaseEntryInfo[] {
-    const now = this.lastNow;
+  database(now = this.lastNow): DatabaseEntryInfo[] {
     const names = new Map<number, string>();
     for (const i of this.ctx.ifaces.values()) names.set(i.cfg.linkId, i.cfg.name);
     const out: DatabaseEntryInfo[] = [];
