@@ -3,8 +3,9 @@ import { formatResult } from './result.js';
 import { run as fib } from './fib.bench.js';
 import { run as forward } from './forward.bench.js';
 import { run as e2e } from './e2e.bench.js';
+import { run as spf } from './spf.bench.js';
 
-for (const [name, bench] of [['fib', fib], ['forward', forward], ['e2e', e2e]] as const) {
+for (const [name, bench] of [['fib', fib], ['forward', forward], ['e2e', e2e], ['spf', spf]] as const) {
   console.log(`# ${name}`);
   for (const r of await bench()) console.log(formatResult(r));
 }

@@ -571,6 +571,15 @@ function randomGraph(seed: number, n: number): RandomGraph {
   for (let k = 0; k < 3; k++) {
     for (let m = 1 + rng.int(3); m > 0; m--) t.prefix(`fd00:aa:${k}::/64`, 1 + rng.int(n), rng.int(3));
   }
+  // AS-externals from a few routers, most of them ASBRs (E bit); one prefix also intra-area.
+  const asbrs = Array.from({ length: 1 + rng.int(4) }, () => 1 + rng.int(n));
+  for (const a of asbrs) if (rng.int(5) > 0) t.asbr(a);
+  for (let k = 0; k < 4; k++) {
+    for (let m = 1 + rng.int(3); m > 0; m--) {
+      t.external(`2001:db8:${k}::/48`, asbrs[rng.int(asbrs.length)], 1 + rng.int(3) * 5, rng.int(2) === 0 ? 1 : 2);
+    }
+  }
+  t.external('fd00:aa:0::/64', asbrs[0], 1, 1);
   return { topo: t, n, lans };
 }
 
@@ -643,7 +652,7 @@ function reference(topo: Topo, root: number): { dist: Map<number, number>; route
 
   const dist = new Map<number, number>();
   for (const r of routers) if (D[r0][ix.get(`r${r}`)!] < Infinity) dist.set(r, D[r0][ix.get(`r${r}`)!]);
-  const routes = new Map<string, { cost: number; hops: string[] }>();
+  const routes = new Map<string, { cost: number; hops: string[]; type?: string; ext?: number }>();
   for (const p of topo.intraPrefixes) {
     const key = `${formatIpv6(p.prefix)}/${p.length}`;
     const at = p.attachedTo;
@@ -656,11 +665,29 @@ function reference(topo: Topo, root: number): { dist: Map<number, number>; route
     if (old === undefined || cost < old.cost) routes.set(key, { cost, hops });
     else if (cost === old.cost) old.hops = [...new Set([...old.hops, ...hops])].sort();
   }
+  // Externals: rank (type, E1 total | E2 metric, E2 distance); ties union; intra-area prefixes win.
+  const ext = new Map<string, { rank: number[]; cost: number; ext: number; hops: string[]; type: string }>();
+  for (const x of topo.externals) {
+    const key = `${formatIpv6(x.prefix)}/${x.length}`;
+    const a = ix.get(`r${x.asbr}`)!;
+    if (routes.has(key) || x.asbr === root || !topo.routers.get(x.asbr)!.flags.external || D[r0][a] === Infinity) continue;
+    const d = D[r0][a];
+    const rank = x.metricType === 1 ? [1, d + x.metric] : [2, x.metric, d];
+    const cand = { rank, cost: x.metricType === 1 ? d + x.metric : d, ext: x.metric, hops: hopsTo(a), type: `external${x.metricType}` };
+    const old = ext.get(key);
+    const cmp = old === undefined ? -1 : rank[0] - old.rank[0] || rank[1] - old.rank[1] || (rank[2] ?? 0) - (old.rank[2] ?? 0);
+    if (cmp < 0) ext.set(key, cand);
+    else if (cmp === 0) {
+      old!.hops = [...new Set([...old!.hops, ...cand.hops])].sort();
+      old!.ext = Math.min(old!.ext, cand.ext);
+    }
+  }
+  for (const [key, e] of ext) routes.set(key, { cost: e.cost, hops: e.hops, type: e.type, ext: e.ext });
   return { dist, routes };
 }
 
 describe('SPF on random graphs against a brute-force reference', () => {
-  it('distances, costs and next-hop sets match on graphs of up to 60 routers', () => {
+  it('distances, costs and next-hop sets (intra-area and external) match on graphs of up to 60 routers', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 0x7fffffff }), fc.integer({ min: 1, max: 60 }), (seed, n) => {
         const { topo } = randomGraph(seed, n);
@@ -669,7 +696,11 @@ describe('SPF on random graphs against a brute-force reference', () => {
         const ref = reference(topo, root);
         assert.deepEqual(dists(res), [...ref.dist].sort((a, b) => a[0] - b[0]));
         const got = new Map(
-          res.routes.map((r) => [`${formatIpv6(r.prefix)}/${r.length}`, { cost: r.local ? -1 : r.cost, hops: r.nexthops.map(hopText) }]),
+          res.routes.map((r) => {
+            const v: { cost: number; hops: string[]; type?: string; ext?: number } = { cost: r.local ? -1 : r.cost, hops: r.nexthops.map(hopText) };
+            if (r.type !== 'intra') Object.assign(v, { type: r.type, ext: r.externalCost });
+            return [`${formatIpv6(r.prefix)}/${r.length}`, v];
+          }),
         );
         for (const r of res.routes) {
           // Next hops come out sorted numerically by interface, neighbor, neighbor interface.

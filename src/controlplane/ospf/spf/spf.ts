@@ -12,7 +12,8 @@
  *        router V -transit-> net N  N exists and lists V among its attached routers;
  *        net N -(cost 0)-> router W W has a transit link to N (neighbor = N's DR Router/Interface ID).
  *      A router whose Options have the R-bit clear gets no outgoing edges (never transited); one with
- *      the V6-bit clear is left out.
+ *      the V6-bit clear is left out. A link metric of 0 counts as 1: with every edge out of a router
+ *      costing > 0, all shortest-path parents of a vertex leave the heap before it, so ECMP is complete.
  *   2. The root's first hops are enumerated before the search: one per p2p link of the root, one
  *      "on-link" hop per transit link of the root, and one per router on such a transit network. Each is
  *      a bit; a vertex's next-hop set is a bitset of `words` uint32s in one Uint32Array.
@@ -23,32 +24,27 @@
  *                                  on that network" (§16.1.1, parent is a network attached to the root);
  *        otherwise:                u's set, unchanged (inherited).
  *      No allocation per edge.
- *   4. Intra-area routes: cost = distance of the vertex the prefix is attached to + the prefix metric;
- *      least cost wins, equal costs union their next hops. Prefixes of the root itself are local
- *      (cost 0, no next hops) and beat everything.
- *   5. AS-external routes (§16.4): the ASBR must be reachable, have the E bit and not be us; metric below
- *      LSInfinity. A non-zero forwarding address must match an intra-area route (longest match); then
- *      that route gives cost and next hops (if it is local or on-link, the path to the ASBR is used,
- *      since a next hop cannot name an arbitrary address); with no match the LSA is ignored.
- *      Intra-area beats external; E1 beats E2; E1 ranks by distance + metric; E2 by metric, then distance.
- *      Equal ranks union their next hops.
- *   6. Routes come out sorted by prefix bytes then length; next hops sorted by interface, neighbor.
+ *   4. Routes (routes.ts): intra-area, cost = distance of the vertex the prefix is attached to + the
+ *      prefix metric, least cost wins, equal costs union their next hops; prefixes of the root itself
+ *      are local (cost 0, no next hops) and beat everything. Then AS-external (§16.4): the ASBR must be
+ *      reachable, have the E bit and not be us, metric below LSInfinity. A non-zero forwarding address
+ *      must match an intra-area route (longest match), which then gives cost and next hops (if that
+ *      route is local or on-link, the path to the ASBR is used instead, since a next hop cannot name an
+ *      arbitrary address); with no match the LSA is ignored. Intra-area beats external; E1 beats E2;
+ *      E1 ranks by distance + metric, E2 by metric then distance; equal ranks union their next hops.
+ *      Output sorted by prefix bytes then length; next hops sorted by interface, neighbor, neighbor
+ *      interface.
+ *
+ * Cost: O((V + E) log V) for the tree, O(P log P) for P prefixes; allocation is a handful of typed
+ * arrays plus the output itself (per-prefix candidates live in typed arrays, see routes.ts).
  */
 import { IndexedMinHeap } from './heap.js';
-import {
-  networkKey,
-  type NextHop,
-  type RouterVertex,
-  type SpfInput,
-  type SpfResult,
-  type SpfRoute,
-} from './graph.js';
+import { networkKey, type NextHop, type RouterVertex, type SpfInput, type SpfResult } from './graph.js';
+import { buildRoutes, type Tree } from './routes.js';
 
 export type * from './graph.js';
 export { networkKey } from './graph.js';
-
-/** AS-External-LSA metrics at or above this are unreachable (RFC 2328 Appendix B). */
-export const LS_INFINITY = 0xffffff;
+export { LS_INFINITY } from './routes.js';
 
 /** Routers with more links than this get a neighbor index for the bidirectional check. */
 const HUB_DEGREE = 16;
@@ -60,8 +56,9 @@ interface Graph {
   root: number;
   /** Router vertex index - nNet -> the router's data. */
   routers: RouterVertex[];
-  routerIds: number[];
-  rIndex: Map<number, number>;
+  routerIds: Float64Array;
+  /** Router ID | 0 (a small integer for V8, unlike IDs >= 2^31) -> vertex index. */
+  rIndex: IdTable;
   nIndex: Map<string, number>;
   /** CSR: the edges of vertex v are start[v] .. start[v+1]-1. */
   start: Int32Array;
@@ -80,84 +77,146 @@ interface Graph {
   hopSub: Int32Array;
 }
 
-const linkMetric = (m: number): number => (m > 0 ? m : 1);
+/**
+ * Router ID -> vertex index: open addressing over typed arrays (Fibonacci hashing, linear probing).
+ * Keys are Router IDs as int32 (id | 0); several times faster than a Map keyed by IDs >= 2^31.
+ */
+class IdTable {
+  private readonly keys: Int32Array;
+  private readonly vals: Int32Array;
+  private readonly shift: number;
+  private readonly mask: number;
+
+  constructor(capacity: number) {
+    let bits = 4;
+    while (1 << bits < capacity * 2) bits++;
+    this.keys = new Int32Array(1 << bits);
+    this.vals = new Int32Array(1 << bits).fill(-1);
+    this.shift = 32 - bits;
+    this.mask = (1 << bits) - 1;
+  }
+
+  /** Set key -> val (val >= 0). */
+  set(key: number, val: number): void {
+    let i = Math.imul(key, 0x9e3779b1) >>> this.shift;
+    while (this.vals[i] >= 0 && this.keys[i] !== key) i = (i + 1) & this.mask;
+    this.keys[i] = key;
+    this.vals[i] = val;
+  }
+
+  /** The value for key, or -1. */
+  get(key: number): number {
+    let i = Math.imul(key, 0x9e3779b1) >>> this.shift;
+    for (;;) {
+      const v = this.vals[i];
+      if (v < 0 || this.keys[i] === key) return v;
+      i = (i + 1) & this.mask;
+    }
+  }
+}
+
+const P2P = 0;
+const TRANSIT = 1;
 
 function buildGraph(input: SpfInput): Graph {
   const rootId = input.root >>> 0;
 
   // Vertex indexes: networks first, then routers (the root always, even without a Router-LSA).
   const nIndex = new Map<string, number>();
-  const nets: { attached: number[]; set: Set<number>; dr: number; drIf: number }[] = [];
+  const netList: { ids: number[]; dr: number; drIf: number }[] = [];
   for (const [key, nv] of input.networks) {
-    const set = new Set<number>(nv.attachedRouters);
-    nIndex.set(key, nets.length);
-    nets.push({ attached: [...set], set, dr: nv.drRouterId >>> 0, drIf: nv.drInterfaceId >>> 0 });
+    nIndex.set(key, netList.length);
+    netList.push({ ids: [...new Set(nv.attachedRouters)], dr: nv.drRouterId >>> 0, drIf: nv.drInterfaceId >>> 0 });
   }
-  const nNet = nets.length;
-  const routers: RouterVertex[] = [];
-  const routerIds: number[] = [];
-  const rIndex = new Map<number, number>();
-  for (const [id, rv] of input.routers) {
-    if (id !== rootId && rv.options !== undefined && !rv.options.v6) continue;
-    rIndex.set(id, nNet + routers.length);
-    routers.push(rv);
-    routerIds.push(id);
+  const nNet = netList.length;
+  const cap = input.routers.size + 1;
+  const routers: RouterVertex[] = new Array(cap);
+  const routerIds = new Float64Array(cap);
+  const rIndex = new IdTable(cap);
+  let R = 0;
+  input.routers.forEach((rv, id) => {
+    if ((id | 0) !== (rootId | 0) && rv.options !== undefined && !rv.options.v6) return;
+    rIndex.set(id | 0, nNet + R);
+    routers[R] = rv;
+    routerIds[R++] = id >>> 0;
+  });
+  if (rIndex.get(rootId | 0) < 0) {
+    rIndex.set(rootId | 0, nNet + R);
+    routers[R] = { routerId: rootId, flags: { border: false, external: false }, links: [] };
+    routerIds[R++] = rootId;
   }
-  if (!rIndex.has(rootId)) {
-    rIndex.set(rootId, nNet + routers.length);
-    routers.push({ routerId: rootId, flags: { border: false, external: false }, links: [] });
-    routerIds.push(rootId);
-  }
-  const n = nNet + routers.length;
-  const root = rIndex.get(rootId)!;
+  const n = nNet + R;
+  const root = rIndex.get(rootId | 0);
 
-  // The bidirectional check. Hubs get an index of their links by neighbor Router ID.
-  const hubIndex: (Map<number, number[]> | undefined)[] = new Array(routers.length);
-  const linksTo = (w: number, neighbor: number): number[] | undefined => {
-    const r = w - nNet;
-    const links = routers[r].links;
-    if (links.length <= HUB_DEGREE) return undefined;
+  // Every link once, flattened: router slot r's links are linkStart[r] .. linkStart[r+1]-1.
+  // linkTo: the router vertex (p2p) or network vertex (transit) it names, -1 if absent.
+  let L = 0;
+  for (let r = 0; r < R; r++) L += routers[r].links.length;
+  const linkStart = new Int32Array(R + 1);
+  const linkType = new Uint8Array(L);
+  const linkTo = new Int32Array(L);
+  const linkIf = new Uint32Array(L);
+  const linkNbrIf = new Uint32Array(L);
+  const linkCost = new Float64Array(L);
+  let li = 0;
+  for (let r = 0; r < R; r++) {
+    linkStart[r] = li;
+    for (const l of routers[r].links) {
+      if (l.type === 'p2p') {
+        linkType[li] = P2P;
+        linkTo[li] = rIndex.get(l.neighborRouterId | 0);
+      } else {
+        linkType[li] = TRANSIT;
+        linkTo[li] = nIndex.get(networkKey(l.neighborRouterId, l.neighborInterfaceId)) ?? -1;
+      }
+      linkIf[li] = l.interfaceId;
+      linkNbrIf[li] = l.neighborInterfaceId;
+      linkCost[li] = l.metric > 0 ? l.metric : 1;
+      li++;
+    }
+  }
+  linkStart[R] = li;
+
+  // Networks: attached routers as vertex indexes, and the set of them (for "N lists V").
+  const netAttached: Int32Array[] = new Array(nNet);
+  const netHas: Set<number>[] = new Array(nNet);
+  for (let nv = 0; nv < nNet; nv++) {
+    const idx: number[] = [];
+    for (const id of netList[nv].ids) {
+      const w = rIndex.get(id | 0);
+      if (w >= 0) idx.push(w);
+    }
+    netAttached[nv] = Int32Array.from(idx);
+    netHas[nv] = new Set(idx);
+  }
+
+  // The bidirectional check. Hubs get an index of their links by the vertex they name.
+  const hubIndex: (Map<number, number[]> | undefined)[] = new Array(R);
+  const linksTo = (r: number, target: number): number[] | undefined => {
+    if (linkStart[r + 1] - linkStart[r] <= HUB_DEGREE) return undefined;
     let idx = hubIndex[r];
     if (idx === undefined) {
       idx = new Map();
-      for (let i = 0; i < links.length; i++) {
-        const k = links[i].neighborRouterId;
-        const l = idx.get(k);
-        if (l === undefined) idx.set(k, [i]);
+      for (let i = linkStart[r]; i < linkStart[r + 1]; i++) {
+        const l = idx.get(linkTo[i]);
+        if (l === undefined) idx.set(linkTo[i], [i]);
         else l.push(i);
       }
       hubIndex[r] = idx;
     }
-    return idx.get(neighbor) ?? [];
+    return idx.get(target) ?? [];
   };
-  /** Whether router w has a p2p link back to router v over the same pair of interfaces. */
-  const p2pBack = (w: number, v: number, vIf: number, wIf: number): boolean => {
-    const links = routers[w - nNet].links;
-    const some = linksTo(w, v);
-    const count = some === undefined ? links.length : some.length;
+  /** The link of router vertex w back to v matching type and interfaces (wIf/vIf: p2p only), or -1. */
+  const backLink = (w: number, v: number, type: number, vIf: number, wIf: number): number => {
+    const r = w - nNet;
+    const some = linksTo(r, v);
+    const first = linkStart[r];
+    const count = some === undefined ? linkStart[r + 1] - first : some.length;
     for (let k = 0; k < count; k++) {
-      const l = links[some === undefined ? k : some[k]];
-      if (
-        l.type === 'p2p' &&
-        l.neighborRouterId === v &&
-        l.interfaceId === wIf &&
-        l.neighborInterfaceId === vIf
-      ) {
-        return true;
+      const i = some === undefined ? first + k : some[k];
+      if (linkTo[i] === v && linkType[i] === type && (type === TRANSIT || (linkIf[i] === wIf && linkNbrIf[i] === vIf))) {
+        return i;
       }
-    }
-    return false;
-  };
-  /** The index of router w's transit link to network vertex nv, or -1. */
-  const transitLink = (w: number, nv: number): number => {
-    const net = nets[nv];
-    const links = routers[w - nNet].links;
-    const some = linksTo(w, net.dr);
-    const count = some === undefined ? links.length : some.length;
-    for (let k = 0; k < count; k++) {
-      const i = some === undefined ? k : some[k];
-      const l = links[i];
-      if (l.type === 'transit' && l.neighborRouterId === net.dr && l.neighborInterfaceId === net.drIf) return i;
     }
     return -1;
   };
@@ -177,28 +236,27 @@ function buildGraph(input: SpfInput): Graph {
   };
   const rootEdges: { to: number; cost: number; hop: number }[] = [];
   const netRoot = new Map<number, { onlink: number[]; direct: Map<number, number>[] }>();
-  for (const l of routers[root - nNet].links) {
-    const m = linkMetric(l.metric);
-    if (l.type === 'p2p') {
-      const w = rIndex.get(l.neighborRouterId);
-      if (w === undefined || w === root || !p2pBack(w, rootId, l.interfaceId, l.neighborInterfaceId)) continue;
-      rootEdges.push({ to: w, cost: m, hop: hopId(l.interfaceId, l.neighborRouterId, l.neighborInterfaceId) });
+  const rootSlot = root - nNet;
+  for (let i = linkStart[rootSlot]; i < linkStart[rootSlot + 1]; i++) {
+    const t = linkTo[i];
+    if (t < 0) continue;
+    if (linkType[i] === P2P) {
+      if (t === root || backLink(t, root, P2P, linkIf[i], linkNbrIf[i]) < 0) continue;
+      rootEdges.push({ to: t, cost: linkCost[i], hop: hopId(linkIf[i], routerIds[t - nNet], linkNbrIf[i]) });
     } else {
-      const nv = nIndex.get(networkKey(l.neighborRouterId, l.neighborInterfaceId));
-      if (nv === undefined || !nets[nv].set.has(rootId)) continue;
-      const onlink = hopId(l.interfaceId, 0, 0);
+      if (!netHas[t].has(root)) continue;
+      const onlink = hopId(linkIf[i], 0, 0);
       const direct = new Map<number, number>();
-      for (const id of nets[nv].attached) {
-        const w = rIndex.get(id);
-        if (w === undefined || w === root) continue;
-        const t = transitLink(w, nv);
-        if (t >= 0) direct.set(w, hopId(l.interfaceId, id, routers[w - nNet].links[t].interfaceId));
+      for (const w of netAttached[t]) {
+        if (w === root) continue;
+        const back = backLink(w, t, TRANSIT, 0, 0);
+        if (back >= 0) direct.set(w, hopId(linkIf[i], routerIds[w - nNet], linkIf[back]));
       }
-      let entry = netRoot.get(nv);
-      if (entry === undefined) netRoot.set(nv, (entry = { onlink: [], direct: [] }));
+      let entry = netRoot.get(t);
+      if (entry === undefined) netRoot.set(t, (entry = { onlink: [], direct: [] }));
       entry.onlink.push(onlink);
       entry.direct.push(direct);
-      rootEdges.push({ to: nv, cost: m, hop: onlink });
+      rootEdges.push({ to: t, cost: linkCost[i], hop: onlink });
     }
   }
   // Number the hops in output order, so that decoding a bitset yields sorted next hops.
@@ -221,9 +279,8 @@ function buildGraph(input: SpfInput): Graph {
   for (const [nv, e] of netRoot) netOnlink[nv] = e.onlink.map((b) => bitOf[b]);
 
   // Edges (CSR).
-  let maxEdges = rootEdges.length;
-  for (const net of nets) maxEdges += net.attached.length;
-  for (const rv of routers) maxEdges += rv.links.length;
+  let maxEdges = L + rootEdges.length;
+  for (const a of netAttached) maxEdges += a.length;
   const start = new Int32Array(n + 1);
   const to = new Int32Array(maxEdges);
   const cost = new Float64Array(maxEdges);
@@ -233,9 +290,8 @@ function buildGraph(input: SpfInput): Graph {
   for (let nv = 0; nv < nNet; nv++) {
     start[nv] = e;
     const entry = netRoot.get(nv);
-    for (const id of nets[nv].attached) {
-      const w = rIndex.get(id);
-      if (w === undefined || w === root || transitLink(w, nv) < 0) continue;
+    for (const w of netAttached[nv]) {
+      if (w === root || backLink(w, nv, TRANSIT, 0, 0) < 0) continue;
       to[e] = w;
       cost[e] = 0;
       if (entry !== undefined) {
@@ -256,22 +312,15 @@ function buildGraph(input: SpfInput): Graph {
       }
       continue;
     }
-    const rv = routers[v - nNet];
-    if (rv.options !== undefined && !rv.options.r) continue;
-    const vId = routerIds[v - nNet];
-    for (const l of rv.links) {
-      let w: number | undefined;
-      if (l.type === 'p2p') {
-        w = rIndex.get(l.neighborRouterId);
-        if (w === undefined || w === root || w === v || !p2pBack(w, vId, l.interfaceId, l.neighborInterfaceId)) {
-          continue;
-        }
-      } else {
-        w = nIndex.get(networkKey(l.neighborRouterId, l.neighborInterfaceId));
-        if (w === undefined || !nets[w].set.has(vId)) continue;
-      }
+    const r = v - nNet;
+    const opts = routers[r].options;
+    if (opts !== undefined && !opts.r) continue;
+    for (let i = linkStart[r], end = linkStart[r + 1]; i < end; i++) {
+      const w = linkTo[i];
+      if (w < 0 || w === root || w === v) continue;
+      if (linkType[i] === P2P ? backLink(w, v, P2P, linkIf[i], linkNbrIf[i]) < 0 : !netHas[w].has(v)) continue;
       to[e] = w;
-      cost[e] = linkMetric(l.metric);
+      cost[e] = linkCost[i];
       e++;
     }
   }
@@ -297,13 +346,13 @@ function buildGraph(input: SpfInput): Graph {
   };
 }
 
-interface Tree {
+interface Search {
   dist: Float64Array;
   /** Next-hop bitsets, `words` per vertex. */
   nh: Uint32Array;
 }
 
-function dijkstra(g: Graph): Tree {
+function dijkstra(g: Graph): Search {
   const { n, root, start, to, cost, aux, words: W, netOnlink, hopSub } = g;
   const dist = new Float64Array(n).fill(Infinity);
   const done = new Uint8Array(n);
@@ -351,191 +400,23 @@ function dijkstra(g: Graph): Tree {
   return { dist, nh };
 }
 
-/** A route being chosen: the best candidate so far for one prefix/length. */
-interface Candidate {
-  key: string;
-  prefix: Uint8Array;
-  length: number;
-  /** 0 intra, 1 E1, 2 E2. */
-  type: 0 | 1 | 2;
-  cost: number;
-  ext: number;
-  local: boolean;
-  /** The vertex whose next-hop set this route uses (-1: none) ... */
-  vertex: number;
-  /** ... unless equal-cost candidates were merged: then their union. */
-  bits: Uint32Array | null;
-}
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-function validPrefix(p: Uint8Array, length: number): boolean {
-  return Number.isInteger(length) && length >= 0 && length <= 128 && p.length >= (length + 7) >> 3;
-}
-
-/** Byte i of prefix p masked to `length` bits. */
-function maskedByte(p: Uint8Array, length: number, i: number): number {
-  const full = length >> 3;
-  if (i < full) return p[i];
-  if (i > full || i >= p.length) return 0;
-  return p[i] & (0xff00 >> (length & 7)) & 0xff;
-}
-
-/** Sortable key: 32 hex digits of the masked prefix, then 2 of the length. */
-function prefixKey(p: Uint8Array, length: number): string {
-  let s = '';
-  for (let i = 0; i < 16; i++) s += HEX[maskedByte(p, length, i)];
-  return s + HEX[length];
-}
-
-function isZero(a: Uint8Array): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== 0) return false;
-  return true;
-}
-
 export function computeSpf(input: SpfInput): SpfResult {
   const g = buildGraph(input);
   const { dist, nh } = dijkstra(g);
-  const W = g.words;
-  const rootId = input.root >>> 0;
 
   const distances = new Map<number, number>();
   for (let v = g.nNet; v < g.n; v++) if (dist[v] !== Infinity) distances.set(g.routerIds[v - g.nNet], dist[v]);
 
-  const setOf = (c: Candidate): Uint32Array =>
-    c.bits ?? (c.vertex < 0 ? new Uint32Array(W) : nh.subarray(c.vertex * W, c.vertex * W + W));
-  /** Union of c's next hops with those of the vertex / set of `other`. */
-  const merge = (c: Candidate, other: Candidate): void => {
-    if (c.bits === null && c.vertex === other.vertex && other.bits === null) return;
-    const out = Uint32Array.from(setOf(c));
-    const add = setOf(other);
-    for (let k = 0; k < W; k++) out[k] |= add[k];
-    c.bits = out;
+  const tree: Tree = {
+    root: g.root,
+    dist,
+    nh,
+    words: g.words,
+    hops: g.hops,
+    onlink: g.onlink,
+    routerVertex: (id) => g.rIndex.get(id | 0),
+    networkVertex: (key) => g.nIndex.get(key) ?? -1,
+    isAsbr: (v) => g.routers[v - g.nNet].flags.external,
   };
-
-  // Intra-area routes.
-  const intra = new Map<string, Candidate>();
-  const lengths = new Set<number>();
-  for (const p of input.intraPrefixes) {
-    if (!validPrefix(p.prefix, p.length)) continue;
-    const at = p.attachedTo;
-    const v = at.kind === 'router' ? g.rIndex.get(at.routerId) : g.nIndex.get(at.key);
-    if (v === undefined || dist[v] === Infinity) continue;
-    const local = at.kind === 'router' && at.routerId === rootId;
-    const c: Candidate = {
-      key: prefixKey(p.prefix, p.length),
-      prefix: p.prefix,
-      length: p.length,
-      type: 0,
-      cost: local ? 0 : dist[v] + p.metric,
-      ext: 0,
-      local,
-      vertex: local ? -1 : v,
-      bits: null,
-    };
-    const old = intra.get(c.key);
-    if (old === undefined || (c.local && !old.local) || (!old.local && c.cost < old.cost)) {
-      intra.set(c.key, c);
-      lengths.add(c.length);
-    } else if (!old.local && c.cost === old.cost) {
-      merge(old, c);
-    }
-  }
-
-  // Longest match of a forwarding address among the intra-area routes.
-  const byLength = [...lengths].sort((a, b) => b - a);
-  const lookup = (addr: Uint8Array): Candidate | undefined => {
-    for (const len of byLength) {
-      const c = intra.get(prefixKey(addr, len));
-      if (c !== undefined) return c;
-    }
-    return undefined;
-  };
-  const hasOnlink = (c: Candidate): boolean => {
-    const s = setOf(c);
-    for (let b = 0; b < g.hops.length; b++) if (g.onlink[b] === 1 && (s[b >>> 5] & (1 << (b & 31))) !== 0) return true;
-    return false;
-  };
-
-  // AS-external routes.
-  const external = new Map<string, Candidate>();
-  for (const x of input.externals) {
-    if (!validPrefix(x.prefix, x.length) || !(x.metric >= 0 && x.metric < LS_INFINITY)) continue;
-    const a = g.rIndex.get(x.asbr);
-    if (a === undefined || a === g.root || dist[a] === Infinity || !g.routers[a - g.nNet].flags.external) continue;
-    const key = prefixKey(x.prefix, x.length);
-    if (intra.has(key)) continue;
-    let reach = dist[a];
-    let vertex = a;
-    let bits: Uint32Array | null = null;
-    const fa = x.forwardingAddress;
-    if (fa !== undefined && fa.length >= 16 && !isZero(fa)) {
-      const via = lookup(fa);
-      if (via === undefined) continue;
-      if (!via.local && !hasOnlink(via)) {
-        reach = via.cost;
-        vertex = via.vertex;
-        bits = via.bits;
-      }
-    }
-    const type = x.metricType === 2 ? 2 : 1;
-    const c: Candidate = {
-      key,
-      prefix: x.prefix,
-      length: x.length,
-      type,
-      cost: type === 1 ? reach + x.metric : reach,
-      ext: x.metric,
-      local: false,
-      vertex,
-      bits,
-    };
-    const old = external.get(key);
-    if (old === undefined) {
-      external.set(key, c);
-      continue;
-    }
-    const order =
-      c.type - old.type || (c.type === 1 ? c.cost - old.cost : c.ext - old.ext || c.cost - old.cost);
-    if (order < 0) {
-      external.set(key, c);
-    } else if (order === 0) {
-      merge(old, c);
-      if (c.ext < old.ext) old.ext = c.ext; // E1 ties of different metrics: report the least
-    }
-  }
-
-  // Output, sorted.
-  const all = [...intra.values(), ...external.values()];
-  all.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
-  const store = Buffer.alloc(all.length * 16);
-  const routes: SpfRoute[] = new Array(all.length);
-  for (let i = 0; i < all.length; i++) {
-    const c = all[i];
-    const prefix = store.subarray(i * 16, i * 16 + 16);
-    for (let k = 0; k < 16; k++) prefix[k] = maskedByte(c.prefix, c.length, k);
-    const nexthops: NextHop[] = [];
-    if (!c.local) {
-      const s = setOf(c);
-      for (let k = 0; k < W; k++) {
-        let word = s[k];
-        while (word !== 0) {
-          const low = word & -word;
-          nexthops.push(g.hops[k * 32 + 31 - Math.clz32(low)]);
-          word ^= low;
-        }
-      }
-    }
-    const route: SpfRoute = {
-      prefix,
-      length: c.length,
-      cost: c.cost,
-      type: c.type === 0 ? 'intra' : c.type === 1 ? 'external1' : 'external2',
-      local: c.local,
-      nexthops,
-    };
-    if (c.type !== 0) route.externalCost = c.ext;
-    routes[i] = route;
-  }
-  return { distances, routes };
+  return { distances, routes: buildRoutes(tree, input.intraPrefixes, input.externals) };
 }
