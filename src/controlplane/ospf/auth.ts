@@ -1,14 +1,27 @@
 /**
- * RFC 7166 authentication trailer glue: until wire/auth-trailer.ts lands, packets on interfaces with a
- * key cannot be sent or verified (they are refused and counted, never sent unauthenticated).
+ * RFC 7166 authentication trailer glue over wire/auth-trailer.ts: HMAC-SHA-256 with the interface's key
+ * (SA ID = keyId). Sent packets carry checksum 0 and the trailer; received ones are verified here, and
+ * the caller (rxtx.ts) checks that the sequence number does not go backwards.
  */
 import type { OspfPacketRepr } from './wire/types.js';
+import { emitOspfPacket } from './wire/packet.js';
+import { authTrailerLength, emitAuthTrailer, verifyAuthTrailer, type AuthKey } from './wire/auth-trailer.js';
 import type { TxAuth } from './codec.js';
 
-export function encodeWithTrailer(_p: OspfPacketRepr, _len: number, _src: Buffer, _dst: Buffer, _auth: TxAuth): Buffer {
-  throw new Error('OSPF authentication trailer codec not available');
+function authKey(keyId: number, key: Buffer): AuthKey {
+  return { id: keyId, secret: key, algorithm: 'sha256' };
 }
 
-export function verifyAuth(_packet: Buffer, _src: Buffer, _keyId: number, _key: Buffer): { ok: boolean; sequence: bigint; error?: string } {
-  return { ok: false, sequence: 0n, error: 'OSPF authentication trailer codec not available' };
+export function encodeWithTrailer(p: OspfPacketRepr, len: number, src: Buffer, dst: Buffer, auth: TxAuth): Buffer {
+  const key = authKey(auth.keyId, auth.key);
+  const buf = Buffer.alloc(len + authTrailerLength(key));
+  emitOspfPacket(p, buf, 0, src, dst, { checksum: false });
+  const n = emitAuthTrailer(buf, 0, buf.length, src, key, auth.sequence);
+  if (n < 0) throw new Error('authentication trailer does not fit');
+  return buf.subarray(0, n);
+}
+
+export function verifyAuth(packet: Buffer, src: Buffer, keyId: number, key: Buffer): { ok: boolean; sequence: bigint; error?: string } {
+  const r = verifyAuthTrailer(packet, 0, packet.length, src, authKey(keyId, key));
+  return r.ok ? { ok: true, sequence: r.repr.sequence } : { ok: false, sequence: 0n, error: r.error };
 }

@@ -60,8 +60,8 @@ export interface Iface {
   delayedAckDue: number | undefined;
   /** RFC 7166: our Cryptographic Sequence Number for the next packet on this interface. */
   authSeq: bigint;
-  /** RFC 7166: the highest Cryptographic Sequence Number received, by Router ID. */
-  readonly authSeqRx: Map<number, bigint>;
+  /** RFC 7166: the highest Cryptographic Sequence Number received, by "routerId:packetType". */
+  readonly authSeqRx: Map<string, bigint>;
 }
 
 export function newIface(cfg: IfaceConfig, now: number): Iface {

@@ -67,17 +67,17 @@ export function checkReceived(ctx: Ctx, linkId: number, src: Buffer, dst: Buffer
   if (pkt.header.instanceId !== iface.cfg.instanceId) return drop('instance_mismatch');
   if (pkt.header.routerId === ctx.routerId) return drop('own_router_id');
   if (auth) {
-    if (!pkt.auth) return drop('auth_missing');
     const v = verifyAuth(packet, src, auth.keyId, auth.key);
     if (!v.ok) {
       ctx.log.debug({ iface: iface.cfg.name, from: formatRouterId(pkt.header.routerId), error: v.error }, 'OSPF auth failed');
       return drop('auth_failed');
     }
-    const last = iface.authSeqRx.get(pkt.header.routerId);
+    // RFC 7166 §4.6: the sequence number must not decrease (kept per router and packet type, since some
+    // implementations count per type).
+    const seqKey = `${pkt.header.routerId}:${pkt.type}`;
+    const last = iface.authSeqRx.get(seqKey);
     if (last !== undefined && v.sequence < last) return drop('auth_replay');
-    iface.authSeqRx.set(pkt.header.routerId, v.sequence);
-  } else if (pkt.auth) {
-    return drop('auth_unexpected');
+    iface.authSeqRx.set(seqKey, v.sequence);
   }
   count(ctx, `rx_${TYPE_NAMES[pkt.type]}`);
   return { iface, pkt };
