@@ -20,6 +20,7 @@ import type { Port } from '../dataplane/engine.js';
 import { formatRecord, resolveEndpoint } from '../transport/endpoint.js';
 import { ControlServer } from './control-server.js';
 import { ControlPacketIo } from '../controlplane/packet-io.js';
+import { BfdService } from './bfd-service.js';
 import { ForwardingPlane } from './forwarding-plane.js';
 import { configureHostInterface, configureKernelLink } from './host-interface.js';
 import { RouteTable, prefixEntry } from './route-table.js';
@@ -33,6 +34,9 @@ export class Daemon {
   private kernelTuns: { fd: number; name: string }[] = [];
   private plane: ForwardingPlane | undefined;
   private packetIo: ControlPacketIo | undefined;
+  private bfd: BfdService | undefined;
+  /** Links that BFD (or a lost OSPF adjacency) says are down: their connected and static routes are withdrawn. */
+  private readonly downLinks = new Set<number>();
   private control: ControlServer | undefined;
   private links: LinkSpec[] = [];
   private readonly routeTable = new RouteTable();
@@ -142,8 +146,18 @@ export class Daemon {
     this.packetIo = new ControlPacketIo((linkId, pkt) => plane.send(linkId, pkt), ll);
     const packetIo = this.packetIo;
     plane.on('punt', (linkId: number, packet: Buffer) => packetIo.receive(linkId, packet));
+    if (cfg.bfd.enabled) {
+      const bfd = new BfdService(cfg, packetIo, this.log.child({ proto: 'bfd' }), (linkId, up) => this.linkEvent(linkId, up));
+      this.bfd = bfd;
+      this.extraShows.set('bfd', () => bfd.sessions());
+    }
     this.plane.on('error', (err: Error) => this.log.error({ err }, 'forwarding worker failed'));
     await this.plane.start();
+    // One BFD session per tunnel link, toward the peer's link-local (fe80:: + the last 64 bits of its
+    // mesh address); kernel links get theirs once OSPF has heard the kernel router's address.
+    for (const l of this.links) {
+      if (l.kind !== 'kernel') this.bfd?.ensureSession(l.id, l.name, parseIpv6Address(linkLocalFor(formatIpv6(l.peerMesh))));
+    }
     this.state = 'up';
     this.log.info(
       { address: cfg.address, interface: this.tun.name, links: this.links.length, routes: this.routeTable.best().length },
@@ -155,6 +169,7 @@ export class Daemon {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.state = 'stopping';
+      this.bfd?.stop();
       await this.plane?.stop().catch((err) => this.log.warn({ err }, 'stopping the forwarding worker'));
       for (const fd of this.sockets) if (fd !== undefined && fd >= 0) this.io?.close(fd);
       this.sockets = [];
@@ -170,14 +185,28 @@ export class Daemon {
     return this.stopping;
   }
 
-  /** Connected routes (each peer's /128 through its link) and the config's static routes. */
+  /** Connected routes (each peer's /128 through its link) and the config's static routes, on live links. */
   private setStaticRoutes(): void {
     const linkId = (name: string) => this.links.find((l) => l.name === name)!.id;
+    const live = (id: number) => !this.downLinks.has(id);
     this.routeTable.setSource(
       'connected',
-      this.config.peers.map((p, i) => prefixEntry(`${p.address}/128`, [this.links[i]!.id], 'connected')),
+      this.config.peers.map((p, i) => prefixEntry(`${p.address}/128`, [this.links[i]!.id], 'connected')).filter((r) => live(r.nexthops[0]!)),
     );
-    this.routeTable.setSource('static', this.config.routes.map((r) => prefixEntry(r.prefix, [linkId(r.via)], 'static')));
+    this.routeTable.setSource(
+      'static',
+      this.config.routes.map((r) => prefixEntry(r.prefix, [linkId(r.via)], 'static')).filter((r) => live(r.nexthops[0]!)),
+    );
+  }
+
+  /** A link's liveness changed (BFD): withdraw or restore its routes. */
+  private linkEvent(linkId: number, up: boolean): void {
+    if (up === !this.downLinks.has(linkId)) return;
+    if (up) this.downLinks.delete(linkId);
+    else this.downLinks.add(linkId);
+    this.log.info({ link: this.links.find((l) => l.id === linkId)?.name, up }, 'link liveness changed');
+    this.setStaticRoutes();
+    this.programFib();
   }
 
   /** Program the FIB with the route table's winners. */

@@ -1,0 +1,143 @@
+/**
+ * BFD in the daemon: one single-hop session per link (RFC 5881) toward the neighbor's link-local
+ * address, packets as UDP inside IPv6 through the control-plane door (hop limit 255, source port from
+ * 49152-65535), one timer for all sessions driven by their next-wake times. BFD knows nothing of OSPF:
+ * the daemon subscribes to state changes and acts on them.
+ */
+import type { Logger } from '../common/log.js';
+import type { MoltnetConfig } from '../config/schema.js';
+import { formatIpv6 } from '../common/address.js';
+import { BfdSession, BFD_GTSM_HOP_LIMIT, BFD_PORT_SINGLE_HOP, bfdRxName, type BfdStateChange } from '../controlplane/bfd/session.js';
+import { BfdSessionTable, BfdDemuxError } from '../controlplane/bfd/discriminators.js';
+import { BfdState, bfdYourDiscriminator, checkBfdControl } from '../controlplane/bfd/packet.js';
+import type { ControlPacketIo, ReceivedPacket } from '../controlplane/packet-io.js';
+
+interface Entry {
+  linkId: number;
+  linkName: string;
+  peer: Buffer;
+  session: BfdSession;
+  nextWake: number;
+  wasUp: boolean;
+}
+
+export type BfdLinkEvent = (linkId: number, up: boolean, change: BfdStateChange) => void;
+
+const STATE_NAMES = ['AdminDown', 'Down', 'Init', 'Up'];
+
+export class BfdService {
+  private readonly table = new BfdSessionTable<Entry>();
+  private readonly byLink = new Map<number, Entry>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  readonly counters: Record<string, number> = { rx: 0, rx_no_session: 0, rx_bad: 0 };
+
+  constructor(
+    private readonly cfg: MoltnetConfig,
+    private readonly packetIo: ControlPacketIo,
+    private readonly log: Logger,
+    private readonly onLinkEvent: BfdLinkEvent,
+  ) {
+    packetIo.handlers.bfd = (p) => this.receive(p);
+  }
+
+  /** Run a session on this link toward `peer` (its link-local); replaces one toward another address. */
+  ensureSession(linkId: number, linkName: string, peer: Buffer): void {
+    const cur = this.byLink.get(linkId);
+    if (cur && cur.peer.equals(peer)) return;
+    if (cur) this.removeSession(linkId);
+    const discr = this.table.allocate();
+    const session = new BfdSession({
+      localDiscriminator: discr,
+      desiredMinTxMs: this.cfg.bfd.minTxMs,
+      requiredMinRxMs: this.cfg.bfd.minRxMs,
+      detectMult: this.cfg.bfd.multiplier,
+    });
+    const entry: Entry = { linkId, linkName, peer: Buffer.from(peer), session, nextWake: 0, wasUp: false };
+    this.table.add(discr, { peer: formatIpv6(peer), via: linkName }, entry);
+    this.byLink.set(linkId, entry);
+    session.onStateChange((c) => this.stateChanged(entry, c));
+    this.service(entry, performance.now());
+    this.reschedule();
+  }
+
+  removeSession(linkId: number): void {
+    const e = this.byLink.get(linkId);
+    if (!e) return;
+    this.byLink.delete(linkId);
+    this.table.remove(e.session.localDiscriminator);
+    this.reschedule();
+  }
+
+  sessions(): unknown[] {
+    return [...this.byLink.values()].map((e) => ({
+      link: e.linkName,
+      peer: formatIpv6(e.peer),
+      ...e.session.status(),
+    }));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private receive(p: ReceivedPacket): void {
+    this.counters['rx']!++;
+    if (checkBfdControl(p.payload, 0, p.payload.length) !== 0) {
+      // Let the session count the reason when we can find it; otherwise count here.
+      if (p.payload.length < 24) {
+        this.counters['rx_bad']!++;
+        return;
+      }
+    }
+    const link = this.byLink.get(p.linkId);
+    const d = this.table.demux(p.payload.length >= 12 ? bfdYourDiscriminator(p.payload, 0) : 0, {
+      peer: formatIpv6(p.src),
+      via: link?.linkName ?? `link${p.linkId}`,
+    });
+    if (!d.ok) {
+      this.counters[d.code === BfdDemuxError.UnknownPeer ? 'rx_no_session' : 'rx_bad']!++;
+      return;
+    }
+    const now = performance.now();
+    const rc = d.session.session.receive(p.payload, { hopLimit: p.hopLimit, now });
+    if (rc < 0) this.log.debug({ link: d.session.linkName, reason: bfdRxName(rc) }, 'bfd packet dropped');
+    this.service(d.session, now);
+    this.reschedule();
+  }
+
+  /** Poll a session: send what is due, remember when it next wants to run. */
+  private service(e: Entry, now: number): void {
+    const r = e.session.poll(now);
+    if (r.transmit) {
+      this.packetIo.sendUdp(e.linkId, e.peer, e.session.sourcePort, BFD_PORT_SINGLE_HOP, BFD_GTSM_HOP_LIMIT, r.transmit);
+    }
+    e.nextWake = r.nextWake;
+  }
+
+  private reschedule(): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    let next = Infinity;
+    for (const e of this.byLink.values()) next = Math.min(next, e.nextWake);
+    if (next === Infinity) return;
+    this.timer = setTimeout(() => this.fire(), Math.max(0, next - performance.now()));
+  }
+
+  private fire(): void {
+    const now = performance.now();
+    for (const e of this.byLink.values()) if (e.nextWake <= now) this.service(e, now);
+    this.reschedule();
+  }
+
+  private stateChanged(e: Entry, c: BfdStateChange): void {
+    this.log.info({ link: e.linkName, peer: formatIpv6(e.peer), from: STATE_NAMES[c.from], to: STATE_NAMES[c.to], diag: c.diag }, 'bfd session state');
+    if (c.to === BfdState.Up) {
+      e.wasUp = true;
+      this.onLinkEvent(e.linkId, true, c);
+    } else if (c.from === BfdState.Up) {
+      this.onLinkEvent(e.linkId, false, c);
+    }
+  }
+}
