@@ -133,9 +133,13 @@ export function flushFloods(ctx: Ctx, now: number): void {
   if (ctx.out.floods.size === 0) return;
   const floods = [...ctx.out.floods];
   ctx.out.floods.clear();
-  for (const [linkId, entries] of floods) {
+  for (const [linkId, queued] of floods) {
     const iface = ctx.ifaces.get(linkId);
     if (!iface || iface.state === IfState.Down) continue;
+    // An instance superseded during this call (e.g. our LSA re-originated past a received copy, §13.4)
+    // is not sent: the newer one is queued too, and the older would only trip MinLSArrival downstream.
+    const entries = queued.filter((e) => ctx.lsdb.isCurrent(e));
+    if (entries.length === 0) continue;
     count(ctx, 'lsa_flooded', entries.length);
     sendLsas(ctx, iface, ALL_SPF, entries, now);
   }
