@@ -40,6 +40,9 @@ export interface SimRouter {
   linkLocal: Buffer;
   /** linkId -> the link. */
   ports: Map<number, SimLink>;
+  /** The interface configuration of each port (for restarts). */
+  configs: Map<number, OspfInterfaceConfig>;
+  prefixes: { prefix: Buffer; length: number; metric?: number }[];
   sent: { linkId: number; dst: Buffer; packet: Buffer; at: number }[];
   routeUpdates: number;
   lastRoutes: OspfRoute[];
@@ -109,24 +112,39 @@ export class SimNet {
       nextTick: this.now,
       linkLocal,
       ports: new Map(),
+      configs: new Map(),
+      prefixes: extra.prefixes ?? [{ prefix: meshAddressOf(id), length: 128 }],
       sent: [],
       routeUpdates: 0,
       lastRoutes: [],
     };
-    r.inst = new OspfInstance({
-      routerId: id,
-      linkLocal,
-      prefixes: extra.prefixes ?? [{ prefix: meshAddressOf(id), length: 128 }],
+    r.inst = this.newInstance(r);
+    this.routers.set(id, r);
+    return r;
+  }
+
+  private newInstance(r: SimRouter): OspfInstance {
+    const inst = new OspfInstance({
+      routerId: r.id,
+      linkLocal: r.linkLocal,
+      prefixes: r.prefixes,
       io: { send: (linkId, dst, packet) => this.send(r, linkId, dst, packet) },
       now: this.now,
       ...(this.opts.spfThrottle ? { spfThrottle: this.opts.spfThrottle } : {}),
     });
-    r.inst.onRoutes((routes) => {
+    inst.onRoutes((routes) => {
       r.routeUpdates++;
       r.lastRoutes = routes;
     });
-    this.routers.set(id, r);
-    return r;
+    return inst;
+  }
+
+  /** The router restarts: a fresh instance with the same Router ID and interfaces (its LSDB is lost). */
+  restartRouter(id: number): void {
+    const r = this.routers.get(id)!;
+    r.inst = this.newInstance(r);
+    for (const cfg of r.configs.values()) r.inst.addInterface(cfg, this.now);
+    r.nextTick = this.now;
   }
 
   private nextLinkId(r: SimRouter): number {
@@ -169,8 +187,12 @@ export class SimNet {
     this.links.push(link);
     ra.ports.set(link.a.linkId, link);
     rb.ports.set(link.b.linkId, link);
-    ra.inst.addInterface(this.ifaceConfig(ra, link.a.linkId, cost, over.a), this.now);
-    rb.inst.addInterface(this.ifaceConfig(rb, link.b.linkId, over.costB ?? cost, over.b), this.now);
+    const ca = this.ifaceConfig(ra, link.a.linkId, cost, over.a);
+    const cb = this.ifaceConfig(rb, link.b.linkId, over.costB ?? cost, over.b);
+    ra.configs.set(link.a.linkId, ca);
+    rb.configs.set(link.b.linkId, cb);
+    ra.inst.addInterface(ca, this.now);
+    rb.inst.addInterface(cb, this.now);
     ra.nextTick = this.now;
     rb.nextTick = this.now;
     return link;
@@ -185,6 +207,8 @@ export class SimNet {
     rb.inst.removeInterface(link.b.linkId, this.now);
     ra.ports.delete(link.a.linkId);
     rb.ports.delete(link.b.linkId);
+    ra.configs.delete(link.a.linkId);
+    rb.configs.delete(link.b.linkId);
     ra.nextTick = this.now;
     rb.nextTick = this.now;
   }

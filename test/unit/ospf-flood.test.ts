@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SimNet, linkLocalOf } from '../helpers/ospf-net.js';
+import { SimNet, linkLocalOf, meshAddressOf } from '../helpers/ospf-net.js';
 import { buildLsa } from '../../src/controlplane/ospf/wire/lsa.js';
 import { emitOspfPacket, ospfPacketBufferLen, parseOspfPacket } from '../../src/controlplane/ospf/wire/packet.js';
 import {
@@ -230,4 +230,44 @@ test('aging: our LSAs are refreshed every LSRefreshTime; an orphan LSA reaches M
   net.advance(1810_000);
   for (const id of [1, 2, 3]) assert.equal(dbEntry(net, id, '0.0.0.9'), undefined, `orphan gone from router ${id}`);
   for (const id of [1, 2, 3]) for (const n of net.routers.get(id)!.inst.neighbors()) assert.equal(n.state, 'Full');
+});
+
+test('unknown LSA types are stored and flooded by their scope (U bit, S bits); the reserved scope is dropped', () => {
+  const net = line();
+  const unknown = (type: number, lsid: number): Lsa =>
+    buildLsa(
+      { age: 0, type, linkStateId: lsid, advertisingRouter: 9, sequence: INITIAL_SEQUENCE_NUMBER },
+      { kind: 'unknown', body: Buffer.from('00010203', 'hex') },
+    )!;
+  const t0 = net.now;
+  injectLsu(net, [unknown(0xa00a, 1), unknown(0x000a, 2), unknown(0xe00a, 3)]);
+  net.advance(2000);
+  const db1 = net.routers.get(1)!.inst.database();
+  assert.ok(db1.find((e) => e.type === '0xa00a' && e.scope.startsWith('area')), 'U=1, S=01: area scope');
+  assert.ok(db1.find((e) => e.type === '0x000a' && e.scope === 'link l1'), 'U=0: link scope, on the link it came from');
+  assert.equal(db1.filter((e) => e.type === '0xe00a').length, 0, 'reserved scope dropped');
+  assert.equal(net.routers.get(1)!.inst.counters()['drop_lsa_reserved_scope'], 1);
+  const db3 = net.routers.get(3)!.inst.database();
+  assert.ok(db3.find((e) => e.type === '0xa00a'), 'area-scope unknown flooded on');
+  assert.equal(db3.filter((e) => e.type === '0x000a').length, 0, 'link-scope unknown stays on its link');
+  assert.equal(lsusWith(sentBy(net, 1, t0).filter((s) => s.linkId === 2), 9).length, 1);
+});
+
+test('address conflict: a /128 advertised by two routers is reported once and shown', () => {
+  const net = new SimNet();
+  net.addRouter(1);
+  net.addRouter(2);
+  net.addRouter(3, { prefixes: [{ prefix: meshAddressOf(1), length: 128 }] });
+  net.connect(1, 2, 10);
+  net.connect(2, 3, 10);
+  net.advance(30_000);
+  for (const id of [1, 2, 3]) {
+    const c = net.routers.get(id)!.inst.conflicts();
+    assert.equal(c.length, 1, `router ${id} sees the conflict`);
+    assert.equal(c[0]!.prefix, 'fd00:6d6f:6c74::1/128');
+    assert.deepEqual(c[0]!.routers, ['0.0.0.1', '0.0.0.3']);
+  }
+  // Router 2 routes the address to the nearer... both at cost 10: ECMP towards 1 and 3.
+  const r = net.routers.get(2)!.inst.routes().find((x) => x.prefix.equals(meshAddressOf(1)))!;
+  assert.equal(r.nexthops.length, 2);
 });

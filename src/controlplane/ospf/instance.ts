@@ -60,6 +60,7 @@ import { clearRxmt, flood, flushFloods, retransmit, rxmtDue } from './flood.js';
 import { delayedAckTimer, flushDirectAcks, receiveLsAck } from './lsack.js';
 import {
   desiredLsas,
+  flushLinkLsas,
   newOriginationState,
   originateAll,
   ourPrefixes,
@@ -175,11 +176,7 @@ export class OspfInstance {
       },
       sendHello: (nbr, now) => sendHello(this.ctx, nbr.iface, now),
       enterState: (nbr, from, event, now) => this.neighborEntered(nbr, from, event, now),
-      log: (msg, fields) =>
-        this.log.info(
-          { ...fields, routerId: formatRouterId(fields['routerId'] as number) },
-          msg,
-        ),
+      log: (msg, fields) => this.log.debug({ ...fields, routerId: formatRouterId(fields['routerId'] as number) }, msg),
     };
     this.ctx = {
       routerId: this.routerId,
@@ -243,6 +240,9 @@ export class OspfInstance {
       this.originateDirty = true;
     },
     down: (iface, now) => {
+      // Premature aging of our Link-LSA there, while a neighbor may still hear it (the link may be alive and
+      // only removed here); nothing waits for acknowledgments since the interface is going away.
+      flushLinkLsas(this.ctx, iface, now);
       for (const nbr of [...iface.neighbors.values()]) nbrEvent(nbr, NbrEvent.LLDown, now, this.ctx.nbrHooks);
       iface.neighbors.clear();
       iface.delayedAcks = [];
@@ -256,46 +256,50 @@ export class OspfInstance {
     log: (msg, fields) => this.log.info(fields, msg),
   };
 
+
   // -------------------------------------------------------------------------------------------------------
   // Packets
 
   receive(linkId: number, src: Buffer, dst: Buffer, hopLimit: number, packet: Buffer, now: number): void {
     void hopLimit; // accepted whatever it is (FRR: 64 unicast, 1 multicast)
     this.call(now, () => {
-      let rx;
       try {
-        rx = checkReceived(this.ctx, linkId, src, dst, packet);
+        this.dispatch(linkId, src, dst, packet, now);
       } catch (err) {
-        count(this.ctx, 'drop_malformed');
-        this.log.debug({ err }, 'OSPF packet decode threw');
-        return;
-      }
-      if (!rx) return;
-      const { iface, pkt } = rx;
-      if (pkt.type === PacketType.Hello) {
-        receiveHello(this.ctx, iface, src, pkt.header.routerId, pkt.body, now);
-        return;
-      }
-      const nbr = iface.neighbors.get(pkt.header.routerId);
-      if (!nbr) {
-        count(this.ctx, 'drop_unknown_neighbor');
-        return;
-      }
-      switch (pkt.type) {
-        case PacketType.DatabaseDescription:
-          receiveDd(this.ctx, nbr, pkt.body, now);
-          break;
-        case PacketType.LinkStateRequest:
-          receiveLsr(this.ctx, nbr, pkt.body, now);
-          break;
-        case PacketType.LinkStateUpdate:
-          receiveLsu(this.ctx, nbr, pkt.body, now);
-          break;
-        case PacketType.LinkStateAck:
-          receiveLsAck(this.ctx, nbr, pkt.body, now);
-          break;
+        // Never reached by bad input (the codecs return errors): a bug. Count it and keep running.
+        count(this.ctx, 'error_internal');
+        this.log.error({ err, linkId }, 'OSPF packet processing failed');
       }
     });
+  }
+
+  private dispatch(linkId: number, src: Buffer, dst: Buffer, packet: Buffer, now: number): void {
+    const rx = checkReceived(this.ctx, linkId, src, dst, packet);
+    if (!rx) return;
+    const { iface, pkt } = rx;
+    if (pkt.type === PacketType.Hello) {
+      receiveHello(this.ctx, iface, src, pkt.header.routerId, pkt.body, now);
+      return;
+    }
+    const nbr = iface.neighbors.get(pkt.header.routerId);
+    if (!nbr) {
+      count(this.ctx, 'drop_unknown_neighbor');
+      return;
+    }
+    switch (pkt.type) {
+      case PacketType.DatabaseDescription:
+        receiveDd(this.ctx, nbr, pkt.body, now);
+        break;
+      case PacketType.LinkStateRequest:
+        receiveLsr(this.ctx, nbr, pkt.body, now);
+        break;
+      case PacketType.LinkStateUpdate:
+        receiveLsu(this.ctx, nbr, pkt.body, now);
+        break;
+      case PacketType.LinkStateAck:
+        receiveLsAck(this.ctx, nbr, pkt.body, now);
+        break;
+    }
   }
 
   /** BFD (or anything) says the neighbor is gone: KillNbr now, and SPF without waiting for the throttle. */

@@ -23,19 +23,21 @@ import {
   MAX_SEQUENCE_NUMBER,
   MIN_LS_INTERVAL,
   RouterLinkType,
+  PacketType,
   lsaKeyString,
+  type Lsa,
   type LsaBody,
   type MetricPrefix,
   type RouterLink,
 } from './wire/types.js';
 import { ROUTER_PRIORITY } from './config.js';
 import { count, type Ctx } from './context.js';
-import { IfState } from './interface.js';
+import { IfState, type Iface } from './interface.js';
 import { Lsdb, entryAge, type LsdbEntry } from './lsdb.js';
 import { NbrState } from './neighbor.js';
 import { buildLsa, lsaWithAge } from './codec.js';
 import { flood, removeFromAllRxmt } from './flood.js';
-import { ourOptions } from './rxtx.js';
+import { ALL_SPF, ourOptions, sendPacket } from './rxtx.js';
 
 export const ROUTER_LINKS_PER_LSA = 64;
 
@@ -206,6 +208,21 @@ export function flushLsa(ctx: Ctx, e: LsdbEntry, now: number): void {
   flood(ctx, res.entry, undefined, now);
   ctx.agingChanged(now);
   ctx.spfTrigger(now);
+}
+
+/**
+ * An interface is going away: send our link-scope LSAs on it once more at MaxAge (premature aging), so a
+ * neighbor that still hears us drops them now rather than at MaxAge. No retransmission: the interface and
+ * its link-scope table are removed right after.
+ */
+export function flushLinkLsas(ctx: Ctx, iface: Iface, now: number): void {
+  const lsas: Lsa[] = [];
+  for (const e of ctx.lsdb.linkEntries(iface.cfg.linkId)) {
+    if (e.lsa.header.advertisingRouter === ctx.routerId && entryAge(e, now) < MAX_AGE) lsas.push(lsaWithAge(e.lsa, MAX_AGE));
+  }
+  if (lsas.length === 0 || iface.neighbors.size === 0) return;
+  count(ctx, 'lsa_flushed', lsas.length);
+  sendPacket(ctx, iface, ALL_SPF, { type: PacketType.LinkStateUpdate, body: { lsas } });
 }
 
 /** LSRefreshTime: a new instance of a live LSA of ours, same contents. */
