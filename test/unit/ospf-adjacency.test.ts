@@ -233,3 +233,27 @@ test('the adjacency ends: dead interval, neighborDown (immediate SPF), removeInt
   net.advance(10_000);
   assert.equal(net.areaDatabase(1), net.areaDatabase(2));
 });
+
+test('setPrefixes: a new prefix is advertised and routed; a packet from a non-link-local source is dropped', () => {
+  const net = new SimNet();
+  net.addRouter(1);
+  net.addRouter(2);
+  net.connect(1, 2, 10);
+  net.advance(10_000);
+  const extra = Buffer.from('20010db8000100000000000000000000', 'hex');
+  net.routers.get(2)!.inst.setPrefixes(
+    [
+      { prefix: meshAddressOf(2), length: 128 },
+      { prefix: extra, length: 64, metric: 5 },
+    ],
+    net.now,
+  );
+  net.routers.get(2)!.nextTick = net.now;
+  net.advance(10_000);
+  const r = net.routers.get(1)!.inst.routes().find((x) => x.length === 64 && x.prefix.equals(extra));
+  assert.equal(r?.cost, 15);
+
+  const r1 = net.routers.get(1)!;
+  r1.inst.receive(1, Buffer.from('20010db8000000000000000000000002', 'hex'), Buffer.from('ff020000000000000000000000000005', 'hex'), 1, Buffer.alloc(40), net.now);
+  assert.equal(r1.inst.counters()['drop_source_not_link_local'], 1);
+});

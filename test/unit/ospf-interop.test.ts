@@ -17,7 +17,7 @@ interface Sent {
   packet: Buffer;
 }
 
-function instance(routerId: string, linkLocal: string, auth?: { keyId: number; key: Buffer }) {
+function instance(routerId: string, linkLocal: string, auth?: { keyId: number; key: Buffer; protocolIdLittleEndian?: boolean }) {
   const sent: Sent[] = [];
   const inst = new OspfInstance({
     routerId: parseDottedQuad(routerId)!,
@@ -141,6 +141,14 @@ test('RFC 7166: BIRD authenticated Hellos verify with the key, fail without it o
   const t = instance('10.0.0.1', 'fe80::ff:fe00:b03', auth);
   feed(t.inst, tampered, 10);
   assert.equal(t.inst.counters()['drop_auth_failed'], 1);
+
+  // FRR 8.4 digests with the protocol ID little-endian: accepted only with that option.
+  const frr = instance('10.0.0.1', 'fe80::ff:fe00:b01', { ...auth, protocolIdLittleEndian: true });
+  feed(frr.inst, fx.FRR_AUTH_HELLO, 10);
+  assert.equal(frr.inst.neighbors()[0]?.state, 'Init');
+  const frrStrict = instance('10.0.0.1', 'fe80::ff:fe00:b01', auth);
+  feed(frrStrict.inst, fx.FRR_AUTH_HELLO, 10);
+  assert.equal(frrStrict.inst.neighbors().length, 0);
 
   const noAuth = instance('10.0.0.1', 'fe80::ff:fe00:b03');
   feed(noAuth.inst, fx.BIRD2_AUTH_HELLO, 10);

@@ -8,12 +8,12 @@ import { emitOspfPacket } from './wire/packet.js';
 import { authTrailerLength, emitAuthTrailer, verifyAuthTrailer, type AuthKey } from './wire/auth-trailer.js';
 import type { TxAuth } from './codec.js';
 
-function authKey(keyId: number, key: Buffer): AuthKey {
-  return { id: keyId, secret: key, algorithm: 'sha256' };
+function authKey(keyId: number, key: Buffer, le = false): AuthKey {
+  return { id: keyId, secret: key, algorithm: 'sha256', ...(le ? { protocolIdLittleEndian: true } : {}) };
 }
 
 export function encodeWithTrailer(p: OspfPacketRepr, len: number, src: Buffer, dst: Buffer, auth: TxAuth): Buffer {
-  const key = authKey(auth.keyId, auth.key);
+  const key = authKey(auth.keyId, auth.key, auth.protocolIdLittleEndian);
   const buf = Buffer.alloc(len + authTrailerLength(key));
   emitOspfPacket(p, buf, 0, src, dst, { checksum: false });
   const n = emitAuthTrailer(buf, 0, buf.length, src, key, auth.sequence);
@@ -21,7 +21,11 @@ export function encodeWithTrailer(p: OspfPacketRepr, len: number, src: Buffer, d
   return buf.subarray(0, n);
 }
 
-export function verifyAuth(packet: Buffer, src: Buffer, keyId: number, key: Buffer): { ok: boolean; sequence: bigint; error?: string } {
-  const r = verifyAuthTrailer(packet, 0, packet.length, src, authKey(keyId, key));
+export function verifyAuth(
+  packet: Buffer,
+  src: Buffer,
+  auth: { keyId: number; key: Buffer; protocolIdLittleEndian?: boolean },
+): { ok: boolean; sequence: bigint; error?: string } {
+  const r = verifyAuthTrailer(packet, 0, packet.length, src, authKey(auth.keyId, auth.key, auth.protocolIdLittleEndian));
   return r.ok ? { ok: true, sequence: r.repr.sequence } : { ok: false, sequence: 0n, error: r.error };
 }

@@ -38,6 +38,7 @@ export function lsaWithAge(lsa: Lsa, age: number): Lsa {
 export interface TxAuth {
   keyId: number;
   key: Buffer;
+  protocolIdLittleEndian?: boolean;
   sequence: bigint;
 }
 

@@ -27,8 +27,11 @@ export interface OspfInterfaceConfig {
   mtu: number;
   /** Skip the DD MTU check (FRR `ipv6 ospf6 mtu-ignore`, BIRD `rx buffer`-style leniency). */
   mtuIgnore?: boolean;
-  /** RFC 7166 authentication trailer, HMAC-SHA-256. */
-  auth?: { keyId: number; key: Buffer };
+  /**
+   * RFC 7166 authentication trailer, HMAC-SHA-256, SA ID = keyId. `protocolIdLittleEndian`: digest the
+   * way FRR 8.4 ospf6d does (see wire/auth-trailer.ts), only to authenticate with it.
+   */
+  auth?: { keyId: number; key: Buffer; protocolIdLittleEndian?: boolean };
 }
 
 export interface OspfIo {

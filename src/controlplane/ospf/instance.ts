@@ -138,7 +138,7 @@ export class OspfInstance {
   private readonly ctx: Ctx;
   private readonly log: Logger;
   private readonly throttle: SpfThrottle;
-  private readonly prefixes: MetricPrefix[];
+  private prefixes: MetricPrefix[];
   private readonly origin: OriginationState = newOriginationState();
   private originateDirty = false;
   private agingDue = Number.POSITIVE_INFINITY;
@@ -256,6 +256,15 @@ export class OspfInstance {
     log: (msg, fields) => this.log.info(fields, msg),
   };
 
+
+  /** Replace the prefixes we advertise in our Intra-Area-Prefix-LSA (re-originated, MinLSInterval permitting). */
+  setPrefixes(prefixes: OspfInstanceOptions['prefixes'], now: number): void {
+    this.call(now, () => {
+      this.prefixes = ourPrefixes(prefixes);
+      this.originateDirty = true;
+      this.ctx.spfTrigger(now);
+    });
+  }
 
   // -------------------------------------------------------------------------------------------------------
   // Packets

@@ -10,7 +10,8 @@
  *      authentication trailer instead (RFC 7166 §4.2: with the trailer the checksum is neither computed nor
  *      checked) and its sequence number (never lower than the last from that router);
  *   5. area ID and instance ID match the interface;
- *   6. the packet is not from our own router ID.
+ *   6. the packet is not from our own router ID;
+ *   7. the source is a link-local address (RFC 5340 §2.5).
  * The hop limit is not checked (FRR sends unicast OSPF with 64, multicast with 1).
  */
 import { ALL_SPF_ROUTERS, OspfOption, formatRouterId, type OspfPacket } from './wire/types.js';
@@ -52,6 +53,8 @@ export function checkReceived(ctx: Ctx, linkId: number, src: Buffer, dst: Buffer
   const iface = ctx.ifaces.get(linkId);
   if (!iface || iface.state === IfState.Down) return drop('no_interface');
   if (dst.length !== 16 || src.length !== 16) return drop('bad_address');
+  // RFC 5340 §2.5: OSPF packets on a link come from the sender's link-local address.
+  if (src[0] !== 0xfe || (src[1]! & 0xc0) !== 0x80) return drop('source_not_link_local');
   if (!dst.equals(ALL_SPF) && !dst.equals(ctx.linkLocal)) {
     return drop(dst.equals(ALL_DR) ? 'all_dr_routers' : 'bad_destination');
   }
@@ -67,7 +70,7 @@ export function checkReceived(ctx: Ctx, linkId: number, src: Buffer, dst: Buffer
   if (pkt.header.instanceId !== iface.cfg.instanceId) return drop('instance_mismatch');
   if (pkt.header.routerId === ctx.routerId) return drop('own_router_id');
   if (auth) {
-    const v = verifyAuth(packet, src, auth.keyId, auth.key);
+    const v = verifyAuth(packet, src, auth);
     if (!v.ok) {
       ctx.log.debug({ iface: iface.cfg.name, from: formatRouterId(pkt.header.routerId), error: v.error }, 'OSPF auth failed');
       return drop('auth_failed');
@@ -94,7 +97,7 @@ export function sendPacket(ctx: Ctx, iface: Iface, dst: Buffer, p: Omit<Outgoing
   let txAuth;
   if (iface.cfg.auth) {
     iface.authSeq += 1n;
-    txAuth = { keyId: iface.cfg.auth.keyId, key: iface.cfg.auth.key, sequence: iface.authSeq };
+    txAuth = { ...iface.cfg.auth, sequence: iface.authSeq };
   }
   const bytes = encodePacket(out, ctx.linkLocal, dst, txAuth);
   count(ctx, `tx_${TYPE_NAMES[p.type]}`);
