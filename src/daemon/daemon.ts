@@ -21,6 +21,9 @@ import { formatRecord, resolveEndpoint } from '../transport/endpoint.js';
 import { ControlServer } from './control-server.js';
 import { ControlPacketIo } from '../controlplane/packet-io.js';
 import { BfdService } from './bfd-service.js';
+import { OspfService } from './ospf-service.js';
+import type { OspfRoute } from '../controlplane/ospf/instance.js';
+import { formatDottedQuad } from '../controlplane/ospf/wire/types.js';
 import { ForwardingPlane } from './forwarding-plane.js';
 import { configureHostInterface, configureKernelLink } from './host-interface.js';
 import { RouteTable, prefixEntry } from './route-table.js';
@@ -35,6 +38,9 @@ export class Daemon {
   private plane: ForwardingPlane | undefined;
   private packetIo: ControlPacketIo | undefined;
   private bfd: BfdService | undefined;
+  private ospf: OspfService | undefined;
+  /** Links whose OSPF adjacency was Full and was lost (their connected routes are withdrawn too). */
+  private readonly adjacencyLost = new Set<number>();
   /** Links that BFD (or a lost OSPF adjacency) says are down: their connected and static routes are withdrawn. */
   private readonly downLinks = new Set<number>();
   private control: ControlServer | undefined;
@@ -151,6 +157,7 @@ export class Daemon {
       this.bfd = bfd;
       this.extraShows.set('bfd', () => bfd.sessions());
     }
+    if (cfg.ospf.enabled) this.startOspf(me, ll, packetIo);
     this.plane.on('error', (err: Error) => this.log.error({ err }, 'forwarding worker failed'));
     await this.plane.start();
     // One BFD session per tunnel link, toward the peer's link-local (fe80:: + the last 64 bits of its
@@ -158,6 +165,7 @@ export class Daemon {
     for (const l of this.links) {
       if (l.kind !== 'kernel') this.bfd?.ensureSession(l.id, l.name, parseIpv6Address(linkLocalFor(formatIpv6(l.peerMesh))));
     }
+    for (const l of this.links) this.ospf?.addLink(l);
     this.state = 'up';
     this.log.info(
       { address: cfg.address, interface: this.tun.name, links: this.links.length, routes: this.routeTable.best().length },
@@ -170,6 +178,7 @@ export class Daemon {
     this.stopping ??= (async () => {
       this.state = 'stopping';
       this.bfd?.stop();
+      this.ospf?.stop();
       await this.plane?.stop().catch((err) => this.log.warn({ err }, 'stopping the forwarding worker'));
       for (const fd of this.sockets) if (fd !== undefined && fd >= 0) this.io?.close(fd);
       this.sockets = [];
@@ -188,7 +197,7 @@ export class Daemon {
   /** Connected routes (each peer's /128 through its link) and the config's static routes, on live links. */
   private setStaticRoutes(): void {
     const linkId = (name: string) => this.links.find((l) => l.name === name)!.id;
-    const live = (id: number) => !this.downLinks.has(id);
+    const live = (id: number) => !this.downLinks.has(id) && !this.adjacencyLost.has(id);
     this.routeTable.setSource(
       'connected',
       this.config.peers.map((p, i) => prefixEntry(`${p.address}/128`, [this.links[i]!.id], 'connected')).filter((r) => live(r.nexthops[0]!)),
@@ -199,11 +208,66 @@ export class Daemon {
     );
   }
 
-  /** A link's liveness changed (BFD): withdraw or restore its routes. */
+  private startOspf(me: Buffer, ll: Buffer, packetIo: ControlPacketIo): void {
+    const ospf = new OspfService(this.config, me, ll, packetIo, this.log, (routes) => this.ospfRoutes(routes));
+    this.ospf = ospf;
+    const inst = ospf.instance;
+    inst.onNeighborState((e) => {
+      const link = this.links.find((l) => l.id === e.linkId);
+      // A kernel router's address is learned here: run BFD with it (tunnel links have theirs already).
+      if (link?.kind === 'kernel' && e.to !== 'Down') this.bfd?.ensureSession(link.id, link.name, e.address);
+      if (e.to === 'Full' && this.adjacencyLost.delete(e.linkId)) this.refreshRoutes();
+      if (e.from === 'Full' && e.to !== 'Full' && !this.adjacencyLost.has(e.linkId)) {
+        this.adjacencyLost.add(e.linkId);
+        this.refreshRoutes();
+      }
+    });
+    const name = (id: number) => this.links.find((l) => l.id === id)?.name ?? `link${id}`;
+    this.extraShows.set('ospf neighbors', () => inst.neighbors(performance.now()));
+    this.extraShows.set('ospf database', () => inst.database(performance.now()));
+    this.extraShows.set('ospf interfaces', () => inst.interfaces());
+    this.extraShows.set('ospf routes', () =>
+      inst.routes().map((r) => ({
+        prefix: `${formatIpv6(r.prefix)}/${r.length}`,
+        type: r.type,
+        cost: r.cost,
+        local: r.local ?? false,
+        via: r.nexthops.map((n) => `${formatIpv6(n.address)}%${name(n.linkId)}`),
+      })),
+    );
+    this.extraShows.set('ospf status', () => ({ routerId: formatDottedQuad(inst.routerId), conflicts: inst.conflicts(), counters: inst.counters() }));
+  }
+
+  private ospfRoutes(routes: OspfRoute[]): void {
+    this.routeTable.setSource(
+      'ospf',
+      routes
+        .filter((r) => !r.local && r.nexthops.length > 0)
+        .map((r) => ({
+          prefix: r.prefix,
+          length: r.length,
+          nexthops: [...new Set(r.nexthops.map((n) => n.linkId))],
+          source: 'ospf' as const,
+          cost: r.cost,
+          ospfType: r.type,
+        })),
+    );
+    this.programFib();
+  }
+
+  private refreshRoutes(): void {
+    this.setStaticRoutes();
+    this.programFib();
+  }
+
+  /** A link's liveness changed (BFD): withdraw or restore its routes; a dead link's OSPF neighbor goes at once. */
   private linkEvent(linkId: number, up: boolean): void {
     if (up === !this.downLinks.has(linkId)) return;
     if (up) this.downLinks.delete(linkId);
-    else this.downLinks.add(linkId);
+    else {
+      this.downLinks.add(linkId);
+      this.ospf?.neighborDown(linkId);
+    }
     this.log.info({ link: this.links.find((l) => l.id === linkId)?.name, up }, 'link liveness changed');
     this.setStaticRoutes();
     this.programFib();
