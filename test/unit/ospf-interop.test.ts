@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fx from '../fixtures/ospf-packets.js';
 import { OspfInstance } from '../../src/controlplane/ospf/instance.js';
-import { parseOspfPacket } from '../../src/controlplane/ospf/wire/packet.js';
+import { computeOspfChecksum, parseOspfPacket } from '../../src/controlplane/ospf/wire/packet.js';
 import { DdFlag, PacketType, parseDottedQuad } from '../../src/controlplane/ospf/wire/types.js';
 import { parseIpv6Address, formatIpv6 } from '../../src/dataplane/wire/ipv6.js';
 
@@ -173,4 +173,44 @@ test('our own packets carry correct checksums (verified as tshark would, over th
     const r = parseOspfPacket(ip, 0, 40, s.packet.length, true);
     assert.ok(r.ok, `checksum of our ${s.packet[1]} packet`);
   }
+});
+
+test('bad input never throws and never enters the LSDB: random bytes, truncations, LSAs with bad checksums', () => {
+  const { inst } = instance('10.0.0.1', 'fe80::ff:fe00:b01');
+  let now = 100;
+  for (const p of [fx.FRR_HELLO_PTP_INIT, fx.FRR_HELLO_PTP, fx.FRR_DD_INIT, fx.FRR_DD_MASTER]) feed(inst, p, (now += 10));
+  assert.equal(inst.neighbors()[0]?.state, 'Loading');
+  const before = inst.database().length;
+
+  // An LSU whose LSAs are corrupted (OSPF checksum fixed up so only the Fletcher checksums fail).
+  const lsu = Buffer.from(fx.FRR_LSU);
+  for (const off of [40 + 20 + 30, 40 + 20 + 60]) lsu[off]! ^= 0x55;
+  const ospf = lsu.subarray(40);
+  ospf.writeUInt16BE(0, 12);
+  ospf.writeUInt16BE(computeOspfChecksum(ospf, 0, ospf.readUInt16BE(2), lsu.subarray(8, 24), lsu.subarray(24, 40)), 12);
+  feed(inst, lsu, (now += 10));
+  assert.ok((inst.counters()['drop_lsa_malformed'] ?? 0) >= 1);
+  assert.equal(inst.database().length, before + 6 - (inst.counters()['drop_lsa_malformed'] ?? 0), 'only the good LSAs installed');
+
+  let seed = 1;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const src = parseIpv6Address('fe80::ff:fe00:f01');
+  const dst = parseIpv6Address('ff02::5');
+  for (let i = 0; i < 2000; i++) {
+    const base = fx.PLAIN_PACKETS[i % fx.PLAIN_PACKETS.length]![1].subarray(40);
+    let p: Buffer;
+    if (i % 3 === 0) p = Buffer.from(base.subarray(0, Math.floor(rand() * base.length)));
+    else if (i % 3 === 1) {
+      p = Buffer.from(base);
+      for (let k = 0; k < 3; k++) p[Math.floor(rand() * p.length)] = Math.floor(rand() * 256);
+      // Keep the packet checksum right so the body parsers and the protocol see the damage.
+      if (p.length >= 16 && p.readUInt16BE(2) <= p.length && p.readUInt16BE(2) >= 16) {
+        p.writeUInt16BE(0, 12);
+        p.writeUInt16BE(computeOspfChecksum(p, 0, p.readUInt16BE(2), src, dst), 12);
+      }
+    } else p = Buffer.from(Array.from({ length: Math.floor(rand() * 200) }, () => Math.floor(rand() * 256)));
+    inst.receive(1, src, dst, 1, p, (now += 1));
+    inst.tick(now);
+  }
+  assert.equal(inst.counters()['error_internal'] ?? 0, 0);
 });
