@@ -4,7 +4,7 @@ import { InvalidInputError } from '../../common/errors.js';
 
 const DEFAULT_SOCKET = '/run/moltnet/moltnet.sock';
 const WHATS = ['status', 'links', 'routes', 'ospf', 'bfd', 'peers'] as const;
-const OSPF_WHATS = ['neighbors', 'database', 'routes', 'interfaces'] as const;
+const OSPF_WHATS = ['neighbors', 'database', 'routes', 'interfaces', 'status'] as const;
 
 interface ShowArgs {
   what: string;
