@@ -82,6 +82,8 @@ export interface TopologyOptions extends ChainOptions {
   staticRoutes: 'chain' | 'none';
   /** Per-node extra config (merged over `extra`). */
   perNode?: (index: number) => Record<string, unknown>;
+  /** Called right after the daemons are spawned (benchmarks time from here). */
+  onDaemonsStarted?: () => void;
 }
 
 /** Nodes joined by the given edges (hop i of `edges` gets underlay subnet i). */
@@ -138,6 +140,7 @@ export async function buildTopology(o: TopologyOptions): Promise<Chain> {
       await writeFile(n.configPath, stringify(config), { mode: 0o600 });
     }
     for (const n of nodes) n.pid = startDaemon(n.ns, o.cliPath, n.configPath, n.logPath, o.detached ?? false);
+    o.onDaemonsStarted?.();
     await Promise.all(nodes.map((n) => waitForDaemon(n.socket, 20_000)));
   } catch (err) {
     await destroyChain(chain);
