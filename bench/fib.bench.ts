@@ -7,12 +7,10 @@
  * Routes: random /48../128 under fd00::/8 plus a few short ones. Lookup addresses: a mix of hits
  * and misses, preloaded into one Buffer; each pass walks it with a changing flow hash.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { pathToFileURL } from 'node:url';
 import { Fib, parsePrefix } from '../src/dataplane/fib/fib.js';
 import { NaiveFib, SeededRandom } from '../test/helpers/naive-fib.js';
-import { formatResult, type BenchResult } from './result.js';
+import { formatResult, gcFunction, type BenchResult } from './result.js';
 
 interface Route {
   prefix: Buffer;
@@ -110,17 +108,6 @@ function hitRatio(fib: Fib, buf: Buffer, n: number): number {
 
 /** A full garbage collection, so that none runs (or is finishing) during a timed pass. */
 const collect = gcFunction();
-
-function gcFunction(): () => void {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (typeof g === 'function') return g;
-  try {
-    setFlagsFromString('--expose-gc');
-    return runInNewContext('gc') as () => void;
-  } catch {
-    return () => {};
-  }
-}
 
 export async function run(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];

@@ -10,13 +10,11 @@
  * 32-bit Router IDs. One /128 intra-area prefix per router, 300 AS-externals (E1 and E2) from 20 ASBRs.
  * Goal (issue 3): under 5 ms at 1,000 routers, under 100 ms at 10,000.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { pathToFileURL } from 'node:url';
 import { computeSpf, networkKey } from '../src/controlplane/ospf/spf/spf.js';
 import type { RouterVertex, NetworkVertex, SpfInput, SpfResult, IntraPrefix, ExternalPrefix } from '../src/controlplane/ospf/spf/spf.js';
 import { SeededRandom } from '../test/helpers/naive-fib.js';
-import { formatResult, type BenchResult } from './result.js';
+import { formatResult, gcFunction, type BenchResult } from './result.js';
 
 export function generate(n: number, seed: number): SpfInput {
   const rng = new SeededRandom(seed);
@@ -148,17 +146,6 @@ function naiveSpf(input: SpfInput): Map<string, number> {
 
 /** A full garbage collection, so that none runs (or is finishing) during a timed pass. */
 const collect = gcFunction();
-
-function gcFunction(): () => void {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (typeof g === 'function') return g;
-  try {
-    setFlagsFromString('--expose-gc');
-    return runInNewContext('gc') as () => void;
-  } catch {
-    return () => {};
-  }
-}
 
 function timeMs(f: () => unknown): number {
   const t0 = process.hrtime.bigint();
