@@ -336,6 +336,14 @@ const shape = {
     minTxMs: int(1, 60000).default(100),
     minRxMs: int(1, 60000).default(100),
     multiplier: int(1, 255).default(3),
+    /** RFC 5880 §6.7 authentication on every session. */
+    authentication: obj({
+      type: z.enum(['simple', 'keyed-sha1', 'meticulous-keyed-sha1'], {
+        errorMap: () => ({ message: 'expected one of simple|keyed-sha1|meticulous-keyed-sha1' }),
+      }),
+      keyId: int(0, 255),
+      key: text('a key (1 to 20 characters)', checkPattern(/^.{1,20}$/)),
+    }).optional(),
   }).default({}),
   moltbook: obj({
     baseUrl: text('an http(s) URL', parseUrl).default('https://www.moltbook.com'),

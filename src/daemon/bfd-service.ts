@@ -9,7 +9,8 @@ import type { MoltnetConfig } from '../config/schema.js';
 import { formatIpv6 } from '../common/address.js';
 import { BfdSession, BFD_GTSM_HOP_LIMIT, BFD_PORT_SINGLE_HOP, bfdRxName, type BfdStateChange } from '../controlplane/bfd/session.js';
 import { BfdSessionTable, BfdDemuxError } from '../controlplane/bfd/discriminators.js';
-import { BfdState, bfdYourDiscriminator, checkBfdControl } from '../controlplane/bfd/packet.js';
+import { BfdAuthType, BfdState, bfdYourDiscriminator, checkBfdControl } from '../controlplane/bfd/packet.js';
+import type { BfdAuthOptions } from '../controlplane/bfd/session.js';
 import type { ControlPacketIo, ReceivedPacket } from '../controlplane/packet-io.js';
 
 interface Entry {
@@ -52,6 +53,7 @@ export class BfdService {
       desiredMinTxMs: this.cfg.bfd.minTxMs,
       requiredMinRxMs: this.cfg.bfd.minRxMs,
       detectMult: this.cfg.bfd.multiplier,
+      ...(this.cfg.bfd.authentication ? { auth: authOptions(this.cfg.bfd.authentication) } : {}),
     });
     const entry: Entry = { linkId, linkName, peer: Buffer.from(peer), session, nextWake: 0, wasUp: false };
     this.table.add(discr, { peer: formatIpv6(peer), via: linkName }, entry);
@@ -140,4 +142,10 @@ export class BfdService {
       this.onLinkEvent(e.linkId, false, c);
     }
   }
+}
+
+function authOptions(a: NonNullable<MoltnetConfig['bfd']['authentication']>): BfdAuthOptions {
+  const type =
+    a.type === 'simple' ? BfdAuthType.SimplePassword : a.type === 'keyed-sha1' ? BfdAuthType.KeyedSha1 : BfdAuthType.MeticulousKeyedSha1;
+  return { type, keys: [{ id: a.keyId, secret: a.key }], sendKeyId: a.keyId };
 }

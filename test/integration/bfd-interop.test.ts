@@ -18,12 +18,12 @@ import { startBird, startFrr, waitFor, type RouterHandle } from '../helpers/rout
 
 const U1 = 'daa46e88-46c5-4af7-9268-1482c54c1922';
 
-const bird = (ifname: string) => `
+const bird = (ifname: string, auth = '') => `
 router id 10.202.0.1;
 log stderr all;
 protocol device { scan time 2; }
 protocol bfd {
-  interface "${ifname}" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };
+  interface "${ifname}" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; ${auth} };
 }
 protocol ospf v3 mesh {
   ipv6 { import all; export none; };
@@ -58,9 +58,12 @@ interface Session {
   state: string;
 }
 
-for (const impl of ['frr', 'bird'] as const) {
-  describe(`BFD interop with ${impl === 'frr' ? 'FRR bfdd' : 'BIRD'}`, { timeout: 150_000 }, () => {
-    const p = runPrefix(impl === 'frr' ? 'xf' : 'xb');
+const BIRD_AUTH = 'authentication meticulous keyed sha1; password "bfd-s3cret" { id 7; };';
+
+for (const impl of ['frr', 'bird', 'bird-auth'] as const) {
+  const label = impl === 'frr' ? 'FRR bfdd' : impl === 'bird' ? 'BIRD' : 'BIRD, meticulous keyed SHA1 authentication';
+  describe(`BFD interop with ${label}`, { timeout: 150_000 }, () => {
+    const p = runPrefix(impl === 'frr' ? 'xf' : impl === 'bird' ? 'xb' : 'xa');
     const [ns1, nsr] = [`${p}1`, `${p}r`];
     const mlink = `${p}ml`;
     let dir: string;
@@ -80,11 +83,15 @@ for (const impl of ['frr', 'bird'] as const) {
         controlSocket: sock(),
         kernelLinks: [{ name: mlink, netns: nsr }],
         ospf: { helloInterval: 1, deadInterval: 4 },
+        ...(impl === 'bird-auth' ? { bfd: { authentication: { type: 'meticulous-keyed-sha1', keyId: 7, key: 'bfd-s3cret' } } } : {}),
       };
       await writeFile(join(dir, 'n1.yaml'), stringify(cfg));
       pid = startDaemon(ns1, CLI, join(dir, 'n1.yaml'), join(dir, 'n1.log'));
       await waitForDaemon(sock(), 20_000);
-      router = impl === 'frr' ? await startFrr(nsr, dir, 'frr', { bfd: frrBfd, ospf6: frrOspf6(mlink) }) : await startBird(nsr, dir, 'bird', bird(mlink));
+      router =
+        impl === 'frr'
+          ? await startFrr(nsr, dir, 'frr', { bfd: frrBfd, ospf6: frrOspf6(mlink) })
+          : await startBird(nsr, dir, 'bird', bird(mlink, impl === 'bird-auth' ? BIRD_AUTH : ''));
     });
 
     after(async () => {
@@ -100,6 +107,8 @@ for (const impl of ['frr', 'bird'] as const) {
         throw new Error(`${(e as Error).message}\nours: ${JSON.stringify(await ours())}\ntheirs: ${await theirs()}\n${await logs([join(dir, 'n1.log'), router!.logPath])}`);
       });
     });
+
+    if (impl === 'bird-auth') return;
 
     test("dropping the router's packets: our side goes Down within the detection time", async () => {
       await inNs(nsr, 'nft', [`add table inet mt; add chain inet mt out { type filter hook output priority 0; }; add rule inet mt out oifname "${mlink}" udp dport 3784 drop`], 5000);

@@ -387,3 +387,15 @@ it('config: ospf router ID and authentication', () => {
     /ospf\.routerId/,
   );
 });
+
+it('config: bfd authentication', () => {
+  const cfg = parseConfig(
+    'uuid: daa46e88-46c5-4af7-9268-1482c54c1922\nbfd: { authentication: { type: keyed-sha1, keyId: 3, key: abc } }\n',
+    'config.yaml',
+  );
+  assert.deepEqual(cfg.bfd.authentication, { type: 'keyed-sha1', keyId: 3, key: 'abc' });
+  assert.throws(
+    () => parseConfig('uuid: daa46e88-46c5-4af7-9268-1482c54c1922\nbfd: { authentication: { type: md5, keyId: 3, key: abc } }\n', 'config.yaml'),
+    /bfd\.authentication\.type: expected one of simple\|keyed-sha1\|meticulous-keyed-sha1/,
+  );
+});
