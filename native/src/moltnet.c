@@ -18,6 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#endif
 #include <arpa/inet.h>
 #include <net/if.h>
 
@@ -389,6 +393,22 @@ static napi_value js_send_batch(napi_env env, napi_callback_info info) {
   return ret_int(&c, mn_send_batch(fd, p.slab, p.offsets, p.lengths, addrs, count));
 }
 
+/* setThreadPriority(nice): the calling thread's nice value (-20..19). Linux schedules threads one by one,
+ * so the daemon can favour its control-plane thread over its forwarding worker and over bulk traffic.
+ * Elsewhere (macOS) it sets the whole process's. */
+static napi_value js_set_thread_priority(napi_env env, napi_callback_info info) {
+  call_t c;
+  int64_t nice_value;
+  if (!start(&c, env, info, "setThreadPriority") || !arg_int(&c, 0, "nice", -20, 19, &nice_value)) return NULL;
+#ifdef __linux__
+  id_t who = (id_t)syscall(SYS_gettid);
+#else
+  id_t who = 0;
+#endif
+  if (setpriority(PRIO_PROCESS, who, (int)nice_value) < 0) return throw_errno(&c, errno, "", "setpriority");
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   static const struct {
     const char *name;
@@ -398,7 +418,7 @@ NAPI_MODULE_INIT() {
       {"pollIn", js_poll_in},         {"readBatch", js_read_batch},
       {"writeBatch", js_write_batch}, {"udpOpen", js_udp_open},
       {"udpLocalPort", js_udp_local_port}, {"recvBatch", js_recv_batch},
-      {"sendBatch", js_send_batch},
+      {"sendBatch", js_send_batch},   {"setThreadPriority", js_set_thread_priority},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -336,6 +336,8 @@ const shape = {
     minTxMs: int(1, 60000).default(100),
     minRxMs: int(1, 60000).default(100),
     multiplier: int(1, 255).default(3),
+    /** Multihop sessions (RFC 5883) to other mesh nodes, by mesh address or UUID: monitoring only. */
+    multihop: list(text('a MoltNet address or UUID', (v) => parseMeshAddress(v))).default([]),
     /** RFC 5880 §6.7 authentication on every session. */
     authentication: obj({
       type: z.enum(['simple', 'keyed-sha1', 'meticulous-keyed-sha1'], {

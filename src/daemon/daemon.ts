@@ -29,6 +29,7 @@ import { configureHostInterface, configureKernelLink } from './host-interface.js
 import { RouteTable, prefixEntry } from './route-table.js';
 
 const VERSION = '0.1.0';
+const CONTROL_PLANE_NICE = -10;
 
 export class Daemon {
   private io: NativeAddon | undefined;
@@ -66,6 +67,13 @@ export class Daemon {
     }
     this.io = loadNative();
     const io = this.io;
+    // The control plane (this thread: BFD timers, OSPF) outranks the forwarding worker and bulk traffic
+    // for the CPU, so a saturated node still sends and answers BFD in time. The worker stays at 0.
+    try {
+      io.setThreadPriority(CONTROL_PLANE_NICE);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not raise the control-plane thread priority');
+    }
     await mkdir(cfg.stateDir, { recursive: true, mode: 0o700 });
 
     this.control = new ControlServer(cfg.controlSocket, (m, p) => this.handle(m, p), this.log);
@@ -153,7 +161,14 @@ export class Daemon {
     const packetIo = this.packetIo;
     plane.on('punt', (linkId: number, packet: Buffer) => packetIo.receive(linkId, packet));
     if (cfg.bfd.enabled) {
-      const bfd = new BfdService(cfg, packetIo, this.log.child({ proto: 'bfd' }), (linkId, up) => this.linkEvent(linkId, up));
+      const bfd = new BfdService(
+        cfg,
+        packetIo,
+        this.log.child({ proto: 'bfd' }),
+        (linkId, up) => this.linkEvent(linkId, up),
+        me,
+        (dst) => this.routeLink(dst),
+      );
       this.bfd = bfd;
       this.extraShows.set('bfd', () => bfd.sessions());
     }
@@ -166,6 +181,7 @@ export class Daemon {
       if (l.kind !== 'kernel') this.bfd?.ensureSession(l.id, l.name, parseIpv6Address(linkLocalFor(formatIpv6(l.peerMesh))));
     }
     for (const l of this.links) this.ospf?.addLink(l);
+    for (const peer of cfg.bfd.multihop) this.bfd?.ensureMultihop(meshAddressBytes(peer));
     this.state = 'up';
     this.log.info(
       { address: cfg.address, interface: this.tun.name, links: this.links.length, routes: this.routeTable.best().length },
@@ -253,6 +269,22 @@ export class Daemon {
         })),
     );
     this.programFib();
+  }
+
+  /** The link a packet to `dst` leaves on: longest match over the route table (control-plane use). */
+  private routeLink(dst: Buffer): number | undefined {
+    let best: { length: number; link: number } | undefined;
+    for (const r of this.routeTable.best()) {
+      if (best && r.length <= best.length) continue;
+      let ok = true;
+      for (let b = 0; b < r.length && ok; b += 8) {
+        const bits = Math.min(8, r.length - b);
+        const mask = (0xff << (8 - bits)) & 0xff;
+        if ((dst[b >> 3]! & mask) !== (r.prefix[b >> 3]! & mask)) ok = false;
+      }
+      if (ok) best = { length: r.length, link: r.nexthops[0]! };
+    }
+    return best?.link;
   }
 
   private refreshRoutes(): void {

@@ -18,6 +18,13 @@ import type { ToWorker, WorkerInit } from './forwarding-messages.js';
 const init = workerData as WorkerInit;
 const port = parentPort!;
 const io = loadNative();
+// Threads inherit their creator's nice value: the main thread raised its own (control plane first), so the
+// forwarding thread goes back to the default and yields to it under contention.
+try {
+  io.setThreadPriority(0);
+} catch {
+  /* not permitted: keep the inherited value */
+}
 const counters = countersFrom(init.nodeCounters, init.linkCounters);
 const control = new Int32Array(init.control);
 const fib = new Fib();

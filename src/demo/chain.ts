@@ -51,6 +51,8 @@ export interface ChainOptions {
   detached?: boolean;
   /** Extra config for every node. */
   extra?: Record<string, unknown>;
+  /** Per-node extra config (merged over `extra`). */
+  perNode?: (index: number) => Record<string, unknown>;
 }
 
 /** Underlay address of node `side` (0 = left end, 1 = right end) of hop i. */
@@ -80,8 +82,6 @@ export interface TopologyOptions extends ChainOptions {
   edges: [number, number][];
   /** 'chain': static routes toward the far nodes of a chain; 'none': leave routing to OSPF. */
   staticRoutes: 'chain' | 'none';
-  /** Per-node extra config (merged over `extra`). */
-  perNode?: (index: number) => Record<string, unknown>;
   /** Called right after the daemons are spawned (benchmarks time from here). */
   onDaemonsStarted?: () => void;
 }

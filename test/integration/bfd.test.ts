@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { buildChain, destroyChain, type Chain } from '../../src/demo/chain.js';
+import { SPEC_AGENTS, buildChain, destroyChain, type Chain } from '../../src/demo/chain.js';
 import { callDaemon } from '../../src/cli/control-client.js';
 import { waitFor } from '../helpers/routers.js';
 import { CLI, inNs, logs, runPrefix, tempDir } from '../helpers/integration.js';
@@ -17,6 +17,7 @@ import { CLI, inNs, logs, runPrefix, tempDir } from '../helpers/integration.js';
 interface Session {
   link: string;
   state: string;
+  multihop: boolean;
   counters: { stateChanges: number; downCount: number };
 }
 
@@ -27,7 +28,15 @@ describe('BFD on mesh links', { timeout: 240_000 }, () => {
   const bfd = async (i: number) => (await callDaemon(chain.nodes[i]!.socket, 'show', { what: 'bfd' })) as Session[];
 
   before(async () => {
-    chain = await buildChain({ prefix: runPrefix('bf'), nodes: 3, dir: await tempDir('bfd'), cliPath: CLI, extra: { ospf: { enabled: false } } });
+    chain = await buildChain({
+      prefix: runPrefix('bf'),
+      nodes: 3,
+      dir: await tempDir('bfd'),
+      cliPath: CLI,
+      extra: { ospf: { enabled: false } },
+      // A multihop session (RFC 5883) between the ends of the chain, through the middle node.
+      perNode: (i) => (i === 0 ? { bfd: { multihop: [SPEC_AGENTS[2]!.uuid] } } : i === 2 ? { bfd: { multihop: [SPEC_AGENTS[0]!.uuid] } } : {}),
+    });
   });
 
   after(async () => {
@@ -39,7 +48,9 @@ describe('BFD on mesh links', { timeout: 240_000 }, () => {
       async () => {
         for (let i = 0; i < 3; i++) {
           const s = await bfd(i);
-          if (s.length !== (i === 1 ? 2 : 1) || s.some((x) => x.state !== 'Up')) return false;
+          // n2: two single-hop sessions; n1 and n3: one single-hop and one multihop (to each other).
+          if (s.length !== 2 || s.some((x) => x.state !== 'Up')) return false;
+          if (i !== 1 && !s.some((x) => x.multihop)) return false;
         }
         return true;
       },
@@ -58,7 +69,7 @@ describe('BFD on mesh links', { timeout: 240_000 }, () => {
     let down = 0;
     await waitFor(
       async () => {
-        const s = (await bfd(0))[0]!;
+        const s = (await bfd(0)).find((x) => !x.multihop)!;
         if (s.state === 'Down' && down === 0) down = Date.now();
         const routes = (await callDaemon(n1!.socket, 'show', { what: 'routes' })) as { prefix: string }[];
         return down > 0 && !routes.some((r) => r.prefix === `${n2!.address}/128`);
@@ -73,7 +84,7 @@ describe('BFD on mesh links', { timeout: 240_000 }, () => {
     await waitFor(
       async () => {
         const routes = (await callDaemon(n1!.socket, 'show', { what: 'routes' })) as { prefix: string }[];
-        return (await bfd(0))[0]!.state === 'Up' && routes.some((r) => r.prefix === `${n2!.address}/128`);
+        return (await bfd(0)).find((x) => !x.multihop)!.state === 'Up' && routes.some((r) => r.prefix === `${n2!.address}/128`);
       },
       10_000,
       'the session did not come back Up',
@@ -84,6 +95,8 @@ describe('BFD on mesh links', { timeout: 240_000 }, () => {
 
   test(`${FLAP_SECONDS} s of saturating iperf3 through the middle node: no BFD flap`, { timeout: (FLAP_SECONDS + 60) * 1000 }, async () => {
     const [n1, , n3] = chain.nodes;
+    // The previous test's drop also took the multihop session down: start from everything Up.
+    await waitFor(async () => (await Promise.all([0, 1, 2].map(bfd))).every((l) => l.every((x) => x.state === 'Up')), 15_000, 'sessions not Up');
     const before = await Promise.all([0, 1, 2].map(bfd));
     const server = spawn('ip', ['netns', 'exec', n3!.ns, 'iperf3', '-s', '-1', '-B', n3!.address], { stdio: 'ignore' });
     try {

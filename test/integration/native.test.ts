@@ -451,3 +451,30 @@ async function runWorker(index: number): Promise<void> {
 test('the addon loads and blocks in pollIn inside worker threads (several at once)', { timeout: 30_000 }, async () => {
   await Promise.all([runWorker(1), runWorker(2), runWorker(3)]);
 });
+
+test('setThreadPriority sets the calling thread only; bad values throw RangeError', async () => {
+  const { getPriority } = await import('node:os');
+  const before = getPriority();
+  try {
+    native.setThreadPriority(-3);
+    assert.equal(getPriority(), -3, 'the main thread (tid = pid) took the value');
+    // A worker created now inherits -3 and sets its own; the main thread keeps -3.
+    const w = new Worker(
+      `const { createRequire } = require('node:module');
+       const a = require(${JSON.stringify(fileURLToPath(new URL('../../../native/build/Release/moltnet.node', import.meta.url)))});
+       a.setThreadPriority(4);
+       require('node:worker_threads').parentPort.postMessage('ok');`,
+      { eval: true },
+    );
+    await new Promise((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    await w.terminate();
+    assert.equal(getPriority(), -3);
+    assert.throws(() => native.setThreadPriority(20), RangeError);
+    assert.throws(() => native.setThreadPriority(-21), RangeError);
+  } finally {
+    native.setThreadPriority(before);
+  }
+});

@@ -77,7 +77,7 @@ describe('config: valid', () => {
       routes: [],
       kernelLinks: [],
       ospf: { enabled: true, area: '0.0.0.0', helloInterval: 10, deadInterval: 40, mtuIgnore: false },
-      bfd: { enabled: true, minTxMs: 100, minRxMs: 100, multiplier: 3 },
+      bfd: { enabled: true, minTxMs: 100, minRxMs: 100, multiplier: 3, multihop: [] },
       moltbook: { baseUrl: 'https://www.moltbook.com', apiKeyEnv: 'MOLTBOOK_API_KEY', pollSeconds: 300 },
       discovery: { lan: true, exchange: true },
       services: { rpc: true, mcp: true, dns: true, http: true },

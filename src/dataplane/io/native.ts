@@ -39,6 +39,8 @@ export interface NativeAddon {
    * literal gives AF_INET. Large SO_RCVBUF/SO_SNDBUF. Throws with `code` on failure (EADDRINUSE...).
    */
   udpOpen(addr: string, port: number): number;
+  /** Set the calling thread's nice value (-20..19); throws with `code` (EACCES without root). */
+  setThreadPriority(nice: number): void;
   /** The port a UDP socket is bound to (for port 0). */
   udpLocalPort(fd: number): number;
   /** recvmmsg: like readBatch, plus the sender of packet i in addrs[i*20 ..]. */
