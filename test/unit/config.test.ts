@@ -129,7 +129,7 @@ describe('config: valid', () => {
       { name: 'mlink1', cost: 10 },
     ]);
     assert.deepEqual(cfg.ospf, { enabled: true, area: '0.0.0.1', helloInterval: 5, deadInterval: 20, mtuIgnore: false });
-    assert.deepEqual(cfg.bfd, { enabled: false, minTxMs: 50, minRxMs: 60, multiplier: 5 });
+    assert.deepEqual(cfg.bfd, { enabled: false, minTxMs: 50, minRxMs: 60, multiplier: 5, multihop: [] });
     assert.deepEqual(cfg.moltbook, { baseUrl: 'https://moltbook.example', apiKeyEnv: 'MB_KEY', pollSeconds: 60 });
     assert.deepEqual(cfg.discovery, { lan: false, exchange: true });
     assert.deepEqual(cfg.services, { rpc: true, mcp: false, dns: true, http: false });
