@@ -53,3 +53,25 @@ export function run(cmd: string, args: string[], timeoutMs: number): Promise<Run
 export function inNs(ns: string, cmd: string, args: string[], timeoutMs = 15_000): Promise<RunResult> {
   return run('ip', ['netns', 'exec', ns, cmd, ...args], timeoutMs);
 }
+
+/**
+ * Write a node's config (stateDir and controlSocket filled in under `dir`), start `moltnet up` in `ns`
+ * and wait until it forwards. Returns its pid and control socket.
+ */
+export async function startNode(
+  ns: string,
+  dir: string,
+  name: string,
+  config: Record<string, unknown>,
+): Promise<{ pid: number; socket: string; logPath: string }> {
+  const { writeFile } = await import('node:fs/promises');
+  const { stringify } = await import('yaml');
+  const { startDaemon, waitForDaemon } = await import('../../src/demo/netns.js');
+  const socket = join(dir, `${name}.sock`);
+  const logPath = join(dir, `${name}.log`);
+  const configPath = join(dir, `${name}.yaml`);
+  await writeFile(configPath, stringify({ stateDir: join(dir, `${name}-state`), controlSocket: socket, ...config }));
+  const pid = startDaemon(ns, CLI, configPath, logPath);
+  await waitForDaemon(socket, 20_000);
+  return { pid, socket, logPath };
+}

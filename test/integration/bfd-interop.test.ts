@@ -8,12 +8,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { callDaemon } from '../../src/cli/control-client.js';
-import { createNamespace, deleteNamespace, startDaemon, stopProcess, waitForDaemon } from '../../src/demo/netns.js';
-import { CLI, inNs, logs, runPrefix, tempDir } from '../helpers/integration.js';
+import { createNamespace, deleteNamespace, stopProcess } from '../../src/demo/netns.js';
+import { inNs, logs, runPrefix, startNode, tempDir } from '../helpers/integration.js';
 import { startBird, startFrr, waitFor, type RouterHandle } from '../helpers/routers.js';
 
 const U1 = 'daa46e88-46c5-4af7-9268-1482c54c1922';
@@ -79,15 +78,11 @@ for (const impl of ['frr', 'bird', 'bird-auth'] as const) {
       await createNamespace(nsr);
       const cfg = {
         uuid: U1,
-        stateDir: join(dir, 's1'),
-        controlSocket: sock(),
         kernelLinks: [{ name: mlink, netns: nsr }],
         ospf: { helloInterval: 1, deadInterval: 4 },
         ...(impl === 'bird-auth' ? { bfd: { authentication: { type: 'meticulous-keyed-sha1', keyId: 7, key: 'bfd-s3cret' } } } : {}),
       };
-      await writeFile(join(dir, 'n1.yaml'), stringify(cfg));
-      pid = startDaemon(ns1, CLI, join(dir, 'n1.yaml'), join(dir, 'n1.log'));
-      await waitForDaemon(sock(), 20_000);
+      pid = (await startNode(ns1, dir, 'n1', cfg)).pid;
       router =
         impl === 'frr'
           ? await startFrr(nsr, dir, 'frr', { bfd: frrBfd, ospf6: frrOspf6(mlink) })

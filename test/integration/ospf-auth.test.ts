@@ -6,12 +6,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { callDaemon } from '../../src/cli/control-client.js';
-import { createNamespace, deleteNamespace, startDaemon, stopProcess, waitForDaemon } from '../../src/demo/netns.js';
-import { CLI, logs, runPrefix, tempDir } from '../helpers/integration.js';
+import { createNamespace, deleteNamespace, stopProcess } from '../../src/demo/netns.js';
+import { logs, runPrefix, startNode, tempDir } from '../helpers/integration.js';
 import { startBird, waitFor, type RouterHandle } from '../helpers/routers.js';
 
 const U1 = 'daa46e88-46c5-4af7-9268-1482c54c1922';
@@ -48,15 +47,11 @@ for (const variant of ['right key', 'wrong key'] as const) {
       await createNamespace(nsr);
       const cfg = {
         uuid: U1,
-        stateDir: join(dir, 's1'),
-        controlSocket: sock(),
         kernelLinks: [{ name: mlink, netns: nsr }],
         ospf: { helloInterval: 1, deadInterval: 4, authentication: { keyId: 1, key: 'moltnet-s3cret' } },
         bfd: { enabled: false },
       };
-      await writeFile(join(dir, 'n1.yaml'), stringify(cfg));
-      pid = startDaemon(ns1, CLI, join(dir, 'n1.yaml'), join(dir, 'n1.log'));
-      await waitForDaemon(sock(), 20_000);
+      pid = (await startNode(ns1, dir, 'n1', cfg)).pid;
       bird = await startBird(nsr, dir, 'bird', birdConfig(mlink, variant === 'right key' ? 'moltnet-s3cret' : 'not-the-key'));
     });
 
