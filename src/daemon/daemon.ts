@@ -174,6 +174,15 @@ export class Daemon {
     }
     if (cfg.ospf.enabled) this.startOspf(me, ll, packetIo);
     this.plane.on('error', (err: Error) => this.log.error({ err }, 'forwarding worker failed'));
+    this.plane.on('internal-error', (message: string) => this.log.error({ error: message }, 'forwarding loop error (counted, forwarding goes on)'));
+    this.plane.on('exit', (code: number) => {
+      if (this.state !== 'stopping') {
+        // The data plane is gone: a router that cannot forward must say so and stop, not linger.
+        this.log.fatal({ code }, 'forwarding worker exited unexpectedly; stopping');
+        process.exitCode = 1;
+        void this.stop().then(() => process.kill(process.pid, 'SIGTERM'));
+      }
+    });
     await this.plane.start();
     // One BFD session per tunnel link, toward the peer's link-local (fe80:: + the last 64 bits of its
     // mesh address); kernel links get theirs once OSPF has heard the kernel router's address.

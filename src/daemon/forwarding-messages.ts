@@ -31,4 +31,5 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'ready'; wakePort: number }
-  | { type: 'punt'; linkId: number; packet: Uint8Array };
+  | { type: 'punt'; linkId: number; packet: Uint8Array }
+  | { type: 'error'; message: string };

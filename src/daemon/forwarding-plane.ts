@@ -55,6 +55,8 @@ export class ForwardingPlane extends EventEmitter {
           worker.off('error', onError);
           worker.off('exit', onExit);
           resolve(msg.wakePort);
+        } else if (msg.type === 'error') {
+          this.emit('internal-error', msg.message);
         } else if (msg.type === 'punt') {
           this.emit('punt', msg.linkId, Buffer.from(msg.packet.buffer, msg.packet.byteOffset, msg.packet.length));
         }

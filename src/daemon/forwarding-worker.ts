@@ -7,7 +7,7 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { loadNative } from '../dataplane/io/native.js';
-import { countersFrom } from '../dataplane/counters.js';
+import { C, countersFrom } from '../dataplane/counters.js';
 import { Engine } from '../dataplane/engine.js';
 import { Fib } from '../dataplane/fib/fib.js';
 import { Forwarder } from '../dataplane/forward.js';
@@ -104,7 +104,16 @@ while (running) {
     }
     if (!running) break;
   }
-  if (engine.step() === 0) {
+  let work: number;
+  try {
+    work = engine.step();
+  } catch (err) {
+    // A bug must not take the data plane down: count it, report it once in a while, keep forwarding.
+    counters.node[C.internal_errors]!++;
+    if (counters.node[C.internal_errors]! <= 10) port.postMessage({ type: 'error', message: String((err as Error)?.stack ?? err) });
+    work = 1;
+  }
+  if (work === 0) {
     const ready = engine.wait(250);
     if (ready & wakeBit) {
       while (io.recvBatch(wakeFd, wakeScratch, 64, 0, 64, wakeSizes, wakeAddrs) > 0);

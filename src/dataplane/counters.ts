@@ -32,6 +32,7 @@ export const NODE_COUNTERS = [
   'drop_nd_unresolved', // no MAC for the peer yet
   'drop_punt_overflow', // control-plane queue full
   'drop_link_down',
+  'internal_errors', // an exception in the forwarding loop (a bug): counted, the loop goes on
 ] as const;
 export type NodeCounter = (typeof NODE_COUNTERS)[number];
 export const C = Object.fromEntries(NODE_COUNTERS.map((n, i) => [n, i])) as { readonly [K in NodeCounter]: number };

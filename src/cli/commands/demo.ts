@@ -74,6 +74,8 @@ function print(chain: Chain): void {
     `  ip netns exec ${first.ns} ping -c 1 -t 1 ${last.address}     # Time Exceeded from the next node`,
     `  node ${process.argv[1]} show routes --socket ${first.socket}`,
     `  node ${process.argv[1]} show links --socket ${first.socket}`,
+    `  node ${process.argv[1]} show ospf neighbors --socket ${first.socket}`,
+    `  node ${process.argv[1]} show bfd --socket ${first.socket}`,
     `Logs: ${chain.dir}/node*.log`,
     `Stop: node ${process.argv[1]} demo down`,
   ];
