@@ -13,6 +13,7 @@
  * but the error classes.
  */
 import { InvalidInputError } from './errors.js';
+import { formatIpv6 as formatIpv6At, parseDottedQuad, parseIpv6Address } from '../dataplane/wire/ipv6.js';
 
 export const MESH_PREFIX = 'fd00:6d6f:6c74::';
 export const MESH_PREFIX_LEN = 48;
@@ -151,83 +152,26 @@ export function uuidPrefixOf(addrOrUuid: string): string {
 // ---------------------------------------------------------------------------------------------
 // IPv6 text (RFC 4291 §2.2 input, RFC 5952 output)
 
-/**
- * Parses IPv6 text (no brackets, no zone, no prefix length) into 16 bytes, or null if invalid.
- * Accepts "::" compression, 1-4 hex digits per group, any case, and a trailing dotted IPv4.
- */
+/** IPv6 text (no brackets, no zone, no prefix length) as 16 bytes, or null if invalid. */
 export function parseIpv6(text: string): Buffer | null {
-  if (typeof text !== 'string' || text.length === 0 || text.length > 45) return null;
-  const halves = text.split('::');
-  if (halves.length > 2) return null;
-  const head = halves[0] === '' ? [] : halves[0]!.split(':');
-  const tail = halves.length === 2 ? (halves[1] === '' ? [] : halves[1]!.split(':')) : [];
-  const words: number[] = [];
-  const tailWords: number[] = [];
-  if (!pushGroups(head, words, halves.length === 1)) return null;
-  if (halves.length === 2 && !pushGroups(tail, tailWords, true)) return null;
-  // A dotted IPv4 may only end the address.
-  if (halves.length === 2 && head.some((g) => g.includes('.'))) return null;
-  const total = words.length + tailWords.length;
-  if (halves.length === 1 ? total !== 8 : total > 7) return null;
-  const out = Buffer.alloc(16);
-  words.forEach((w, i) => out.writeUInt16BE(w, i * 2));
-  tailWords.forEach((w, i) => out.writeUInt16BE(w, (8 - tailWords.length + i) * 2));
-  return out;
-}
-
-function pushGroups(groups: string[], into: number[], ipv4AllowedLast: boolean): boolean {
-  for (let i = 0; i < groups.length; i++) {
-    const g = groups[i]!;
-    if (HEX_GROUP.test(g)) {
-      into.push(parseInt(g, 16));
-    } else if (ipv4AllowedLast && i === groups.length - 1 && g.includes('.')) {
-      const v4 = parseIpv4(g);
-      if (!v4) return false;
-      into.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-    } else {
-      return false;
-    }
+  if (typeof text !== 'string') return null;
+  try {
+    return parseIpv6Address(text);
+  } catch {
+    return null;
   }
-  return true;
 }
 
-/** Dotted-quad IPv4 (no leading zeros beyond a single 0) into 4 bytes, or null. */
+/** Dotted-quad IPv4 (no leading zeros beyond a single 0) as 4 bytes, or null. */
 export function parseIpv4(text: string): number[] | null {
-  const parts = text.split('.');
-  if (parts.length !== 4) return null;
-  const out: number[] = [];
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return null;
-    const n = Number(p);
-    if (n > 255) return null;
-    out.push(n);
-  }
-  return out;
+  const v = parseDottedQuad(text);
+  return v === undefined ? null : [v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff];
 }
 
-/** RFC 5952 canonical text: lowercase, no leading zeros, the first longest run of >= 2 zero groups as "::". */
+/** RFC 5952 canonical text of a 16-byte address. */
 export function formatIpv6(bytes: Uint8Array): string {
   if (bytes.length !== 16) throw new InvalidInputError(`an IPv6 address is 16 bytes, got ${bytes.length}`);
-  const words: number[] = [];
-  for (let i = 0; i < 16; i += 2) words.push((bytes[i]! << 8) | bytes[i + 1]!);
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (ws: number[]): string => ws.map((w) => w.toString(16)).join(':');
-  if (bestStart < 0) return hex(words);
-  return `${hex(words.slice(0, bestStart))}::${hex(words.slice(bestStart + bestLen))}`;
+  return formatIpv6At(bytes, 0);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -313,7 +313,7 @@ export function parseIpv6Address(text: string): Buffer {
       if (p.includes('.')) {
         if (!isLast || i !== parts.length - 1) fail(`an IPv4 dotted quad may only end the address ("${p}")`);
         const v4 = parseDottedQuad(p);
-        if (v4 < 0) fail(`bad IPv4 part "${p}"`);
+        if (v4 === undefined) return fail(`bad IPv4 part "${p}"`);
         out.push(v4 >>> 16, v4 & 0xffff);
       } else {
         if (p.length === 0) fail('empty group (a single ":" at the start or end, or ":::")');
@@ -341,14 +341,18 @@ function badAddress(text: string, why: string): never {
 }
 
 /** a.b.c.d with decimal octets 0-255 and no leading zeros, as a 32-bit number; -1 if malformed. */
-function parseDottedQuad(s: string): number {
+/**
+ * A dotted quad ("a.b.c.d": decimal, 0..255 each, no leading zeros, as inet_pton requires) as an unsigned
+ * 32-bit number, or undefined. The one parser for IPv4 text, router IDs and area IDs.
+ */
+export function parseDottedQuad(s: string): number | undefined {
   const parts = s.split('.');
-  if (parts.length !== 4) return -1;
+  if (parts.length !== 4) return undefined;
   let v = 0;
   for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return -1;
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
     const octet = Number(p);
-    if (octet > 255) return -1;
+    if (octet > 255) return undefined;
     v = v * 256 + octet;
   }
   return v;

@@ -13,7 +13,7 @@
  *   - IPv6 addresses and prefixes are 16-byte Buffers (prefix bytes past the length are zero).
  *   - Parsing never throws: it returns ParseResult ({ ok: true, repr } | { ok: false, error }).
  */
-import type { ParseResult } from '../../../dataplane/wire/ipv6.js';
+import { parseDottedQuad, type ParseResult } from '../../../dataplane/wire/ipv6.js';
 
 export type { ParseResult };
 
@@ -30,19 +30,8 @@ export function formatDottedQuad(id: number): string {
   return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
 }
 
-/** The unsigned 32-bit number for "a.b.c.d" (decimal, 0..255 each, no leading zeros), or undefined. */
-export function parseDottedQuad(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let v = 0;
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    v = v * 256 + n;
-  }
-  return v;
-}
+/** The unsigned 32-bit number for "a.b.c.d", or undefined (the one parser, in the IPv6/IPv4 view). */
+export { parseDottedQuad };
 
 export const formatRouterId = formatDottedQuad;
 export const formatAreaId = formatDottedQuad;
