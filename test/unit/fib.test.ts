@@ -631,20 +631,29 @@ describe('Fib: hot path', () => {
     let sink = 0;
     for (let i = 0; i < 200_000; i++) sink += fib.lookup(addrs, (i & (N - 1)) * 16, i) + fib.matchLength(addrs, (i & (N - 1)) * 16); // warm up
 
-    // GC entries carry their start time; count those that began during the timed loop.
-    const starts: number[] = [];
-    const obs = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) starts.push(e.startTime);
-    });
-    obs.observe({ entryTypes: ['gc'] });
-    await new Promise((r) => setTimeout(r, 20));
-    const t0 = performance.now();
-    for (let i = 0; i < 2_000_000; i++) sink += fib.lookup(addrs, (i & (N - 1)) * 16, i);
-    const t1 = performance.now();
-    await new Promise((r) => setTimeout(r, 50));
-    obs.disconnect();
+    // GC entries carry their start time; count those that began during the timed loop. A collection of
+    // other tests' garbage can land in the window now and then; an allocating lookup (2M calls x even
+    // 16 bytes = 32 MB) would cause scavenges on every attempt. So: the fewest of three attempts.
+    const attempt = async (): Promise<number> => {
+      const starts: number[] = [];
+      const obs = new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) starts.push(e.startTime);
+      });
+      obs.observe({ entryTypes: ['gc'] });
+      await new Promise((r) => setTimeout(r, 20));
+      // A local 32-bit accumulator: a captured or growing one would box numbers and allocate itself.
+      let acc = 0;
+      const t0 = performance.now();
+      for (let i = 0; i < 2_000_000; i++) acc = (acc + fib.lookup(addrs, (i & (N - 1)) * 16, i)) | 0;
+      const t1 = performance.now();
+      sink += acc;
+      await new Promise((r) => setTimeout(r, 50));
+      obs.disconnect();
+      return starts.filter((t) => t >= t0 && t <= t1).length;
+    };
+    let gcs = Infinity;
+    for (let k = 0; k < 3 && gcs > 0; k++) gcs = Math.min(gcs, await attempt());
     assert.ok(sink !== 0.5);
-    const gcs = starts.filter((t) => t >= t0 && t <= t1).length;
     assert.equal(gcs, 0, 'a lookup allocated');
   });
 });
