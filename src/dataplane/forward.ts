@@ -15,8 +15,9 @@
 import { C, L, LINK_COUNTER_STRIDE, type CounterSet } from './counters.js';
 import { Fib, NO_ROUTE } from './fib/fib.js';
 import { TokenBucket } from './ratelimit.js';
-import { IPV6_HEADER_LEN, IP6_DST, IP6_HOP_LIMIT, IP6_PAYLOAD_LEN, IP6_SRC, checkIpv6 } from './wire/ipv6.js';
-import { upperLayer } from './wire/exthdr.js';
+import { IP6_DST, IP6_HOP_LIMIT, IP6_SRC, IPPROTO_UDP, addrEquals, checkIpv6 } from './wire/ipv6.js';
+import { upperLayer, ulOffset, ulProto } from './wire/exthdr.js';
+import { udpDstPort } from './wire/udp.js';
 import {
   ICMP6_DST_UNREACH,
   ICMP6_PACKET_TOO_BIG,
@@ -34,7 +35,6 @@ export const V_ICMP = -4;
 export const ICMP_OFFSET = 128;
 const ICMP_BUF_LEN = ICMP_OFFSET + 1280;
 
-const PROTO_UDP = 17;
 const BFD_MULTIHOP_PORT = 4784;
 
 export interface ForwarderOptions {
@@ -82,7 +82,7 @@ export class Forwarder {
     const d = off + IP6_DST;
     if (buf[d] === 0xff) return this.drop(C.drop_host_multicast);
     if (buf[d] === 0xfe && (buf[d + 1]! & 0xc0) === 0x80) return this.drop(C.drop_link_local);
-    if (sameAddr(buf, d, this.me)) return V_HOST;
+    if (addrEquals(buf, d, this.me, 0)) return V_HOST;
     const link = this.fib.lookup(buf, d, flowHash(buf, off));
     if (link === NO_ROUTE) {
       return this.error(buf, off, len, now, ICMP6_DST_UNREACH, 0, 0, V_HOST, C.drop_no_route);
@@ -108,10 +108,10 @@ export class Forwarder {
       return this.drop(C.drop_link_local);
     }
     if (b0 === 0xfe && (buf[d + 1]! & 0xc0) === 0x80) {
-      if (sameAddr(buf, d, this.ll)) return this.punt();
+      if (addrEquals(buf, d, this.ll, 0)) return this.punt();
       return this.drop(C.drop_link_local);
     }
-    if (sameAddr(buf, d, this.me)) {
+    if (addrEquals(buf, d, this.me, 0)) {
       // BFD multihop (RFC 5883) to our address is the control plane's; everything else is the host's.
       if (isUdpToPort(buf, off, len, BFD_MULTIHOP_PORT)) return this.punt();
       return V_HOST;
@@ -177,17 +177,11 @@ export class Forwarder {
   }
 }
 
-function sameAddr(buf: Uint8Array, off: number, addr: Uint8Array): boolean {
-  for (let i = 15; i >= 0; i--) if (buf[off + i] !== addr[i]) return false;
-  return true;
-}
-
 function isUdpToPort(buf: Uint8Array, off: number, len: number, port: number): boolean {
   const ul = upperLayer(buf, off, len);
-  if (ul < 0 || ul % 256 !== PROTO_UDP) return false;
-  const l4 = Math.floor(ul / 256);
-  if (l4 + 8 > off + len) return false;
-  return ((buf[l4 + 2]! << 8) | buf[l4 + 3]!) === port;
+  if (ul < 0 || ulProto(ul) !== IPPROTO_UDP) return false;
+  const l4 = ulOffset(ul);
+  return l4 + 8 <= off + len && udpDstPort(buf, l4) === port;
 }
 
 /**
@@ -203,5 +197,3 @@ export function flowHash(buf: Uint8Array, off: number): number {
   for (let i = off + IP6_SRC; i < end; i++) h = Math.imul(h ^ buf[i]!, 16777619);
   return h >>> 0;
 }
-
-export { IPV6_HEADER_LEN, IP6_PAYLOAD_LEN };

@@ -29,7 +29,7 @@ import {
   parseVxlan,
   writeVxlanEncap,
 } from './wire/vxlan.js';
-import { meshMac } from './wire/ethernet.js';
+import { macEquals, meshMac } from './wire/ethernet.js';
 import { createNdMessage, emitNeighborAdvertisement, emitNeighborSolicitation, parseNd } from './wire/nd.js';
 import type { LinkSpec } from './link-spec.js';
 
@@ -102,13 +102,13 @@ export class VxlanLink implements DataplaneLink {
     if (vni !== this.vni) return DECAP_BAD;
     const eth = off + VXLAN_HEADER_LEN;
     if (((buf[eth + 12]! << 8) | buf[eth + 13]!) !== ETHERTYPE_IPV6) return DECAP_NOT_IPV6;
-    if ((buf[eth]! & 1) === 0 && !sameMac(buf, eth, this.localMac)) return DECAP_WRONG_MAC;
+    if ((buf[eth]! & 1) === 0 && !macEquals(buf, eth, this.localMac)) return DECAP_WRONG_MAC;
     const inner = off + VXLAN_ENCAP_LEN;
     const innerLen = len - VXLAN_ENCAP_LEN;
     this.innerLen = innerLen;
     // The frame came from the peer's underlay address, so its source MAC is the peer's MAC; learn it only
     // from frames that carry a valid IPv6 packet, so that junk cannot redirect the link.
-    if ((!this.confirmed || !sameMac(buf, eth + 6, this.remoteMac)) && checkIpv6(buf, inner, innerLen) === 0 && (buf[eth + 6]! & 1) === 0) {
+    if ((!this.confirmed || !macEquals(buf, eth + 6, this.remoteMac)) && checkIpv6(buf, inner, innerLen) === 0 && (buf[eth + 6]! & 1) === 0) {
       buf.copy(this.remoteMac, 0, eth + 6, eth + 12);
       this.confirmed = true;
     }
@@ -141,8 +141,3 @@ export class VxlanLink implements DataplaneLink {
 }
 
 const ALL_NODES = Buffer.from('ff020000000000000000000000000001', 'hex');
-
-function sameMac(buf: Uint8Array, off: number, mac: Uint8Array): boolean {
-  for (let i = 0; i < 6; i++) if (buf[off + i] !== mac[i]) return false;
-  return true;
-}
