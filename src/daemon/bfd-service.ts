@@ -10,7 +10,7 @@ import type { MoltnetConfig } from '../config/schema.js';
 import { formatIpv6 } from '../common/address.js';
 import { BfdSession, BFD_GTSM_HOP_LIMIT, BFD_PORT_MULTIHOP, BFD_PORT_SINGLE_HOP, bfdRxName, type BfdStateChange } from '../controlplane/bfd/session.js';
 import { BfdSessionTable, BfdDemuxError } from '../controlplane/bfd/discriminators.js';
-import { BfdAuthType, BfdState, bfdYourDiscriminator, checkBfdControl } from '../controlplane/bfd/packet.js';
+import { BFD_HEADER_LEN, BfdAuthType, BfdState, bfdYourDiscriminator } from '../controlplane/bfd/packet.js';
 import type { BfdAuthOptions } from '../controlplane/bfd/session.js';
 import type { ControlPacketIo, ReceivedPacket } from '../controlplane/packet-io.js';
 
@@ -120,16 +120,14 @@ export class BfdService {
 
   private receive(p: ReceivedPacket): void {
     this.counters['rx']!++;
-    if (checkBfdControl(p.payload, 0, p.payload.length) !== 0) {
-      // Let the session count the reason when we can find it; otherwise count here.
-      if (p.payload.length < 24) {
-        this.counters['rx_bad']!++;
-        return;
-      }
+    // Too short to demultiplex; every other bad field is counted by reason in the session it reaches.
+    if (p.payload.length < BFD_HEADER_LEN) {
+      this.counters['rx_bad']!++;
+      return;
     }
     const multihop = p.dstPort === BFD_PORT_MULTIHOP;
     const link = this.byLink.get(p.linkId);
-    const d = this.table.demux(p.payload.length >= 12 ? bfdYourDiscriminator(p.payload, 0) : 0, {
+    const d = this.table.demux(bfdYourDiscriminator(p.payload, 0), {
       peer: formatIpv6(p.src),
       via: multihop ? formatIpv6(this.meshAddress) : (link?.linkName ?? `link${p.linkId}`),
       multihop,

@@ -27,6 +27,7 @@ import { formatDottedQuad } from '../controlplane/ospf/wire/types.js';
 import { ForwardingPlane } from './forwarding-plane.js';
 import { configureHostInterface, configureKernelLink } from './host-interface.js';
 import { RouteTable, prefixEntry } from './route-table.js';
+import { Fib, NO_ROUTE } from '../dataplane/fib/fib.js';
 
 const VERSION = '0.1.0';
 const CONTROL_PLANE_NICE = -10;
@@ -47,6 +48,8 @@ export class Daemon {
   private control: ControlServer | undefined;
   private links: LinkSpec[] = [];
   private readonly routeTable = new RouteTable();
+  /** The same routes as the forwarding worker's FIB, for packets the control plane sends itself. */
+  private readonly controlFib = new Fib();
   /** `show` answers from services (OSPF, BFD), by name. */
   private readonly extraShows = new Map<string, () => unknown>();
   private readonly startedAt = Date.now();
@@ -145,6 +148,7 @@ export class Daemon {
       });
     });
     this.setStaticRoutes();
+    this.programFib();
 
     this.plane = new ForwardingPlane({
       io,
@@ -280,20 +284,10 @@ export class Daemon {
     this.programFib();
   }
 
-  /** The link a packet to `dst` leaves on: longest match over the route table (control-plane use). */
+  /** The link a packet to `dst` leaves on (control-plane packets such as multihop BFD). */
   private routeLink(dst: Buffer): number | undefined {
-    let best: { length: number; link: number } | undefined;
-    for (const r of this.routeTable.best()) {
-      if (best && r.length <= best.length) continue;
-      let ok = true;
-      for (let b = 0; b < r.length && ok; b += 8) {
-        const bits = Math.min(8, r.length - b);
-        const mask = (0xff << (8 - bits)) & 0xff;
-        if ((dst[b >> 3]! & mask) !== (r.prefix[b >> 3]! & mask)) ok = false;
-      }
-      if (ok) best = { length: r.length, link: r.nexthops[0]! };
-    }
-    return best?.link;
+    const link = this.controlFib.lookup(dst, 0, 0);
+    return link === NO_ROUTE ? undefined : link;
   }
 
   private refreshRoutes(): void {
@@ -314,9 +308,12 @@ export class Daemon {
     this.programFib();
   }
 
-  /** Program the FIB with the route table's winners. */
+  /** Program the FIB with the route table's winners (the worker's, and the control plane's copy). */
   programFib(): void {
-    this.plane?.setRoutes(this.routeTable.fibSpecs());
+    const specs = this.routeTable.fibSpecs();
+    this.controlFib.clear();
+    for (const r of specs) this.controlFib.insert(r.prefix, r.length, r.nexthops);
+    this.plane?.setRoutes(specs);
   }
 
   private routesInfo(): unknown {
