@@ -243,10 +243,7 @@ export class Engine {
       return;
     }
     const q = this.sockQueues[link.port]!;
-    const k = q.count;
-    if (k >= q.offsets.length) {
-      this.flush();
-    }
+    if (q.count >= q.offsets.length) this.flush();
     const j = q.count++;
     q.offsets[j] = start;
     q.lengths[j] = len + (off - start);
