@@ -258,6 +258,10 @@ const peerSchema = obj({
   if (p.vni !== undefined && p.link === 'gre') {
     ctx.addIssue({ code: 'custom', path: ['vni'], message: 'only used with link vxlan or wireguard, not gre' });
   }
+  // The GRE key is derived from both agents' UUIDs (spec §8.1); an address carries only 80 of its bits.
+  if (p.link === 'gre' && p.uuid === undefined && p.address !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['uuid'], message: 'a gre peer needs its uuid (the tunnel key is derived from both UUIDs), not only its address' });
+  }
   const endpoint: HostPort = { host: p.endpoint.host, port: p.endpoint.port ?? DEFAULT_PORTS[p.link] };
   const address = p.address ?? (p.uuid !== undefined ? uuidToMeshAddress(p.uuid) : '');
   return {

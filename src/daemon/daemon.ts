@@ -5,13 +5,12 @@
  *          -> forwarding worker -> control socket; SIGINT/SIGTERM undo it all.
  */
 import { mkdir } from 'node:fs/promises';
-import { MESH_PREFIX, MESH_PREFIX_LEN, linkLocalFor, meshAddressBytes } from '../common/address.js';
+import { MESH_PREFIX, MESH_PREFIX_LEN, formatIpv6, linkLocalFor, meshAddressBytes } from '../common/address.js';
 import { ConfigError, MoltnetError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { parseHostPort, type MoltnetConfig } from '../config/schema.js';
 import { loadNative, type NativeAddon } from '../dataplane/io/native.js';
 import { linkCountersObject, nodeCountersObject } from '../dataplane/counters.js';
-import { formatIpv6 } from '../common/address.js';
 import { parseIpv6Address } from '../dataplane/wire/ipv6.js';
 import { DEFAULT_VNI } from '../transport/wire/vxlan.js';
 import { deriveGreKey } from '../transport/wire/gre.js';
@@ -130,7 +129,7 @@ export class Daemon {
           peerMesh: meshAddressBytes(p.address),
         };
         if (kind === 'vxlan') spec.vni = p.vni ?? DEFAULT_VNI;
-        else spec.greKey = deriveGreKey(cfg.uuid, p.uuid ?? p.address);
+        else spec.greKey = deriveGreKey(cfg.uuid, p.uuid!); // the config requires a gre peer's uuid
         return spec;
       }),
     );

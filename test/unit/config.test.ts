@@ -28,7 +28,7 @@ peers:
   - name: carlotta
     address: fd00:6d6f:6c74:f8a9:ce03:f512:4311:8792:5191   # legacy form
     endpoint: carlotta.example.net
-    link: gre
+    link: vxlan
     cost: 20
   - name: wg
     address: FD00:6D6F:6C74:0:0:0:0:1
@@ -107,8 +107,9 @@ describe('config: valid', () => {
       {
         name: 'carlotta',
         address: 'fd00:6d6f:6c74:f8a9:ce03:f512:4311:8792',
-        endpoint: { host: 'carlotta.example.net', port: 4754 },
-        link: 'gre',
+        endpoint: { host: 'carlotta.example.net', port: 4789 },
+        link: 'vxlan',
+        vni: 7171948,
         cost: 20,
       },
       {
@@ -397,5 +398,16 @@ it('config: bfd authentication', () => {
   assert.throws(
     () => parseConfig('uuid: daa46e88-46c5-4af7-9268-1482c54c1922\nbfd: { authentication: { type: md5, keyId: 3, key: abc } }\n', 'config.yaml'),
     /bfd\.authentication\.type: expected one of simple\|keyed-sha1\|meticulous-keyed-sha1/,
+  );
+});
+
+it('config: a gre peer given only by address is refused (its key needs the UUID)', () => {
+  assert.throws(
+    () =>
+      parseConfig(
+        'uuid: daa46e88-46c5-4af7-9268-1482c54c1922\npeers:\n  - { name: b, address: "fd00:6d6f:6c74:8883:3763:60b7:47db:8703", endpoint: "192.0.2.1", link: gre }\n',
+        'config.yaml',
+      ),
+    /peers\[0\]\.uuid: a gre peer needs its uuid/,
   );
 });
