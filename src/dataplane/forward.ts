@@ -15,7 +15,7 @@
 import { C, L, LINK_COUNTER_STRIDE, type CounterSet } from './counters.js';
 import { Fib, NO_ROUTE } from './fib/fib.js';
 import { TokenBucket } from './ratelimit.js';
-import { IP6_DST, IP6_HOP_LIMIT, IP6_SRC, IPPROTO_UDP, addrEquals, checkIpv6 } from './wire/ipv6.js';
+import { IPV6_HEADER_LEN, IP6_DST, IP6_HOP_LIMIT, IP6_NEXT_HEADER, IP6_SRC, IPPROTO_UDP, addrEquals, checkIpv6 } from './wire/ipv6.js';
 import { upperLayer, ulOffset, ulProto } from './wire/exthdr.js';
 import { udpDstPort } from './wire/udp.js';
 import {
@@ -178,6 +178,11 @@ export class Forwarder {
 }
 
 function isUdpToPort(buf: Uint8Array, off: number, len: number, port: number): boolean {
+  // Most packets for the host are TCP or ICMPv6 straight after the IPv6 header: no chain to walk.
+  const nh = buf[off + IP6_NEXT_HEADER]!;
+  if (nh === IPPROTO_UDP) return len >= IPV6_HEADER_LEN + 8 && udpDstPort(buf, off + IPV6_HEADER_LEN) === port;
+  // Only an extension header (hop-by-hop, routing, fragment, destination options, AH) can hide UDP.
+  if (nh !== 0 && nh !== 43 && nh !== 44 && nh !== 60 && nh !== 51) return false;
   const ul = upperLayer(buf, off, len);
   if (ul < 0 || ulProto(ul) !== IPPROTO_UDP) return false;
   const l4 = ulOffset(ul);
