@@ -1,6 +1,6 @@
 /** The CLI's side of the control socket (see daemon/control-server.ts). */
 import { createConnection } from 'node:net';
-import { ControlSocketError, MoltnetError } from '../common/errors.js';
+import { ControlSocketError, InvalidInputError, MoltnetError } from '../common/errors.js';
 
 export async function callDaemon(
   socketPath: string,
@@ -24,8 +24,9 @@ export async function callDaemon(
       clearTimeout(timer);
       sock.destroy();
       try {
-        const reply = JSON.parse(buffered.slice(0, nl)) as { result?: unknown; error?: { message: string } };
-        if (reply.error) reject(new MoltnetError(reply.error.message));
+        const reply = JSON.parse(buffered.slice(0, nl)) as { result?: unknown; error?: { message: string; exitCode?: number } };
+        // The daemon says which errors are the caller's input (exit 2), as the CLI would locally.
+        if (reply.error) reject(reply.error.exitCode === 2 ? new InvalidInputError(reply.error.message) : new MoltnetError(reply.error.message));
         else resolve(reply.result);
       } catch {
         reject(new ControlSocketError(`the daemon on ${socketPath} sent a reply that is not JSON`));

@@ -6,6 +6,8 @@ import { hideBin } from 'yargs/helpers';
 import { addressCommand } from './commands/address.js';
 import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
+import { peerCommand } from './commands/peer.js';
+import { reloadCommand } from './commands/reload.js';
 import { showCommand } from './commands/show.js';
 import { upCommand } from './commands/up.js';
 import { runCli, type AnyCommand } from './run.js';
@@ -16,6 +18,8 @@ const commands: AnyCommand[] = [
   upCommand,
   showCommand,
   demoCommand,
+  peerCommand,
+  reloadCommand,
 ];
 
 await runCli(commands, hideBin(process.argv));

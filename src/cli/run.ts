@@ -4,9 +4,9 @@
  *   - MoltnetError (and subclasses): its message, one line per line, exit with its exitCode;
  *   - anything else: the message, exit 1 (the stack only with MOLTNET_DEBUG=1).
  */
-import { readFileSync } from 'node:fs';
 import yargs, { type CommandModule } from 'yargs';
 import { MoltnetError } from '../common/errors.js';
+import { VERSION } from '../common/version.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyCommand = CommandModule<any, any>;
@@ -20,7 +20,7 @@ export async function runCli(commands: readonly AnyCommand[], args: string[]): P
     .strict()
     .help()
     .alias('h', 'help')
-    .version(packageVersion())
+    .version(VERSION)
     .epilogue('Exit status: 0 ok, 1 failure, 2 bad input, config or usage.')
     .fail((msg, err) => exitWith(err ?? new UsageError(msg ?? 'bad usage')));
   cli.wrap(Math.min(100, cli.terminalWidth()));
@@ -52,13 +52,4 @@ function exitWith(err: unknown): never {
   const lines = message.split('\n').filter((l) => l.length > 0);
   process.stderr.write(lines.map((l) => `moltnet: ${l}\n`).join(''));
   process.exit(code);
-}
-
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }

@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { parseDocument, stringify } from 'yaml';
 import type { ZodIssue, ZodTypeAny } from 'zod';
 import { ConfigError } from '../common/errors.js';
-import { buildConfigSchema, configSchema, formatHostPort, type MoltnetConfig } from './schema.js';
+import { buildConfigSchema, configSchema, formatHostPort, peerSchema, type MoltnetConfig, type PeerConfig } from './schema.js';
 
 export { exampleConfig } from './example.js';
 
@@ -37,6 +37,24 @@ export function parseConfig(text: string, source = 'config', opts: ParseConfigOp
   throw new ConfigError([...new Set(lines)].map((l) => `${source}: ${l}`).join('\n'));
 }
 
+/**
+ * One peer as the config's `peers:` entries take it (from `moltnet peer add` or the peer cache), with
+ * the same messages: `<source>: <key>: <what is wrong>`.
+ */
+export function parsePeer(data: unknown, source = 'peer'): PeerConfig {
+  const clean = dropNulls(data);
+  const result = peerSchema.safeParse(clean);
+  if (result.success) return result.data;
+  const lines = result.error.issues.flatMap((issue) => formatIssue(issue, clean, peerSchema));
+  throw new ConfigError([...new Set(lines)].map((l) => `${source}: ${l}`).join('\n'));
+}
+
+/** A peer in the input shape (what parsePeer takes back). */
+export function peerInput(p: PeerConfig): Record<string, unknown> {
+  const { name, endpoint, uuid, address, ...rest } = p;
+  return { name, ...(uuid !== undefined ? { uuid } : { address }), endpoint: formatHostPort(endpoint), ...rest };
+}
+
 /** Reads, parses and validates a config file. Relative paths inside resolve against its directory. */
 export async function loadConfig(path: string): Promise<MoltnetConfig> {
   let text: string;
@@ -58,12 +76,7 @@ export function formatConfigYaml(cfg: MoltnetConfig): string {
   const { address, ...rest } = cfg;
   const doc = {
     ...rest,
-    peers: rest.peers.map(({ name, endpoint, uuid, address: peerAddr, ...p }) => ({
-      name,
-      ...(uuid !== undefined ? { uuid } : { address: peerAddr }),
-      endpoint: formatHostPort(endpoint),
-      ...p,
-    })),
+    peers: rest.peers.map(peerInput),
   };
   return `# mesh address: ${address}\n${stringify(doc, { lineWidth: 0 })}`;
 }

@@ -239,7 +239,7 @@ const path = (what: string) => text(what, checkPattern(/^[^\0]+$/));
 // ---------------------------------------------------------------------------------------------
 // The schema
 
-const peerSchema = obj({
+export const peerSchema = obj({
   name: label('a peer name'),
   uuid: text('a UUID (8-4-4-4-12 hex digits)', parseUuidField).optional(),
   address: text('a MoltNet address (fd00:6d6f:6c74:...)', parsePeerAddress).optional(),

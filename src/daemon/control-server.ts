@@ -79,7 +79,8 @@ export class ControlServer {
     } catch (err) {
       const known = err instanceof MoltnetError || err instanceof SyntaxError;
       if (!known) this.log.warn({ err }, 'control request failed');
-      reply = { id, error: { message: err instanceof SyntaxError ? `bad JSON: ${err.message}` : String((err as Error).message) } };
+      const exitCode = err instanceof MoltnetError ? err.exitCode : 1;
+      reply = { id, error: { message: err instanceof SyntaxError ? `bad JSON: ${err.message}` : String((err as Error).message), exitCode } };
     }
     if (!sock.destroyed) sock.write(JSON.stringify(reply) + '\n');
   }

@@ -1,64 +1,93 @@
 /**
- * The daemon: the one place that wires the parts together.
+ * The daemon: the composition root. It owns no protocol and no policy; it makes the parts and wires
+ * them together, in this order:
  *
- *   config -> molt0 (TUN + address + mesh route) -> underlay sockets -> links and routes
- *          -> forwarding worker -> control socket; SIGINT/SIGTERM undo it all.
+ *   molt0 (TUN + address + mesh route) -> forwarding plane -> underlay sockets -> control-plane door
+ *   -> link manager (drivers per kind) -> RIB (-> both FIBs by differences) -> services (BFD, OSPF, ...)
+ *   -> links from the config, the kernel links and the runtime peers -> static routes
+ *
+ * and undoes it in reverse on stop. At run time it carries out `peer add`, `peer remove` and reload
+ * (SIGHUP or `moltnet reload`): a new config is parsed and checked whole before anything changes.
  */
 import { mkdir } from 'node:fs/promises';
+import { Registry } from 'prom-client';
 import { MESH_PREFIX, MESH_PREFIX_LEN, formatIpv6, linkLocalFor, meshAddressBytes } from '../common/address.js';
 import { ConfigError, MoltnetError } from '../common/errors.js';
+import { systemClock, type Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
-import { parseHostPort, type MoltnetConfig } from '../config/schema.js';
+import { VERSION } from '../common/version.js';
+import { parseHostPort, type KernelLinkConfig, type MoltnetConfig, type PeerConfig } from '../config/schema.js';
 import { loadNative, type NativeAddon } from '../dataplane/io/native.js';
 import { linkCountersObject, nodeCountersObject } from '../dataplane/counters.js';
 import { parseIpv6Address } from '../dataplane/wire/ipv6.js';
-import { DEFAULT_VNI } from '../transport/wire/vxlan.js';
-import { deriveGreKey } from '../transport/wire/gre.js';
-import { PORT_FIRST_KERNEL, PORT_GRE, PORT_VXLAN, type LinkSpec } from '../transport/link-spec.js';
-import type { Port } from '../dataplane/engine.js';
-import { formatRecord, resolveEndpoint } from '../transport/endpoint.js';
-import { ControlServer } from './control-server.js';
-import { ControlPacketIo } from '../controlplane/packet-io.js';
-import { BfdService } from './bfd-service.js';
-import { OspfService } from './ospf-service.js';
-import type { OspfRoute } from '../controlplane/ospf/instance.js';
-import { formatDottedQuad } from '../controlplane/ospf/wire/types.js';
-import { ForwardingPlane } from './forwarding-plane.js';
-import { configureHostInterface, configureKernelLink } from './host-interface.js';
-import { RouteTable, prefixEntry } from './route-table.js';
 import { Fib, NO_ROUTE } from '../dataplane/fib/fib.js';
+import { PORT_GRE, PORT_VXLAN } from '../transport/link-spec.js';
+import { linkDrivers } from '../transport/drivers.js';
+import { resolveEndpoint } from '../transport/endpoint.js';
+import { ControlPacketIo } from '../controlplane/packet-io.js';
+import { LinkManager, type Link, type LinkRequest } from '../controlplane/link-manager.js';
+import { Rib, formatPrefix, type FibChange } from '../controlplane/rib.js';
+import { systemTimers, type NodeIdentity, type Timers } from '../controlplane/service.js';
+import { parsePrefix } from '../dataplane/fib/fib.js';
+import { ControlServer } from './control-server.js';
+import { linuxHostNet, type HostNet } from './host-interface.js';
+import { SERVICES } from './services.js';
+import { ServiceHost } from './service-host.js';
+import { planReload } from './reload.js';
+import { RuntimePeers } from './runtime-peers.js';
+import type { ForwardingPlaneHandle, PlaneOptions } from './plane.js';
 
-const VERSION = '0.1.0';
 const CONTROL_PLANE_NICE = -10;
+
+export interface DaemonDeps {
+  io?: NativeAddon;
+  hostNet?: HostNet;
+  createPlane?(opts: PlaneOptions): ForwardingPlaneHandle;
+  clock?: Clock;
+  timers?: Timers;
+  /** Reads the config again for a reload (SIGHUP, `moltnet reload`). */
+  loadConfig?(): Promise<MoltnetConfig>;
+}
+
+export interface ReloadSummary {
+  changed: boolean;
+  added: string[];
+  removed: string[];
+  remade: string[];
+  cost: string[];
+  routes: boolean;
+  services: { restarted: string[]; started: string[]; stopped: string[]; changed: string[] };
+}
 
 export class Daemon {
   private io: NativeAddon | undefined;
   private tun: { fd: number; name: string } | undefined;
   private sockets: number[] = [];
-  private kernelTuns: { fd: number; name: string }[] = [];
-  private plane: ForwardingPlane | undefined;
+  private plane: ForwardingPlaneHandle | undefined;
   private packetIo: ControlPacketIo | undefined;
-  private bfd: BfdService | undefined;
-  private ospf: OspfService | undefined;
-  /** Links whose OSPF adjacency was Full and was lost (their connected routes are withdrawn too). */
-  private readonly adjacencyLost = new Set<number>();
-  /** Links that BFD (or a lost OSPF adjacency) says are down: their connected and static routes are withdrawn. */
-  private readonly downLinks = new Set<number>();
-  private control: ControlServer | undefined;
-  private links: LinkSpec[] = [];
-  private readonly routeTable = new RouteTable();
+  private links: LinkManager | undefined;
+  private readonly rib = new Rib();
   /** The same routes as the forwarding worker's FIB, for packets the control plane sends itself. */
   private readonly controlFib = new Fib();
-  /** `show` answers from services (OSPF, BFD), by name. */
-  private readonly extraShows = new Map<string, () => unknown>();
-  private readonly startedAt = Date.now();
+  private services: ServiceHost | undefined;
+  private control: ControlServer | undefined;
+  private runtimePeers: RuntimePeers | undefined;
+  private readonly metrics = new Registry();
+  private readonly clock: Clock;
+  private readonly startedAt: number;
   private stopping: Promise<void> | undefined;
   private state: 'starting' | 'up' | 'stopping' = 'starting';
+  /** Runtime changes (peer add/remove, reload) run one at a time. */
+  private changes: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly config: MoltnetConfig,
+    private config: MoltnetConfig,
     private readonly log: Logger,
-  ) {}
+    private readonly deps: DaemonDeps = {},
+  ) {
+    this.clock = deps.clock ?? systemClock;
+    this.startedAt = this.clock.now();
+  }
 
   async start(): Promise<void> {
     const cfg = this.config;
@@ -67,8 +96,9 @@ export class Daemon {
         throw new ConfigError(`peers "${p.name}": link wireguard is not implemented yet; use vxlan or gre`);
       }
     }
-    this.io = loadNative();
+    this.io = this.deps.io ?? loadNative();
     const io = this.io;
+    const hostNet = this.deps.hostNet ?? linuxHostNet;
     // The control plane (this thread: BFD timers, OSPF) outranks the forwarding worker and bulk traffic
     // for the CPU, so a saturated node still sends and answers BFD in time. The worker stays at 0.
     try {
@@ -77,6 +107,7 @@ export class Daemon {
       this.log.warn({ err: (err as Error).message }, 'could not raise the control-plane thread priority');
     }
     await mkdir(cfg.stateDir, { recursive: true, mode: 0o700 });
+    this.runtimePeers = new RuntimePeers(cfg.stateDir);
 
     this.control = new ControlServer(cfg.controlSocket, (m, p) => this.handle(m, p), this.log);
     await this.control.start();
@@ -86,99 +117,27 @@ export class Daemon {
     } catch (err) {
       throw new MoltnetError(`cannot create ${cfg.interface.name}: ${(err as Error).message}`);
     }
-    await configureHostInterface({
+    await hostNet.configureHostInterface({
       name: this.tun.name,
       mtu: cfg.interface.mtu,
       address: cfg.address,
       meshPrefix: `${MESH_PREFIX}/${MESH_PREFIX_LEN}`,
     });
 
-    const vx = parseHostPort(cfg.underlay.listen);
-    const gre = parseHostPort(cfg.underlay.greListen);
-    this.sockets[PORT_VXLAN] = openSocket(io, vx.host, vx.port);
-    this.sockets[PORT_GRE] = openSocket(io, gre.host, gre.port);
-    for (const kl of cfg.kernelLinks) {
-      let t: { fd: number; name: string };
-      try {
-        t = io.tunOpen(kl.name);
-      } catch (err) {
-        throw new MoltnetError(`cannot create kernel link ${kl.name}: ${(err as Error).message}`);
-      }
-      this.kernelTuns.push(t);
-      await configureKernelLink({ name: t.name, mtu: cfg.interface.mtu, netns: kl.netns, address: kl.address });
-    }
-    const ports: Port[] = [
-      ...this.sockets.map((fd): Port => ({ fd, kind: 'udp' })),
-      ...this.kernelTuns.map((t): Port => ({ fd: t.fd, kind: 'tun' })),
-    ];
-
     const me = meshAddressBytes(cfg.address);
     const ll = parseIpv6Address(linkLocalFor(cfg.address));
-    this.links = await Promise.all(
-      cfg.peers.map(async (p, id): Promise<LinkSpec> => {
-        const kind = p.link === 'gre' ? 'gre' : 'vxlan';
-        const spec: LinkSpec = {
-          id,
-          name: p.name,
-          kind,
-          port: kind === 'gre' ? PORT_GRE : PORT_VXLAN,
-          remote: await resolveEndpoint(p.endpoint),
-          mtu: cfg.interface.mtu,
-          localMesh: me,
-          localLinkLocal: ll,
-          peerMesh: meshAddressBytes(p.address),
-        };
-        if (kind === 'vxlan') spec.vni = p.vni ?? DEFAULT_VNI;
-        else spec.greKey = deriveGreKey(cfg.uuid, p.uuid!); // the config requires a gre peer's uuid
-        return spec;
-      }),
-    );
-    cfg.kernelLinks.forEach((kl, k) => {
-      this.links.push({
-        id: cfg.peers.length + k,
-        name: kl.name,
-        kind: 'kernel',
-        port: PORT_FIRST_KERNEL + k,
-        remote: new Uint8Array(20),
-        mtu: cfg.interface.mtu,
-        localMesh: me,
-        localLinkLocal: ll,
-        peerMesh: new Uint8Array(16),
-      });
-    });
-    this.setStaticRoutes();
-    this.programFib();
-
-    this.plane = new ForwardingPlane({
+    const planeOptions: PlaneOptions = {
       io,
       tunFd: this.tun.fd,
-      ports,
       meshAddress: me,
       linkLocal: ll,
-      links: this.links,
-      routes: this.routeTable.fibSpecs(),
       maxPacket: Math.max(cfg.interface.mtu, 1500) + 128,
-    });
-    const plane = this.plane;
-    this.packetIo = new ControlPacketIo((linkId, pkt) => plane.send(linkId, pkt), ll);
-    const packetIo = this.packetIo;
-    plane.on('punt', (linkId: number, packet: Buffer) => packetIo.receive(linkId, packet));
-    if (cfg.bfd.enabled) {
-      const bfd = new BfdService(
-        cfg,
-        packetIo,
-        this.log.child({ proto: 'bfd' }),
-        (linkId, up) => this.linkEvent(linkId, up),
-        me,
-        (dst) => this.routeLink(dst),
-      );
-      this.bfd = bfd;
-      this.extraShows.set('bfd', () => bfd.sessions());
-    }
-    if (cfg.ospf.enabled) this.startOspf(me, ll, packetIo);
-    this.plane.on('error', (err: Error) => this.log.error({ err }, 'forwarding worker failed'));
-    this.plane.on('internal-error', (message: string) => this.log.error({ error: message }, 'forwarding loop error (counted, forwarding goes on)'));
-    this.plane.on('exit', (code: number) => {
+    };
+    const plane = this.deps.createPlane ? this.deps.createPlane(planeOptions) : await workerPlane(planeOptions);
+    this.plane = plane;
+    plane.on('error', (err: Error) => this.log.error({ err }, 'forwarding worker failed'));
+    plane.on('internal-error', (message: string) => this.log.error({ error: message }, 'forwarding loop error (counted, forwarding goes on)'));
+    plane.on('exit', (code: number) => {
       if (this.state !== 'stopping') {
         // The data plane is gone: a router that cannot forward must say so and stop, not linger.
         this.log.fatal({ code }, 'forwarding worker exited unexpectedly; stopping');
@@ -186,33 +145,78 @@ export class Daemon {
         void this.stop().then(() => process.kill(process.pid, 'SIGTERM'));
       }
     });
-    await this.plane.start();
-    // One BFD session per tunnel link, toward the peer's link-local (fe80:: + the last 64 bits of its
-    // mesh address); kernel links get theirs once OSPF has heard the kernel router's address.
-    for (const l of this.links) {
-      if (l.kind !== 'kernel') this.bfd?.ensureSession(l.id, l.name, parseIpv6Address(linkLocalFor(formatIpv6(l.peerMesh))));
-    }
-    for (const l of this.links) this.ospf?.addLink(l);
-    for (const peer of cfg.bfd.multihop) this.bfd?.ensureMultihop(meshAddressBytes(peer));
-    this.state = 'up';
-    this.log.info(
-      { address: cfg.address, interface: this.tun.name, links: this.links.length, routes: this.routeTable.best().length },
-      'moltnet is up',
+    await plane.start();
+
+    const vx = parseHostPort(cfg.underlay.listen);
+    const gre = parseHostPort(cfg.underlay.greListen);
+    this.sockets[PORT_VXLAN] = openSocket(io, vx.host, vx.port);
+    this.sockets[PORT_GRE] = openSocket(io, gre.host, gre.port);
+    plane.addPort(PORT_VXLAN, { fd: this.sockets[PORT_VXLAN], kind: 'udp' });
+    plane.addPort(PORT_GRE, { fd: this.sockets[PORT_GRE], kind: 'udp' });
+
+    this.packetIo = new ControlPacketIo((linkId, pkt) => plane.send(linkId, pkt), ll);
+    const packetIo = this.packetIo;
+    plane.on('punt', (linkId: number, packet: Buffer) => packetIo.receive(linkId, packet));
+
+    const links = new LinkManager(
+      plane,
+      linkDrivers({
+        io,
+        mtu: cfg.interface.mtu,
+        localUuid: cfg.uuid,
+        localMesh: me,
+        localLinkLocal: ll,
+        configureKernelLink: (o) => hostNet.configureKernelLink(o),
+      }),
     );
+    this.links = links;
+    this.wireRib(links);
+
+    const node: NodeIdentity = { uuid: cfg.uuid, address: cfg.address, meshAddress: me, linkLocal: ll, stateDir: cfg.stateDir, mtu: cfg.interface.mtu };
+    this.services = new ServiceHost(
+      SERVICES,
+      {
+        clock: this.clock,
+        timers: this.deps.timers ?? systemTimers,
+        node,
+        links,
+        rib: this.rib,
+        packets: packetIo,
+        lookupRoute: (dst) => {
+          const id = this.controlFib.lookup(dst, 0, 0);
+          return id === NO_ROUTE ? undefined : id;
+        },
+      },
+      this.log,
+      this.metrics,
+    );
+    this.registerQueries();
+    await this.services.startAll(cfg);
+
+    for (const p of cfg.peers) await links.add(peerRequest(p, 'config'));
+    for (const k of cfg.kernelLinks) await links.add(kernelRequest(k));
+    for (const p of await this.runtimePeers.load(this.log)) {
+      if (links.find(p.name)) {
+        this.log.warn({ peer: p.name }, 'a runtime peer has the name of a configured link; the config wins');
+        continue;
+      }
+      await links.add(peerRequest(p, 'runtime')).catch((err) => this.log.warn({ peer: p.name, err: (err as Error).message }, 'runtime peer not restored'));
+    }
+    this.applyStaticRoutes();
+    this.state = 'up';
+    this.log.info({ address: cfg.address, interface: this.tun.name, links: links.size, routes: this.rib.size }, 'moltnet is up');
   }
 
   /** Undo everything start() did, in reverse. Safe to call more than once and after a failed start. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.state = 'stopping';
-      this.bfd?.stop();
-      this.ospf?.stop();
+      await this.services?.stopAll();
       await this.plane?.stop().catch((err) => this.log.warn({ err }, 'stopping the forwarding worker'));
+      // The worker is gone: closing each link's resources (kernel TUNs) needs no more messages.
+      for (const l of this.links?.list() ?? []) await this.links?.remove(l.id).catch(() => undefined);
       for (const fd of this.sockets) if (fd !== undefined && fd >= 0) this.io?.close(fd);
       this.sockets = [];
-      // Closing a kernel link's TUN removes the device, wherever it was moved.
-      for (const t of this.kernelTuns) this.io?.close(t.fd);
-      this.kernelTuns = [];
       // Closing the TUN fd removes molt0, its address and the mesh route.
       if (this.tun) this.io?.close(this.tun.fd);
       this.tun = undefined;
@@ -222,130 +226,194 @@ export class Daemon {
     return this.stopping;
   }
 
-  /** Connected routes (each peer's /128 through its link) and the config's static routes, on live links. */
-  private setStaticRoutes(): void {
-    const linkId = (name: string) => this.links.find((l) => l.name === name)!.id;
-    const live = (id: number) => !this.downLinks.has(id) && !this.adjacencyLost.has(id);
-    this.routeTable.setSource(
-      'connected',
-      this.config.peers.map((p, i) => prefixEntry(`${p.address}/128`, [this.links[i]!.id], 'connected')).filter((r) => live(r.nexthops[0]!)),
-    );
-    this.routeTable.setSource(
-      'static',
-      this.config.routes.map((r) => prefixEntry(r.prefix, [linkId(r.via)], 'static')).filter((r) => live(r.nexthops[0]!)),
-    );
-  }
-
-  private startOspf(me: Buffer, ll: Buffer, packetIo: ControlPacketIo): void {
-    const ospf = new OspfService(this.config, me, ll, packetIo, this.log, (routes) => this.ospfRoutes(routes));
-    this.ospf = ospf;
-    const inst = ospf.instance;
-    inst.onNeighborState((e) => {
-      const link = this.links.find((l) => l.id === e.linkId);
-      // A kernel router's address is learned here: run BFD with it (tunnel links have theirs already).
-      if (link?.kind === 'kernel' && e.to !== 'Down') this.bfd?.ensureSession(link.id, link.name, e.address);
-      if (e.to === 'Full' && this.adjacencyLost.delete(e.linkId)) this.refreshRoutes();
-      if (e.from === 'Full' && e.to !== 'Full' && !this.adjacencyLost.has(e.linkId)) {
-        this.adjacencyLost.add(e.linkId);
-        this.refreshRoutes();
-      }
+  /** Add a peer at run time (`moltnet peer add`); it is kept in the state directory until removed. */
+  addPeer(peer: PeerConfig): Promise<Link> {
+    return this.serialized(async () => {
+      const links = this.mustRun();
+      this.checkNewPeer(peer);
+      const link = await links.add(peerRequest(peer, 'runtime'));
+      await this.runtimePeers!.put(peer);
+      this.applyStaticRoutes();
+      this.log.info({ peer: peer.name, id: link.id, kind: link.kind }, 'peer added');
+      return link;
     });
-    const name = (id: number) => this.links.find((l) => l.id === id)?.name ?? `link${id}`;
-    this.extraShows.set('ospf neighbors', () => inst.neighbors(performance.now()));
-    this.extraShows.set('ospf database', () => inst.database(performance.now()));
-    this.extraShows.set('ospf interfaces', () => inst.interfaces());
-    this.extraShows.set('ospf routes', () =>
-      inst.routes().map((r) => ({
-        prefix: `${formatIpv6(r.prefix)}/${r.length}`,
-        type: r.type,
-        cost: r.cost,
-        local: r.local ?? false,
-        via: r.nexthops.map((n) => `${formatIpv6(n.address)}%${name(n.linkId)}`),
-      })),
-    );
-    this.extraShows.set('ospf status', () => ({ routerId: formatDottedQuad(inst.routerId), conflicts: inst.conflicts(), counters: inst.counters() }));
   }
 
-  private ospfRoutes(routes: OspfRoute[]): void {
-    this.routeTable.setSource(
-      'ospf',
-      routes
-        .filter((r) => !r.local && r.nexthops.length > 0)
-        .map((r) => ({
-          prefix: r.prefix,
-          length: r.length,
-          nexthops: [...new Set(r.nexthops.map((n) => n.linkId))],
-          source: 'ospf' as const,
-          cost: r.cost,
-          ospfType: r.type,
-        })),
-    );
-    this.programFib();
+  /** Remove a peer (a runtime one, or a configured one until the next reload or restart). */
+  removePeer(name: string): Promise<Link> {
+    return this.serialized(async () => {
+      const links = this.mustRun();
+      const link = links.find(name);
+      if (!link || link.kind === 'kernel') throw new MoltnetError(`no peer named "${name}"`);
+      await links.remove(link.id);
+      if (link.origin === 'runtime') await this.runtimePeers!.delete(link.name);
+      this.applyStaticRoutes();
+      this.log.info({ peer: link.name, id: link.id }, 'peer removed');
+      return link;
+    });
   }
 
-  /** The link a packet to `dst` leaves on (control-plane packets such as multihop BFD). */
-  private routeLink(dst: Buffer): number | undefined {
-    const link = this.controlFib.lookup(dst, 0, 0);
-    return link === NO_ROUTE ? undefined : link;
+  /** Re-read the config and apply what changed; a config that does not load changes nothing. */
+  reload(): Promise<ReloadSummary> {
+    return this.serialized(async () => {
+      const links = this.mustRun();
+      if (!this.deps.loadConfig) throw new MoltnetError('this daemon was started without a config file to reload');
+      const next = await this.deps.loadConfig();
+      for (const p of next.peers) {
+        if (p.link === 'wireguard') throw new ConfigError(`peers "${p.name}": link wireguard is not implemented yet; use vxlan or gre`);
+      }
+      const plan = planReload(this.config, next);
+      // Resolve every new endpoint first: a name that does not resolve refuses the reload before any change.
+      for (const p of [...plan.peers.add, ...plan.peers.remake]) await resolveEndpoint(p.endpoint);
+      const summary: ReloadSummary = { changed: !plan.empty, added: [], removed: [], remade: [], cost: [], routes: plan.routesChanged, services: { restarted: [], started: [], stopped: [], changed: [] } };
+      const drop = async (name: string) => {
+        if (links.find(name)) await links.remove(name);
+      };
+      for (const name of [...plan.peers.remove, ...plan.kernelLinks.remove]) {
+        await drop(name);
+        summary.removed.push(name);
+      }
+      for (const p of plan.peers.remake) {
+        await drop(p.name);
+        await links.add(peerRequest(p, 'config'));
+        summary.remade.push(p.name);
+      }
+      for (const k of plan.kernelLinks.remake) {
+        await drop(k.name);
+        await links.add(kernelRequest(k));
+        summary.remade.push(k.name);
+      }
+      for (const p of plan.peers.add) {
+        const clash = links.find(p.name);
+        if (clash?.origin === 'runtime') {
+          this.log.warn({ peer: p.name }, 'the config now names a runtime peer: the config wins');
+          await links.remove(clash.id);
+          await this.runtimePeers!.delete(clash.name);
+        }
+        await links.add(peerRequest(p, 'config'));
+        summary.added.push(p.name);
+      }
+      for (const k of plan.kernelLinks.add) {
+        await links.add(kernelRequest(k));
+        summary.added.push(k.name);
+      }
+      for (const { name, cost } of [...plan.peers.cost, ...plan.kernelLinks.cost]) {
+        const l = links.find(name);
+        if (l) links.setCost(l.id, cost);
+        summary.cost.push(name);
+      }
+      this.config = next;
+      this.applyStaticRoutes();
+      summary.services = await this.services!.reconfigure(next);
+      this.log.info({ ...summary }, summary.changed ? 'config reloaded' : 'config reloaded: nothing changed');
+      return summary;
+    });
   }
 
-  private refreshRoutes(): void {
-    this.setStaticRoutes();
-    this.programFib();
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.changes.then(fn, fn);
+    this.changes = run.catch(() => undefined);
+    return run;
   }
 
-  /** A link's liveness changed (BFD): withdraw or restore its routes; a dead link's OSPF neighbor goes at once. */
-  private linkEvent(linkId: number, up: boolean): void {
-    if (up === !this.downLinks.has(linkId)) return;
-    if (up) this.downLinks.delete(linkId);
-    else {
-      this.downLinks.add(linkId);
-      this.ospf?.neighborDown(linkId);
+  private mustRun(): LinkManager {
+    if (this.state !== 'up' || !this.links) throw new MoltnetError(`the daemon is ${this.state}`);
+    return this.links;
+  }
+
+  private checkNewPeer(p: PeerConfig): void {
+    if (p.link === 'wireguard') throw new ConfigError(`peer "${p.name}": link wireguard is not implemented yet; use vxlan or gre`);
+    if (p.address === this.config.address) throw new ConfigError(`peer "${p.name}": ${p.address} is this node's own address`);
+    const links = this.links!;
+    if (links.find(p.name)) throw new ConfigError(`peer "${p.name}": a link with that name exists`);
+    for (const l of links.list()) {
+      if (l.peerMesh && formatIpv6(l.peerMesh) === p.address) {
+        throw new ConfigError(`peer "${p.name}": mesh address ${p.address} is already peer "${l.name}"`);
+      }
     }
-    this.log.info({ link: this.links.find((l) => l.id === linkId)?.name, up }, 'link liveness changed');
-    this.setStaticRoutes();
-    this.programFib();
   }
 
-  /** Program the FIB with the route table's winners (the worker's, and the control plane's copy). */
-  programFib(): void {
-    const specs = this.routeTable.fibSpecs();
-    this.controlFib.clear();
-    for (const r of specs) this.controlFib.insert(r.prefix, r.length, r.nexthops);
-    this.plane?.setRoutes(specs);
+  /** Link events into the RIB: connected routes, and down links' routes withdrawn. */
+  private wireRib(links: LinkManager): void {
+    this.rib.onChange((change) => {
+      applyChange(this.controlFib, change);
+      this.plane?.updateRoutes(change);
+    });
+    links.on('added', (l) => {
+      this.rib.batch(() => {
+        this.rib.setLinkDown(l.id, false);
+        if (l.peerMesh) this.rib.set({ prefix: l.peerMesh, length: 128, nexthops: [l.id], source: 'connected' });
+      });
+    });
+    links.on('down', (l, reason) => {
+      this.log.info({ link: l.name, reason }, 'link down');
+      this.rib.setLinkDown(l.id, true);
+    });
+    links.on('up', (l, reason) => {
+      if (reason !== 'added') this.log.info({ link: l.name, reason }, 'link up');
+      this.rib.setLinkDown(l.id, false);
+    });
+    links.on('removed', (l) => {
+      if (l.peerMesh) this.rib.withdraw('connected', l.peerMesh, 128);
+    });
+  }
+
+  /** The config's static routes, on the links they name that exist. */
+  private applyStaticRoutes(): void {
+    const links = this.links!;
+    const routes = [];
+    for (const r of this.config.routes) {
+      const link = links.find(r.via);
+      if (!link) continue;
+      const { prefix, length } = parsePrefix(r.prefix);
+      routes.push({ prefix, length, nexthops: [link.id], source: 'static' as const });
+    }
+    this.rib.replaceSource('static', routes);
+  }
+
+  private registerQueries(): void {
+    const q = this.services!.queries;
+    q.set('status', () => this.status());
+    q.set('links', () => this.linksInfo());
+    q.set('peers', () => this.linksInfo().filter((l) => l['kind'] !== 'kernel'));
+    q.set('routes', () => this.routesInfo());
+  }
+
+  private async handle(method: string, params: Record<string, unknown>): Promise<unknown> {
+    switch (method) {
+      case 'show': {
+        const what = String(params['what'] ?? 'status');
+        const handler = this.services?.queries.get(what);
+        if (handler) return handler(params);
+        const hint = this.services?.disabledHint(what);
+        if (hint) throw new MoltnetError(hint);
+        throw new MoltnetError(`cannot show "${what}": try ${[...(this.services?.queries.keys() ?? [])].join(', ')}`);
+      }
+      case 'peer.add': {
+        const { parsePeer } = await import('../config/load.js');
+        const link = await this.addPeer(parsePeer(params['peer'], 'peer'));
+        return this.linkInfo(link);
+      }
+      case 'peer.remove': {
+        const link = await this.removePeer(String(params['name'] ?? ''));
+        return { removed: link.name, id: link.id };
+      }
+      case 'reload':
+        return this.reload();
+      default:
+        throw new MoltnetError(`unknown method "${method}"`);
+    }
   }
 
   private routesInfo(): unknown {
-    const name = (id: number) => this.links.find((l) => l.id === id)?.name ?? `link${id}`;
-    return this.routeTable.best().map((r) => ({
-      prefix: `${formatIpv6(r.prefix)}/${r.length}`,
-      via: r.nexthops.map(name),
+    const links = this.links!;
+    return this.rib.best().map((r) => ({
+      prefix: formatPrefix(r.prefix, r.length),
+      via: r.nexthops.map((id) => links.nameOf(id)),
       source: r.source,
       ...(r.cost !== undefined ? { cost: r.cost } : {}),
       ...(r.ospfType !== undefined ? { type: r.ospfType } : {}),
     }));
-  }
-
-  private handle(method: string, params: Record<string, unknown>): unknown {
-    if (method !== 'show') throw new MoltnetError(`unknown method "${method}"`);
-    const what = String(params['what'] ?? 'status');
-    switch (what) {
-      case 'status':
-        return this.status();
-      case 'links':
-        return this.linksInfo();
-      case 'routes':
-        return this.routesInfo();
-      case 'peers':
-        return this.linksInfo();
-      default: {
-        const extra = this.extraShows.get(what);
-        if (extra) return extra();
-        if (what.startsWith('ospf')) throw new MoltnetError('OSPF is not running on this node (ospf.enabled: false)');
-        if (what === 'bfd') throw new MoltnetError('BFD is not running on this node (bfd.enabled: false)');
-        throw new MoltnetError(`cannot show "${what}": try status, links, routes, peers, ospf, bfd`);
-      }
-    }
   }
 
   private status(): unknown {
@@ -359,26 +427,51 @@ export class Daemon {
       linkLocal: linkLocalFor(cfg.address),
       interface: { name: this.tun?.name ?? cfg.interface.name, mtu: cfg.interface.mtu },
       underlay: { vxlan: cfg.underlay.listen, gre: cfg.underlay.greListen },
-      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-      links: this.links.length,
-      routes: this.routeTable.best().length,
+      uptimeSeconds: Math.round((this.clock.now() - this.startedAt) / 1000),
+      links: this.links?.size ?? 0,
+      routes: this.rib.size,
+      services: this.services?.names() ?? [],
       counters: this.plane ? nodeCountersObject(this.plane.counters) : {},
       controlPlane: this.packetIo?.counters ?? {},
     };
   }
 
-  private linksInfo(): unknown {
-    return this.links.map((l) => ({
+  private linksInfo(): Record<string, unknown>[] {
+    return (this.links?.list() ?? []).map((l) => this.linkInfo(l));
+  }
+
+  private linkInfo(l: Link): Record<string, unknown> {
+    return {
       id: l.id,
       name: l.name,
       kind: l.kind,
-      peer: l.kind === 'kernel' ? null : formatIpv6(l.peerMesh),
-      endpoint: l.kind === 'kernel' ? (this.config.kernelLinks.find((k) => k.name === l.name)?.netns ?? 'host') : formatRecord(l.remote),
-      ...(l.kind === 'vxlan' ? { vni: l.vni } : l.kind === 'gre' ? { greKey: l.greKey } : {}),
-      mtu: l.mtu,
+      origin: l.origin,
+      state: l.up ? 'up' : 'down',
+      ...(l.up ? {} : { downReasons: [...l.downReasons] }),
+      cost: l.cost,
+      ...l.describe,
+      mtu: l.spec.mtu,
       counters: this.plane ? linkCountersObject(this.plane.counters, l.id) : {},
-    }));
+    };
   }
+}
+
+function peerRequest(p: PeerConfig, origin: 'config' | 'runtime'): LinkRequest {
+  return { name: p.name, kind: p.link === 'gre' ? 'gre' : 'vxlan', origin, cost: p.cost, params: { peer: p } };
+}
+
+function kernelRequest(k: KernelLinkConfig): LinkRequest {
+  return { name: k.name, kind: 'kernel', origin: 'kernel', cost: k.cost, params: { kernel: k } };
+}
+
+function applyChange(fib: Fib, change: FibChange): void {
+  for (const r of change.remove) fib.remove(r.prefix, r.length);
+  for (const r of change.insert) fib.insert(r.prefix, r.length, r.nexthops);
+}
+
+async function workerPlane(opts: PlaneOptions): Promise<ForwardingPlaneHandle> {
+  const { ForwardingPlane } = await import('./forwarding-plane.js');
+  return new ForwardingPlane(opts as never) as unknown as ForwardingPlaneHandle; // MERGE: dp branch API
 }
 
 function openSocket(io: NativeAddon, host: string, port: number): number {
@@ -388,4 +481,3 @@ function openSocket(io: NativeAddon, host: string, port: number): number {
     throw new MoltnetError(`cannot listen on UDP [${host}]:${port}: ${(err as Error).message}`);
   }
 }
-

@@ -50,3 +50,11 @@ export async function configureKernelLink(o: KernelLinkOptions): Promise<void> {
   await ip(['link', 'set', 'dev', o.name, 'mtu', String(o.mtu), 'up'], where);
   if (o.address) await ip(['-6', 'addr', 'add', o.address, 'dev', o.name, 'nodad'], where);
 }
+
+/** The system calls the daemon makes on the host's network, behind one seam so tests can fake them. */
+export interface HostNet {
+  configureHostInterface(o: HostInterfaceOptions): Promise<void>;
+  configureKernelLink(o: KernelLinkOptions): Promise<void>;
+}
+
+export const linuxHostNet: HostNet = { configureHostInterface, configureKernelLink };

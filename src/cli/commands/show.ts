@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { callDaemon } from '../control-client.js';
 import { InvalidInputError } from '../../common/errors.js';
 
-const DEFAULT_SOCKET = '/run/moltnet/moltnet.sock';
+export const DEFAULT_SOCKET = '/run/moltnet/moltnet.sock';
 const WHATS = ['status', 'links', 'routes', 'ospf', 'bfd', 'peers'] as const;
 const OSPF_WHATS = ['neighbors', 'database', 'routes', 'interfaces', 'status'] as const;
 
@@ -64,15 +64,18 @@ function render(what: string, r: unknown): string {
   }
   if (what === 'links' || what === 'peers') {
     const rows = (r as Array<Record<string, unknown> & { counters: Record<string, number> }>).map((l) => [
+      String(l['id']),
       String(l['name']),
       String(l['kind']),
+      String(l['state']) + (Array.isArray(l['downReasons']) ? ` (${(l['downReasons'] as string[]).join(',')})` : ''),
       String(l['endpoint']),
       String(l['peer'] ?? '-'),
+      String(l['cost']),
       String(l['counters']['rx_packets'] ?? 0),
       String(l['counters']['tx_packets'] ?? 0),
       String((l['counters']['rx_drops'] ?? 0) + (l['counters']['tx_drops'] ?? 0)),
     ]);
-    return table(['NAME', 'KIND', 'ENDPOINT', 'PEER', 'RX', 'TX', 'DROPS'], rows);
+    return table(['ID', 'NAME', 'KIND', 'STATE', 'ENDPOINT', 'PEER', 'COST', 'RX', 'TX', 'DROPS'], rows);
   }
   if (what === 'routes') {
     const rows = (r as Array<{ prefix: string; via: string[]; source: string; cost?: number }>).map((x) => [

@@ -19,7 +19,7 @@ export const upCommand: CommandModule<object, UpArgs> = {
     const log = createLogger({ level: args['log-level'], name: 'moltnet' });
     // Loaded here, not at the top: the other commands must not pay for (or fail on) the daemon's imports.
     const { Daemon } = await import('../../daemon/daemon.js');
-    const daemon = new Daemon(config, log);
+    const daemon = new Daemon(config, log, { loadConfig: () => loadConfig(args.config) });
     const stopped = new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         log.info({ signal }, 'stopping');
@@ -27,6 +27,10 @@ export const upCommand: CommandModule<object, UpArgs> = {
       };
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+    // SIGHUP re-reads the config, as `moltnet reload` does; a bad file is logged and changes nothing.
+    process.on('SIGHUP', () => {
+      daemon.reload().catch((err: Error) => log.error({ error: err.message }, 'reload refused; the running config stays'));
     });
     try {
       await daemon.start();

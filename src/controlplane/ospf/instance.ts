@@ -257,6 +257,19 @@ export class OspfInstance {
   };
 
 
+  /** A new metric for an interface, in place: the adjacency stays, our Router-LSA is re-originated. */
+  setInterfaceCost(linkId: number, cost: number, now: number): void {
+    const iface = this.ctx.ifaces.get(linkId);
+    if (!iface) return;
+    const metric = Math.max(1, Math.min(0xffff, Math.round(cost)));
+    if (iface.cfg.cost === metric) return;
+    this.call(now, () => {
+      iface.cfg.cost = metric;
+      this.originateDirty = true;
+      this.ctx.spfTrigger(now);
+    });
+  }
+
   /** Replace the prefixes we advertise in our Intra-Area-Prefix-LSA (re-originated, MinLSInterval permitting). */
   setPrefixes(prefixes: OspfInstanceOptions['prefixes'], now: number): void {
     this.call(now, () => {

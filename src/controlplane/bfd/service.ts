@@ -1,0 +1,235 @@
+/**
+ * BFD as a service: one single-hop session per tunnel link (RFC 5881) toward the neighbor's link-local
+ * address, sessions other services ask for (OSPF, for a kernel router whose address it learned), and
+ * configured multihop sessions (RFC 5883, UDP 4784) from our mesh address to other mesh nodes, routed
+ * like any packet. Packets go as UDP inside IPv6 through the control-plane door (hop limit 255, source
+ * port from 49152-65535); one timer for all sessions, driven by their next-wake times.
+ *
+ * BFD knows nothing of OSPF: a single-hop session that leaves Up holds its link down in the link
+ * manager (reason 'bfd'), and whoever cares (the RIB, OSPF) follows the link's events.
+ */
+import { formatIpv6, linkLocalFor } from '../../common/address.js';
+import type { MoltnetConfig } from '../../config/schema.js';
+import { BfdSession, BFD_GTSM_HOP_LIMIT, BFD_PORT_MULTIHOP, BFD_PORT_SINGLE_HOP, bfdRxName, type BfdAuthOptions, type BfdStateChange } from './session.js';
+import { BfdSessionTable, BfdDemuxError } from './discriminators.js';
+import { BFD_HEADER_LEN, BfdAuthType, BfdState, bfdYourDiscriminator } from './packet.js';
+import { parseIpv6Address } from '../../dataplane/wire/ipv6.js';
+import type { ReceivedPacket } from '../packet-io.js';
+import type { Service, ServiceContext } from '../service.js';
+import type { Link } from '../link-manager.js';
+
+export type BfdConfig = MoltnetConfig['bfd'];
+
+interface Entry {
+  /** Single hop: the link. Multihop: -1 (the link is looked up per packet). */
+  linkId: number;
+  linkName: string;
+  multihop: boolean;
+  peer: Buffer;
+  session: BfdSession;
+  nextWake: number;
+}
+
+const STATE_NAMES = ['AdminDown', 'Down', 'Init', 'Up'];
+/** The link manager's reason while a session holds its link down. */
+export const BFD_DOWN_REASON = 'bfd';
+
+/** What other services may ask of BFD. */
+export interface BfdApi {
+  /** Run a session on this link toward `peer` (its link-local); replaces one toward another address. */
+  ensureSession(linkId: number, linkName: string, peer: Buffer): void;
+  removeSession(linkId: number): void;
+}
+
+export class BfdService implements Service<BfdConfig>, BfdApi {
+  readonly name = 'bfd';
+  private ctx!: ServiceContext<BfdConfig>;
+  private cfg!: BfdConfig;
+  private readonly table = new BfdSessionTable<Entry>();
+  private readonly byLink = new Map<number, Entry>();
+  private readonly multihop = new Map<string, Entry>();
+  private timer: unknown;
+  private stopped = false;
+  private readonly unsubscribe: (() => void)[] = [];
+  readonly counters: Record<string, number> = { rx: 0, rx_no_session: 0, rx_bad: 0, tx_no_route: 0 };
+
+  start(ctx: ServiceContext<BfdConfig>): void {
+    this.ctx = ctx;
+    this.cfg = ctx.config;
+    ctx.packets.handlers.bfd = (p) => this.receive(p);
+    const added = (l: Link) => {
+      if (l.peerMesh) this.ensureSession(l.id, l.name, parseIpv6Address(linkLocalFor(formatIpv6(l.peerMesh))));
+    };
+    const removed = (l: Link) => this.removeSession(l.id);
+    ctx.links.on('added', added);
+    ctx.links.on('removed', removed);
+    this.unsubscribe.push(() => ctx.links.off('added', added), () => ctx.links.off('removed', removed));
+    for (const l of ctx.links.list()) added(l);
+    for (const peer of this.cfg.multihop) this.ensureMultihop(parseIpv6Address(peer));
+    ctx.queries.register('bfd', () => this.sessions());
+    const up = ctx.metrics.gauge({
+      name: 'moltnet_bfd_session_up',
+      help: 'BFD session state: 1 Up, 0 otherwise',
+      labelNames: ['link', 'peer', 'multihop'],
+      collect: () => {
+        up.reset();
+        for (const e of this.entries()) {
+          up.set({ link: e.linkName, peer: formatIpv6(e.peer), multihop: String(e.multihop) }, e.session.status().state === 'Up' ? 1 : 0);
+        }
+      },
+    });
+  }
+
+  /** Timer or auth changes restart the sessions; the multihop list alone changes in place. */
+  reconfigure(section: BfdConfig): boolean {
+    const { multihop: a, ...restA } = section;
+    const { multihop: b, ...restB } = this.cfg;
+    if (JSON.stringify(restA) !== JSON.stringify(restB)) return false;
+    this.cfg = section;
+    const wanted = new Set(a);
+    for (const [key, e] of this.multihop) {
+      if (!wanted.has(key)) {
+        this.multihop.delete(key);
+        this.table.remove(e.session.localDiscriminator);
+      }
+    }
+    for (const peer of a) this.ensureMultihop(parseIpv6Address(peer));
+    void b;
+    this.reschedule();
+    return true;
+  }
+
+  ensureSession(linkId: number, linkName: string, peer: Buffer): void {
+    if (this.stopped) return;
+    const cur = this.byLink.get(linkId);
+    if (cur && cur.peer.equals(peer)) return;
+    if (cur) this.removeSession(linkId);
+    const entry = this.newEntry(linkId, linkName, false, peer);
+    this.table.add(entry.session.localDiscriminator, { peer: formatIpv6(peer), via: linkName }, entry);
+    this.byLink.set(linkId, entry);
+    this.service(entry, this.ctx.clock.now());
+    this.reschedule();
+  }
+
+  removeSession(linkId: number): void {
+    const e = this.byLink.get(linkId);
+    if (!e) return;
+    this.byLink.delete(linkId);
+    this.table.remove(e.session.localDiscriminator);
+    // A session that is gone holds nothing down.
+    this.ctx.links.setDown(linkId, BFD_DOWN_REASON, false);
+    this.reschedule();
+  }
+
+  sessions(): unknown[] {
+    return [...this.entries()].map((e) => ({ link: e.linkName, peer: formatIpv6(e.peer), ...e.session.status() }));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) this.ctx.timers.clearTimeout(this.timer);
+    for (const u of this.unsubscribe.splice(0)) u();
+    if (this.ctx.packets.handlers.bfd) delete this.ctx.packets.handlers.bfd;
+    for (const id of [...this.byLink.keys()]) this.ctx.links.setDown(id, BFD_DOWN_REASON, false);
+  }
+
+  private ensureMultihop(peer: Buffer): void {
+    const key = formatIpv6(peer);
+    if (this.multihop.has(key)) return;
+    const entry = this.newEntry(-1, '-', true, peer);
+    this.table.add(entry.session.localDiscriminator, { peer: key, via: formatIpv6(this.ctx.node.meshAddress), multihop: true }, entry);
+    this.multihop.set(key, entry);
+    this.service(entry, this.ctx.clock.now());
+    this.reschedule();
+  }
+
+  private newEntry(linkId: number, linkName: string, multihop: boolean, peer: Buffer): Entry {
+    const session = new BfdSession({
+      localDiscriminator: this.table.allocate(),
+      ...(multihop ? { multihop: true } : {}),
+      desiredMinTxMs: this.cfg.minTxMs,
+      requiredMinRxMs: this.cfg.minRxMs,
+      detectMult: this.cfg.multiplier,
+      ...(this.cfg.authentication ? { auth: authOptions(this.cfg.authentication) } : {}),
+    });
+    const entry: Entry = { linkId, linkName, multihop, peer: Buffer.from(peer), session, nextWake: 0 };
+    session.onStateChange((c) => this.stateChanged(entry, c));
+    return entry;
+  }
+
+  private *entries(): Generator<Entry> {
+    yield* this.byLink.values();
+    yield* this.multihop.values();
+  }
+
+  private receive(p: ReceivedPacket): void {
+    this.counters['rx']!++;
+    // Too short to demultiplex; every other bad field is counted by reason in the session it reaches.
+    if (p.payload.length < BFD_HEADER_LEN) {
+      this.counters['rx_bad']!++;
+      return;
+    }
+    const multihop = p.dstPort === BFD_PORT_MULTIHOP;
+    const link = this.byLink.get(p.linkId);
+    const d = this.table.demux(bfdYourDiscriminator(p.payload, 0), {
+      peer: formatIpv6(p.src),
+      via: multihop ? formatIpv6(this.ctx.node.meshAddress) : (link?.linkName ?? `link${p.linkId}`),
+      multihop,
+    });
+    if (!d.ok) {
+      this.counters[d.code === BfdDemuxError.UnknownPeer ? 'rx_no_session' : 'rx_bad']!++;
+      return;
+    }
+    const now = this.ctx.clock.now();
+    const rc = d.session.session.receive(p.payload, { hopLimit: p.hopLimit, now });
+    if (rc < 0) this.ctx.log.debug({ link: d.session.linkName, reason: bfdRxName(rc) }, 'bfd packet dropped');
+    this.service(d.session, now);
+    this.reschedule();
+  }
+
+  /** Poll a session: send what is due, remember when it next wants to run. */
+  private service(e: Entry, now: number): void {
+    const r = e.session.poll(now);
+    if (r.transmit) {
+      if (!e.multihop) {
+        this.ctx.packets.sendUdp(e.linkId, e.peer, e.session.sourcePort, BFD_PORT_SINGLE_HOP, BFD_GTSM_HOP_LIMIT, r.transmit);
+      } else {
+        const linkId = this.ctx.lookupRoute(e.peer);
+        if (linkId === undefined) this.counters['tx_no_route']!++;
+        else this.ctx.packets.sendUdp(linkId, e.peer, e.session.sourcePort, BFD_PORT_MULTIHOP, BFD_GTSM_HOP_LIMIT, r.transmit, this.ctx.node.meshAddress);
+      }
+    }
+    e.nextWake = r.nextWake;
+  }
+
+  private reschedule(): void {
+    if (this.stopped) return;
+    if (this.timer !== undefined) this.ctx.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+    let next = Infinity;
+    for (const e of this.entries()) next = Math.min(next, e.nextWake);
+    if (next === Infinity) return;
+    this.timer = this.ctx.timers.setTimeout(() => this.fire(), Math.max(0, next - this.ctx.clock.now()));
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    const now = this.ctx.clock.now();
+    for (const e of this.entries()) if (e.nextWake <= now) this.service(e, now);
+    this.reschedule();
+  }
+
+  private stateChanged(e: Entry, c: BfdStateChange): void {
+    this.ctx.log.info({ link: e.linkName, peer: formatIpv6(e.peer), from: STATE_NAMES[c.from], to: STATE_NAMES[c.to], diag: c.diag }, 'bfd session state');
+    // Multihop sessions are monitoring: their state is shown, routing does not follow them.
+    if (e.multihop || this.byLink.get(e.linkId) !== e) return;
+    if (c.to === BfdState.Up) this.ctx.links.setDown(e.linkId, BFD_DOWN_REASON, false);
+    else if (c.from === BfdState.Up) this.ctx.links.setDown(e.linkId, BFD_DOWN_REASON, true);
+  }
+}
+
+function authOptions(a: NonNullable<BfdConfig['authentication']>): BfdAuthOptions {
+  const type =
+    a.type === 'simple' ? BfdAuthType.SimplePassword : a.type === 'keyed-sha1' ? BfdAuthType.KeyedSha1 : BfdAuthType.MeticulousKeyedSha1;
+  return { type, keys: [{ id: a.keyId, secret: a.key }], sendKeyId: a.keyId };
+}

@@ -1,0 +1,196 @@
+/**
+ * OSPFv3 as a service: one instance, one point-to-point interface per link (tunnel links and kernel
+ * links) as the link manager adds them, packets through the control-plane door, one timer driven by
+ * the instance's own next-wake time, and its routes into the RIB.
+ *
+ * It follows the links' events: a link that goes down for another reason (BFD) kills its neighbor at
+ * once; a cost change is taken in place; a removed link's interface goes. It holds a link down itself
+ * (reason 'ospf') while a Full adjacency on it is lost, so the RIB withdraws the link's connected and
+ * static routes too, and it asks BFD for a session to a kernel router once it has heard its address.
+ */
+import { createHash } from 'node:crypto';
+import { formatIpv6 } from '../../common/address.js';
+import type { MoltnetConfig } from '../../config/schema.js';
+import { IPPROTO_OSPF } from '../../dataplane/wire/ipv6.js';
+import { formatDottedQuad, parseDottedQuad } from './wire/types.js';
+import { OspfInstance, type OspfRoute } from './instance.js';
+import type { Link } from '../link-manager.js';
+import type { Route } from '../rib.js';
+import type { Service, ServiceContext } from '../service.js';
+import type { BfdApi } from '../bfd/service.js';
+
+export type OspfConfig = MoltnetConfig['ospf'];
+
+/** OSPFv3 packets are link-local: hop limit 1 (RFC 5340 §2.2 via §A.1). */
+const OSPF_HOP_LIMIT = 1;
+/** The link manager's reason while a Full adjacency on the link is lost. */
+export const OSPF_DOWN_REASON = 'ospf';
+/** Longest the instance's timer sleeps, so a missed wake-up heals. */
+const MAX_SLEEP_MS = 60_000;
+
+/** The default router ID: the last 32 bits of the mesh address (a hash if those are zero). */
+export function routerIdFor(meshAddress: Buffer): number {
+  const id = meshAddress.readUInt32BE(12);
+  if (id !== 0) return id;
+  return createHash('sha256').update(meshAddress).digest().readUInt32BE(0) || 1;
+}
+
+export class OspfService implements Service<OspfConfig> {
+  readonly name = 'ospf';
+  instance!: OspfInstance;
+  private ctx!: ServiceContext<OspfConfig>;
+  private timer: unknown;
+  private stopped = false;
+  private readonly unsubscribe: (() => void)[] = [];
+  /** Links whose Full adjacency was lost (held down with OSPF_DOWN_REASON). */
+  private readonly lost = new Set<number>();
+
+  start(ctx: ServiceContext<OspfConfig>): void {
+    this.ctx = ctx;
+    const cfg = ctx.config;
+    const routerId = cfg.routerId ? parseDottedQuad(cfg.routerId)! : routerIdFor(ctx.node.meshAddress);
+    const inst = new OspfInstance({
+      routerId,
+      areaId: parseDottedQuad(cfg.area) ?? 0,
+      linkLocal: ctx.node.linkLocal,
+      prefixes: [{ prefix: ctx.node.meshAddress, length: 128, metric: 0 }],
+      io: { send: (linkId, dst, packet) => ctx.packets.sendIpv6(linkId, dst, IPPROTO_OSPF, OSPF_HOP_LIMIT, packet) },
+      log: ctx.log,
+      now: ctx.clock.now(),
+    });
+    this.instance = inst;
+    inst.onRoutes((routes) => ctx.rib.replaceSource('ospf', ribRoutes(routes)));
+    inst.onNeighborState((e) => {
+      const link = ctx.links.get(e.linkId);
+      // A kernel router's address is learned here: run BFD with it (tunnel links have theirs already).
+      if (link?.kind === 'kernel' && e.to !== 'Down') ctx.services.get<BfdApi>('bfd')?.ensureSession(link.id, link.name, e.address);
+      if (e.to === 'Full' && this.lost.delete(e.linkId)) ctx.links.setDown(e.linkId, OSPF_DOWN_REASON, false);
+      if (e.from === 'Full' && e.to !== 'Full' && !this.lost.has(e.linkId)) {
+        this.lost.add(e.linkId);
+        ctx.links.setDown(e.linkId, OSPF_DOWN_REASON, true);
+      }
+    });
+    ctx.packets.handlers.ospf = (p) => {
+      inst.receive(p.linkId, p.src, p.dst, p.hopLimit, p.payload, ctx.clock.now());
+      this.reschedule();
+    };
+    const on = <E extends 'added' | 'removed' | 'down' | 'changed'>(event: E, fn: (l: Link, reason?: string) => void) => {
+      ctx.links.on(event, fn as never);
+      this.unsubscribe.push(() => ctx.links.off(event, fn as never));
+    };
+    on('added', (l) => this.addLink(l));
+    on('removed', (l) => {
+      this.lost.delete(l.id);
+      inst.removeInterface(l.id, ctx.clock.now());
+      this.reschedule();
+    });
+    on('down', (l, reason) => {
+      if (reason === OSPF_DOWN_REASON || reason === 'removed') return;
+      inst.neighborDown(l.id, undefined, ctx.clock.now());
+      this.reschedule();
+    });
+    on('changed', (l) => {
+      inst.setInterfaceCost(l.id, l.cost, ctx.clock.now());
+      this.reschedule();
+    });
+    for (const l of ctx.links.list()) this.addLink(l);
+    this.registerQueries();
+    const spf = ctx.metrics.gauge({
+      name: 'moltnet_ospf_neighbors',
+      help: 'OSPF neighbors by state',
+      labelNames: ['state'],
+      collect: () => {
+        spf.reset();
+        for (const n of inst.neighbors(ctx.clock.now())) spf.inc({ state: n.state });
+      },
+    });
+    this.reschedule();
+  }
+
+  /** Every OSPF setting shapes the instance or its interfaces: any change restarts it. */
+  reconfigure(section: OspfConfig): boolean {
+    return JSON.stringify(section) === JSON.stringify(this.ctx.config);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) this.ctx.timers.clearTimeout(this.timer);
+    for (const u of this.unsubscribe.splice(0)) u();
+    if (this.ctx.packets.handlers.ospf) delete this.ctx.packets.handlers.ospf;
+    this.ctx.rib.replaceSource('ospf', []);
+    for (const id of this.lost) this.ctx.links.setDown(id, OSPF_DOWN_REASON, false);
+    this.lost.clear();
+  }
+
+  private addLink(link: Link): void {
+    const cfg = this.ctx.config;
+    const auth = cfg.authentication;
+    this.instance.addInterface(
+      {
+        linkId: link.id,
+        name: link.name,
+        interfaceId: link.id + 1,
+        cost: link.cost,
+        helloInterval: cfg.helloInterval,
+        deadInterval: cfg.deadInterval,
+        mtu: link.spec.mtu,
+        mtuIgnore: cfg.mtuIgnore,
+        ...(auth ? { auth: { keyId: auth.keyId, key: Buffer.from(auth.key, 'utf8') } } : {}),
+      },
+      this.ctx.clock.now(),
+    );
+    this.reschedule();
+  }
+
+  private registerQueries(): void {
+    const { ctx, instance: inst } = this;
+    ctx.queries.register('ospf neighbors', () => inst.neighbors(ctx.clock.now()));
+    ctx.queries.register('ospf database', () => inst.database(ctx.clock.now()));
+    ctx.queries.register('ospf interfaces', () => inst.interfaces());
+    ctx.queries.register('ospf routes', () =>
+      inst.routes().map((r) => ({
+        prefix: `${formatIpv6(r.prefix)}/${r.length}`,
+        type: r.type,
+        cost: r.cost,
+        local: r.local ?? false,
+        via: r.nexthops.map((n) => `${formatIpv6(n.address)}%${ctx.links.nameOf(n.linkId)}`),
+      })),
+    );
+    ctx.queries.register('ospf status', () => ({
+      routerId: formatDottedQuad(inst.routerId),
+      conflicts: inst.conflicts(),
+      counters: inst.counters(),
+    }));
+  }
+
+  private reschedule(): void {
+    if (this.stopped) return;
+    const now = this.ctx.clock.now();
+    let next: number;
+    try {
+      next = this.instance.tick(now);
+    } catch (err) {
+      this.ctx.log.error({ err }, 'ospf timer failed');
+      next = now + 1000;
+    }
+    if (this.timer !== undefined) this.ctx.timers.clearTimeout(this.timer);
+    const delay = Math.max(0, Math.min(next - now, MAX_SLEEP_MS));
+    this.timer = this.ctx.timers.setTimeout(() => {
+      this.timer = undefined;
+      this.reschedule();
+    }, delay);
+  }
+}
+
+function ribRoutes(routes: OspfRoute[]): Route[] {
+  return routes
+    .filter((r) => !r.local && r.nexthops.length > 0)
+    .map((r) => ({
+      prefix: r.prefix,
+      length: r.length,
+      nexthops: [...new Set(r.nexthops.map((n) => n.linkId))],
+      source: 'ospf' as const,
+      cost: r.cost,
+      ospfType: r.type,
+    }));
+}

@@ -1,0 +1,28 @@
+/**
+ * The daemon's services, in start order (a service may ask for one listed before it). A new service
+ * is written against the contract in controlplane/service.ts and added here; nothing else changes.
+ */
+import type { MoltnetConfig } from '../config/schema.js';
+import type { ServiceDefinition } from '../controlplane/service.js';
+import { BfdService } from '../controlplane/bfd/service.js';
+import { OspfService } from '../controlplane/ospf/service.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyServiceDefinition = ServiceDefinition<MoltnetConfig, any>;
+
+export const SERVICES: readonly AnyServiceDefinition[] = [
+  {
+    name: 'bfd',
+    section: (c) => c.bfd,
+    enabled: (s: MoltnetConfig['bfd']) => s.enabled,
+    create: () => new BfdService(),
+    disabledHint: 'BFD is not running on this node (bfd.enabled: false)',
+  },
+  {
+    name: 'ospf',
+    section: (c) => c.ospf,
+    enabled: (s: MoltnetConfig['ospf']) => s.enabled,
+    create: () => new OspfService(),
+    disabledHint: 'OSPF is not running on this node (ospf.enabled: false)',
+  },
+];

@@ -1,0 +1,46 @@
+/**
+ * The contract between the link manager (daemon) and the link kinds' control-side drivers: a driver
+ * turns a request (a peer's or a kernel link's config) into the hot-path link's description and an
+ * undo; the manager assigns ids and tells the forwarding plane (LinkPlane).
+ */
+import type { Port } from '../dataplane/engine.js';
+import type { LinkSpec } from './link-spec.js';
+
+export type LinkKind = LinkSpec['kind'];
+export type LinkOrigin = 'config' | 'runtime' | 'kernel';
+
+/** What the forwarding plane must do for links; the real one is the worker's handle. */
+export interface LinkPlane {
+  addPort(id: number, port: Port): void;
+  removePort(id: number): void;
+  addLink(spec: LinkSpec): void;
+  removeLink(id: number): void;
+}
+
+/** What a driver made of a link request: the hot-path description and how to undo it. */
+export interface PreparedLink {
+  /** Everything of the spec but the ids, which the manager assigns. */
+  spec: Omit<LinkSpec, 'id' | 'port'> & { port?: number };
+  /** A port of the link's own (a kernel link's TUN): added before the link, removed after it. */
+  ownPort?: Port;
+  /** Fields for `show links`. */
+  describe: Record<string, unknown>;
+  /** Free what prepare() took (close a TUN fd...). */
+  close(): Promise<void> | void;
+}
+
+export interface LinkRequest {
+  name: string;
+  kind: LinkKind;
+  origin: LinkOrigin;
+  cost: number;
+  /** Opaque to the manager: what the driver needs (a peer's config, a kernel link's config). */
+  params: unknown;
+}
+
+/** A control-side driver per link kind. */
+export interface LinkDriver {
+  readonly kind: LinkKind;
+  prepare(req: LinkRequest): Promise<PreparedLink>;
+}
+
