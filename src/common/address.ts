@@ -9,11 +9,10 @@
  * The spec writes 9 groups (144 bits), which is not an IPv6 address. That 9-group string is the
  * "legacy form": every parser accepts it and drops the 9th group. Output is always RFC 5952 text.
  *
- * This module carries its own tiny IPv6 text parser and formatter so that it depends on nothing
- * but the error classes.
+ * It depends on nothing but the error classes and the IPv6 text module beside it.
  */
 import { InvalidInputError } from './errors.js';
-import { formatIpv6 as formatIpv6At, parseDottedQuad, parseIpv6Address } from '../dataplane/wire/ipv6.js';
+import { formatIpv6 as formatIpv6At, parseDottedQuad, parseIpv6Address } from './ipv6-text.js';
 
 export const MESH_PREFIX = 'fd00:6d6f:6c74::';
 export const MESH_PREFIX_LEN = 48;

@@ -20,12 +20,13 @@ import {
   uuidToMeshAddress,
 } from '../common/address.js';
 import { InvalidInputError, MoltnetError } from '../common/errors.js';
+import { PORTS } from '../common/ports.js';
 
 export const LINK_KINDS = ['vxlan', 'gre', 'wireguard'] as const;
 export type LinkKind = (typeof LINK_KINDS)[number];
 
 /** The underlay UDP port a peer endpoint gets when it names none. */
-export const DEFAULT_PORTS: Readonly<Record<LinkKind, number>> = { vxlan: 4789, gre: 4754, wireguard: 51820 };
+export const DEFAULT_PORTS: Readonly<Record<LinkKind, number>> = { vxlan: PORTS.vxlan, gre: PORTS.greInUdp, wireguard: PORTS.wireguard };
 /** VXLAN network identifier 0x6d6f6c ("mol"). */
 export const DEFAULT_VNI = 0x6d6f6c;
 /** Longest Unix socket path Linux takes (sun_path is 108 bytes with the NUL). */
@@ -300,8 +301,8 @@ const shape = {
     mtu: int(1280, 9000).default(1380),
   }).default({}),
   underlay: obj({
-    listen: text('[IP]:port', (s) => parseListen(s, DEFAULT_PORTS.vxlan)).default('[::]:4789'),
-    greListen: text('[IP]:port', (s) => parseListen(s, DEFAULT_PORTS.gre)).default('[::]:4754'),
+    listen: text('[IP]:port', (s) => parseListen(s, DEFAULT_PORTS.vxlan)).default(`[::]:${PORTS.vxlan}`),
+    greListen: text('[IP]:port', (s) => parseListen(s, DEFAULT_PORTS.gre)).default(`[::]:${PORTS.greInUdp}`),
   }).default({}),
   peers: list(peerSchema).default([]),
   routes: list(routeSchema).default([]),

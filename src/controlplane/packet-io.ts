@@ -11,9 +11,10 @@ import { IPV6_HEADER_LEN, IP6_DST, IP6_HOP_LIMIT, IP6_SRC, IPPROTO_ICMPV6, IPPRO
 import { upperLayer, ulOffset, ulProto } from '../dataplane/wire/exthdr.js';
 import { ICMP6_ECHO_REQUEST, emitEchoReply, verifyIcmpv6Checksum } from '../dataplane/wire/icmpv6.js';
 import { parseUdp, emitUdp, UDP_HEADER_LEN } from '../dataplane/wire/udp.js';
+import { PORTS } from '../common/ports.js';
 
-export const BFD_SINGLE_HOP_PORT = 3784;
-export const BFD_MULTIHOP_PORT = 4784;
+const BFD_SINGLE_HOP_PORT = PORTS.bfdSingleHop;
+const BFD_MULTIHOP_PORT = PORTS.bfdMultihop;
 
 export interface ReceivedPacket {
   linkId: number;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { stringify } from 'yaml';
 import { uuidToMeshAddress } from '../common/address.js';
+import { PORTS } from '../common/ports.js';
 import { connectVeth, createNamespace, deleteNamespace, startDaemon, stopProcess, waitForDaemon } from './netns.js';
 
 /** The spec's three agents come first, so the demo shows the addresses the spec talks about. */
@@ -38,6 +39,8 @@ export interface Chain {
   nodes: ChainNode[];
   /** The veth on node i's side toward node i+1 is `${prefix}v${i}a`, the other end `${prefix}v${i}b`. */
   veths: string[];
+  /** Per edge: its nodes and the underlay address of each end. */
+  edges: { a: number; b: number; addrA: string; addrB: string; port: number }[];
 }
 
 export interface ChainOptions {
@@ -84,17 +87,21 @@ export interface TopologyOptions extends ChainOptions {
   staticRoutes: 'chain' | 'none';
   /** Called right after the daemons are spawned (benchmarks time from here). */
   onDaemonsStarted?: () => void;
+  /** Edge indexes that get their veth but no peer entries (for peers added at run time). */
+  unconfiguredEdges?: number[];
+  /** The agents (name, UUID) of the nodes, in order; default: the spec's, then random. */
+  agents?: { name: string; uuid: string }[];
 }
 
 /** Nodes joined by the given edges (hop i of `edges` gets underlay subnet i). */
 export async function buildTopology(o: TopologyOptions): Promise<Chain> {
   const link = o.link ?? 'vxlan';
   const underlay = o.underlay ?? 'ipv6';
-  const port = link === 'gre' ? 4754 : 4789;
+  const port = link === 'gre' ? PORTS.greInUdp : PORTS.vxlan;
   await mkdir(o.dir, { recursive: true, mode: 0o700 });
   const nodes: ChainNode[] = [];
   for (let i = 0; i < o.nodes; i++) {
-    const a = agentFor(i);
+    const a = o.agents?.[i] ?? agentFor(i);
     nodes.push({
       index: i,
       name: a.name,
@@ -106,7 +113,7 @@ export async function buildTopology(o: TopologyOptions): Promise<Chain> {
       logPath: join(o.dir, `node${i + 1}.log`),
     });
   }
-  const chain: Chain = { prefix: o.prefix, dir: o.dir, link, underlay, nodes, veths: [] };
+  const chain: Chain = { prefix: o.prefix, dir: o.dir, link, underlay, nodes, veths: [], edges: [] };
   try {
     for (const n of nodes) await createNamespace(n.ns);
     const peers: Record<string, unknown>[][] = nodes.map(() => []);
@@ -116,6 +123,8 @@ export async function buildTopology(o: TopologyOptions): Promise<Chain> {
       const b = `${o.prefix}v${h}b`;
       await connectVeth(nodes[i]!.ns, a, `${underlayAddr(underlay, h, 0)}/${len}`, nodes[j]!.ns, b, `${underlayAddr(underlay, h, 1)}/${len}`);
       chain.veths.push(a);
+      chain.edges.push({ a: i, b: j, addrA: underlayAddr(underlay, h, 0), addrB: underlayAddr(underlay, h, 1), port });
+      if (o.unconfiguredEdges?.includes(h)) continue;
       peers[i]!.push({ name: nodes[j]!.name, uuid: nodes[j]!.uuid, endpoint: endpoint(underlay, h, 1, port), link });
       peers[j]!.push({ name: nodes[i]!.name, uuid: nodes[i]!.uuid, endpoint: endpoint(underlay, h, 0, port), link });
     }

@@ -10,6 +10,7 @@
  * Checks that need a session (hop limit, Your Discriminator belonging to us, authentication against the
  * configured keys and sequence numbers) are in session.ts.
  */
+import { get32, put32 } from '../../common/bytes.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 /*
@@ -153,17 +154,6 @@ export const BFD_FLAG_MULTIPOINT = 0x01;
 
 // ---------------------------------------------------------------------------------------------------------
 // Accessors. Callers have run checkBfdControl (or built the packet); no bounds checks here.
-
-function get32(buf: Uint8Array, at: number): number {
-  return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
-}
-
-function put32(buf: Uint8Array, at: number, v: number): void {
-  buf[at] = (v >>> 24) & 0xff;
-  buf[at + 1] = (v >>> 16) & 0xff;
-  buf[at + 2] = (v >>> 8) & 0xff;
-  buf[at + 3] = v & 0xff;
-}
 
 export function bfdVersion(buf: Uint8Array, off: number): number {
   return buf[off + BFD_VERS_DIAG]! >>> 5;

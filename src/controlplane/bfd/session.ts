@@ -21,6 +21,7 @@
  * the [state][received State field] table of RFC 5880 §6.8.6; every change goes through `transition`.
  */
 import { ConfigError } from '../../common/errors.js';
+import { PORTS } from '../../common/ports.js';
 import {
   BFD_STATE_NAMES,
   BfdAuthType,
@@ -40,8 +41,8 @@ import {
   type BfdControlRepr,
 } from './packet.js';
 
-export const BFD_PORT_SINGLE_HOP = 3784; // RFC 5881 §4
-export const BFD_PORT_MULTIHOP = 4784; // RFC 5883 §5
+export const BFD_PORT_SINGLE_HOP = PORTS.bfdSingleHop;
+export const BFD_PORT_MULTIHOP = PORTS.bfdMultihop;
 export const BFD_SOURCE_PORT_MIN = 49152; // RFC 5881 §4: the source port MUST be in 49152-65535
 export const BFD_SOURCE_PORT_MAX = 65535;
 /** Hop limit of every BFD packet we send, and the only one accepted on single-hop sessions (RFC 5881 §5). */

@@ -39,10 +39,11 @@
  */
 import { createHash } from 'node:crypto';
 import { InvalidInputError } from '../../common/errors.js';
+import { PORTS } from '../../common/ports.js';
 import { finishChecksum, sumBytes } from '../../dataplane/wire/checksum.js';
 
 /** IANA-assigned GRE-in-UDP port (RFC 8086 §3.2). */
-export const GRE_PORT = 4754;
+export const GRE_PORT = PORTS.greInUdp;
 export const GRE_BASE_HEADER_LEN = 4;
 /** Base header + Key: what writeGreHeader emits with a key. */
 export const GRE_KEY_HEADER_LEN = 8;

@@ -34,6 +34,7 @@
  * MAC against ours is the link's job (vxlanVni, vxlanInnerDstOffset, ethernet.ts macEquals).
  */
 import { ETH_HEADER_LEN, ETHERTYPE_IPV6, ETHERTYPE_QINQ, ETHERTYPE_VLAN, MAC_LEN } from './ethernet.js';
+import { PORTS } from '../../common/ports.js';
 
 export { ETH_HEADER_LEN, ETHERTYPE_IPV6 } from './ethernet.js';
 
@@ -43,7 +44,7 @@ export const VXLAN_ENCAP_LEN = VXLAN_HEADER_LEN + ETH_HEADER_LEN; // 22
 /** "mol" = 7171948, the default VNI (DESIGN.md "Link addressing"). */
 export const DEFAULT_VNI = 0x6d6f6c;
 /** IANA-assigned VXLAN UDP port (RFC 7348 §5). */
-export const VXLAN_PORT = 4789;
+export const VXLAN_PORT = PORTS.vxlan;
 /** The I flag: "VNI is valid". */
 export const VXLAN_FLAG_I = 0x08;
 export const VNI_MAX = 0xffffff;
