@@ -3,11 +3,11 @@
  * through the control-plane door, one timer driven by the instance's own next-wake time, and its routes
  * into the route table.
  */
-import { createHash } from 'node:crypto';
 import type { Logger } from '../common/log.js';
 import type { MoltnetConfig } from '../config/schema.js';
 import { IPPROTO_OSPF } from '../dataplane/wire/ipv6.js';
 import { parseDottedQuad } from '../controlplane/ospf/wire/types.js';
+import { deriveRouterId } from '../controlplane/ospf/router-id.js';
 import { OspfInstance, type OspfRoute } from '../controlplane/ospf/instance.js';
 import type { ControlPacketIo } from '../controlplane/packet-io.js';
 import type { LinkSpec } from '../transport/link-spec.js';
@@ -15,11 +15,12 @@ import type { LinkSpec } from '../transport/link-spec.js';
 /** OSPFv3 packets are link-local: hop limit 1 (RFC 5340 §2.2 via §A.1). */
 const OSPF_HOP_LIMIT = 1;
 
-/** The default router ID: the last 32 bits of the mesh address (a hash if those are zero). */
-export function routerIdFor(meshAddress: Buffer): number {
-  const id = meshAddress.readUInt32BE(12);
-  if (id !== 0) return id;
-  return createHash('sha256').update(meshAddress).digest().readUInt32BE(0) || 1;
+/**
+ * The default router ID: 32 bits of SHA-256 over the whole UUID (controlplane/ospf/router-id.ts), never
+ * bits of the mesh address, which UUIDs assigned in a pattern share.
+ */
+export function routerIdFor(uuid: string): number {
+  return deriveRouterId(uuid);
 }
 
 export class OspfService {
@@ -35,7 +36,7 @@ export class OspfService {
     private readonly log: Logger,
     onRoutes: (routes: OspfRoute[]) => void,
   ) {
-    const routerId = cfg.ospf.routerId ? parseDottedQuad(cfg.ospf.routerId)! : routerIdFor(meshAddress);
+    const routerId = cfg.ospf.routerId ? parseDottedQuad(cfg.ospf.routerId)! : routerIdFor(cfg.uuid);
     this.instance = new OspfInstance({
       routerId,
       areaId: parseDottedQuad(cfg.ospf.area) ?? 0,
