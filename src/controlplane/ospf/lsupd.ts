@@ -10,6 +10,8 @@
  *        (d) install it (SPF is triggered when the contents changed); (e) acknowledge it (delayed, unless
  *        flooded back out of the receiving interface); (f) if it is ours (§13.4), originate a newer
  *        instance or flush it;
+ *   Any LSA under our router ID (newer, the same or older) is also shown to duplicate router ID
+ *   detection (ctx.selfLsaSeen), before MinLSArrival can drop it;
  *   6.   it is on the sender's request list: BadLSReq, stop processing the packet;
  *   7.   the same instance: an implied acknowledgment if it is on the sender's retransmission list, else a
  *        direct acknowledgment;
@@ -53,6 +55,8 @@ export function receiveLsu(ctx: Ctx, nbr: Neighbor, body: LsuDecoded, now: numbe
     }
     const dbHdr = db ? entryHeader(db, now) : undefined;
     const cmp = dbHdr ? compareLsa(h, dbHdr) : 1;
+    const self = h.advertisingRouter === ctx.routerId;
+    if (self) ctx.selfLsaSeen(lsa, linkId, now);
     if (cmp > 0) {
       // (5a) MinLSArrival.
       if (db && now - db.installedAt < MIN_LS_ARRIVAL * 1000) {
@@ -62,7 +66,6 @@ export function receiveLsu(ctx: Ctx, nbr: Neighbor, body: LsuDecoded, now: numbe
       // The sender's own request for it is settled.
       const req = nbr.requests.get(key);
       if (req && compareLsa(h, req) >= 0) requestSatisfied(ctx, nbr, key, now);
-      const self = h.advertisingRouter === ctx.routerId;
       // (5c, 5d) Install (the old instance leaves the retransmission lists first), (5b) flood.
       if (db) removeFromAllRxmt(ctx, db, now);
       const res = ctx.lsdb.install(lsa, linkId, now, self);
@@ -74,7 +77,7 @@ export function receiveLsu(ctx: Ctx, nbr: Neighbor, body: LsuDecoded, now: numbe
       // (5e) Acknowledge.
       if (!floodedBack) queueDelayedAck(iface, h, now);
       // (5f) Ours.
-      if (self) ctx.selfOriginatedReceived(res.entry, now);
+      if (self) ctx.selfOriginatedReceived(res.entry, linkId, now);
       continue;
     }
     // (6) On the request list but not newer than our copy: the exchange went wrong.
