@@ -307,3 +307,105 @@ test('changing our prefixes is not a conflict when the old Intra-Area-Prefix-LSA
   assert.deepEqual(w.events, []);
   assert.equal(r1.inst.counters()['router_id_conflict_evidence'] ?? 0, 0);
 });
+
+test('a configured router ID next to a derived one: the derived side moves once the other keeps the ID', () => {
+  // Router 1 has the lower key but a configured ID (it will not move); router 2 derived the same one.
+  const edges: Edge[] = [{ a: 1, b: 2, cost: 10 }];
+  const net = build(edges, [
+    { id: 1, routerId: SHARED, configured: true },
+    { id: 2, routerId: SHARED },
+  ]);
+  const w1 = serviceLike(net, net.routers.get(1)!);
+  const w2 = serviceLike(net, net.routers.get(2)!);
+  net.advance(60_000);
+  assert.deepEqual(
+    w2.events.map((e) => e.weYield),
+    [false],
+    'at first the lower key is expected to move',
+  );
+  net.advance(120_000);
+  assert.deepEqual(
+    w2.events.map((e) => e.weYield),
+    [false, true],
+    'then it moves itself',
+  );
+  assert.match(w2.events[1]!.detail, /kept the ID/);
+  assert.equal(w1.events.length, 1);
+  assert.equal(w1.events[0]!.weYield, false);
+  assert.equal(net.routers.get(1)!.inst.routerId, SHARED);
+  assert.equal(net.routers.get(2)!.inst.routerId, deriveRouterId(uuidOf(2), 1));
+  net.advance(60_000);
+  allFull(net, 'resolved');
+  checkConverged(net, 2, edges, 'resolved');
+});
+
+test('a fight without a tie-break key (no /128s): not yielded at first, yielded once it persists', () => {
+  const edges: Edge[] = [
+    { a: 1, b: 3, cost: 10 },
+    { a: 3, b: 2, cost: 10 },
+  ];
+  const net = new SimNet({ seed: 23 });
+  const p64 = (i: number) => ({ prefix: Buffer.from(`fd00${i.toString(16).padStart(4, '0')}` + '0'.repeat(24), 'hex'), length: 64 });
+  net.addRouter(1, { routerId: SHARED, prefixes: [p64(1)] });
+  net.addRouter(2, { routerId: SHARED, prefixes: [p64(2)] });
+  net.addRouter(3);
+  for (const e of edges) net.connect(e.a, e.b, e.cost);
+  const w1 = serviceLike(net, net.routers.get(1)!);
+  const w2 = serviceLike(net, net.routers.get(2)!);
+  net.advance(240_000);
+  for (const w of [w1, w2]) {
+    assert.deepEqual(
+      w.events.map((e) => e.weYield),
+      [false, true],
+      w.events.map((e) => e.detail).join('\n'),
+    );
+    assert.equal(w.events[0]!.otherKey, undefined);
+    assert.match(w.events[0]!.detail, /no tie-break key yet/);
+    assert.match(w.events[1]!.detail, /persisted/);
+  }
+  // Both moved (neither could know better); the fight is over.
+  distinctIds(net);
+  allFull(net, 'after');
+  const routes1 = net.routers.get(1)!.inst.routes();
+  assert.ok(routes1.some((r) => r.prefix.equals(p64(2).prefix) && r.length === 64 && r.cost === 20));
+});
+
+test('a cloned identity (one UUID on two nodes): reported, and moved at most once', () => {
+  const edges: Edge[] = [
+    { a: 1, b: 3, cost: 10 },
+    { a: 3, b: 2, cost: 10 },
+  ];
+  const uuid = uuidOf(0xc10e);
+  const mesh = meshAddressBytes(uuid);
+  const net = new SimNet({ seed: 29 });
+  net.addRouter(1, { routerId: deriveRouterId(uuid), prefixes: [{ prefix: mesh, length: 128 }] });
+  net.addRouter(2, { routerId: deriveRouterId(uuid), prefixes: [{ prefix: mesh, length: 128 }] });
+  net.addRouter(3);
+  for (const e of edges) net.connect(e.a, e.b, e.cost);
+  const w1 = serviceLike(net, net.routers.get(1)!, uuid);
+  const w2 = serviceLike(net, net.routers.get(2)!, uuid);
+  net.advance(900_000);
+  for (const w of [w1, w2]) {
+    assert.ok(w.events.length >= 1);
+    assert.ok(w.generation <= 1, `moved ${w.generation} times`);
+    assert.match(w.events.at(-1)!.detail, /no tie-break key/);
+  }
+  assert.equal(net.routers.get(1)!.inst.routerId, net.routers.get(2)!.inst.routerId, 'the same UUID derives the same IDs');
+});
+
+test('a packet with our router ID that fails authentication is not evidence', () => {
+  const edges: Edge[] = [{ a: 1, b: 2, cost: 10 }];
+  const net = new SimNet({ seed: 31 });
+  net.addRouter(1, { routerId: SHARED });
+  net.addRouter(2, { routerId: SHARED });
+  net.connect(1, 2, 10, {
+    a: { auth: { keyId: 1, key: Buffer.from('right key') } },
+    b: { auth: { keyId: 1, key: Buffer.from('wrong key') } },
+  });
+  const w1 = serviceLike(net, net.routers.get(1)!);
+  net.advance(60_000);
+  assert.deepEqual(w1.events, []);
+  assert.ok((net.routers.get(1)!.inst.counters()['drop_auth_failed'] ?? 0) > 0);
+  assert.equal(net.routers.get(1)!.inst.counters()['router_id_conflict_evidence'] ?? 0, 0);
+  void edges;
+});

@@ -25,7 +25,7 @@
  *   spf-input.ts  LSDB -> SpfInput (spf/ computes)
  *   routes.ts     SPF result -> routes with link-local next hops; address conflicts
  *   router-id.ts  the default router ID: SHA-256 of the UUID (and a generation)
- *   router-id-conflict.ts  duplicate router ID detection and the tie-break; changeRouterId is here
+ *   router-id-conflict.ts  duplicate router ID detection, the tie-break, renumbering (changeRouterId)
  */
 import type { Logger } from '../../common/log.js';
 import { silentLogger } from '../../common/log.js';
@@ -54,7 +54,7 @@ import { IfEvent, IfState, ifaceConfig, ifaceEvent, newIface, type Iface, type I
 import { Lsdb, entryAge, maxAgeAt, type LsdbEntry } from './lsdb.js';
 import { NbrEvent, NbrState, nbrEvent, type Neighbor, type NeighborHooks } from './neighbor.js';
 import { checkReceived } from './rxtx.js';
-import { receiveHello, sendFarewellHello, sendHello } from './hello.js';
+import { receiveHello, sendHello } from './hello.js';
 import { ddStart, ddStartExchange, ddTimer, receiveDd } from './dbdesc.js';
 import { lsrTimer, receiveLsr, sendNextLsr } from './lsreq.js';
 import { receiveLsu } from './lsupd.js';
@@ -63,7 +63,6 @@ import { delayedAckTimer, flushDirectAcks, receiveLsAck } from './lsack.js';
 import {
   desiredLsas,
   flushLinkLsas,
-  isWhatWeOriginate,
   newOriginationState,
   originateAll,
   ourPrefixes,
@@ -76,15 +75,11 @@ import {
 import { buildSpfInput } from './spf-input.js';
 import { detectConflicts, routesKey, toOspfRoutes, type AddressConflict } from './routes.js';
 import {
-  FIGHT_DECLARE,
-  FIGHT_PERSIST,
   RouterIdConflicts,
-  interfaceIdOf,
-  type Evidence,
+  renumber,
   type RouterIdConflictEvent,
   type RouterIdConflictInfo,
 } from './router-id-conflict.js';
-import type { Lsa } from './wire/types.js';
 
 export type { OspfInterfaceConfig, OspfIo, OspfRoute, OspfInstanceOptions, NeighborStateEvent } from './config.js';
 export type { AddressConflict } from './routes.js';
@@ -132,14 +127,6 @@ export interface InterfaceInfo {
   adjacencies: number;
 }
 
-const PACKET_NAMES: Record<number, string> = {
-  [PacketType.Hello]: 'a Hello',
-  [PacketType.DatabaseDescription]: 'a Database Description',
-  [PacketType.LinkStateRequest]: 'an LS Request',
-  [PacketType.LinkStateUpdate]: 'an LS Update',
-  [PacketType.LinkStateAck]: 'an LS Acknowledgment',
-};
-
 const LS_TYPE_NAMES: Record<number, string> = {
   [LsType.Router]: 'Router',
   [LsType.Network]: 'Network',
@@ -177,8 +164,6 @@ export class OspfInstance {
   private readonly neighborSubscribers: ((e: NeighborStateEvent) => void)[] = [];
   private readonly conflictSubscribers: ((e: RouterIdConflictEvent) => void)[] = [];
   private readonly ridConflicts: RouterIdConflicts;
-  /** Every /128 we have advertised in this run (hex): never a foreign address in our own LSAs. */
-  private readonly ourHosts = new Set<string>();
   private inCall = 0;
 
   constructor(opts: OspfInstanceOptions) {
@@ -190,7 +175,7 @@ export class OspfInstance {
     this.log = opts.log ?? silentLogger();
     this.lastNow = opts.now;
     this.prefixes = ourPrefixes(opts.prefixes);
-    this.noteHosts();
+    this.ridConflicts.noteHosts(this.prefixes);
     const t = opts.spfThrottle ?? DEFAULT_SPF_THROTTLE;
     this.throttle = new SpfThrottle({ delay: t.delay, initialHold: t.initialHold, maxHold: t.maxHold });
     const nbrHooks: NeighborHooks = {
@@ -224,12 +209,12 @@ export class OspfInstance {
       originateSoon: () => {
         this.originateDirty = true;
       },
-      selfLsaSeen: (lsa, linkId, now) => this.selfLsaSeen(lsa, linkId, now),
+      selfLsaSeen: (lsa, linkId, now) => this.ridConflicts.lsaSeen(this.ctx, this.prefixes, lsa, linkId, now),
       selfOriginatedReceived: (entry, linkId, now) => {
-        this.selfLsaComeback(entry, linkId, now);
+        this.ridConflicts.lsaComeback(this.ctx, this.prefixes, entry, linkId, now);
         selfOriginatedReceived(this.ctx, this.origin, this.prefixes, entry, now);
       },
-      routerIdClash: (linkId, src, packetType, now) => this.routerIdClash(linkId, src, packetType, now),
+      routerIdClash: (linkId, src, packetType, now) => this.ridConflicts.packetClash(this.ctx, linkId, src, packetType, now),
       agingChanged: (at) => {
         if (at < this.agingDue) this.agingDue = at;
       },
@@ -302,7 +287,7 @@ export class OspfInstance {
   setPrefixes(prefixes: OspfInstanceOptions['prefixes'], now: number): void {
     this.call(now, () => {
       this.prefixes = ourPrefixes(prefixes);
-      this.noteHosts();
+      this.ridConflicts.noteHosts(this.prefixes);
       this.originateDirty = true;
       this.ctx.spfTrigger(now);
     });
@@ -486,53 +471,23 @@ export class OspfInstance {
 
   /**
    * Take a new router ID in place (the owner calls this when onRouterIdConflict says weYield, with the next
-   * derivation, e.g. deriveRouterId(uuid, generation + 1)):
-   *   1. under the old ID, once more on every interface with neighbors: our Link-LSAs at MaxAge (link
-   *      scope: on our own links only we can have originated them) and a Hello that lists nobody, so every
-   *      neighbor drops the adjacency now (1-Way) instead of after RouterDeadInterval;
-   *   2. every neighbor is dropped (KillNbr): adjacencies re-form with the new ID from the next Hello, which
-   *      goes out on the next tick;
-   *   3. LSAs of the old ID: link-scope ones leave our LSDB (flushed in 1); area- and AS-scope ones stay
-   *      as anyone else's — no longer ours, never refreshed, and NOT flushed: the other router keeps that
-   *      ID legitimately and its instances replace them by ordinary flooding;
-   *   4. our LSAs are originated under the new ID at the end of the call, and SPF runs with it as root.
-   * The current conflict episode is marked resolved.
+   * derivation, e.g. deriveRouterId(uuid, generation + 1)). Every adjacency is torn down and re-forms under
+   * the new ID; LSAs of the old ID are no longer ours but are not flushed (renumber() in
+   * router-id-conflict.ts has the steps); our LSAs are originated under the new ID at the end of the call,
+   * and Hellos carry it from the next tick. The current conflict episode is marked resolved.
    */
   changeRouterId(newId: number, now: number): void {
     checkRouterId(newId);
     const id = newId >>> 0;
     if (id === this.ctx.routerId) return;
     this.call(now, () => {
-      const ctx = this.ctx;
-      const oldId = ctx.routerId;
-      for (const iface of ctx.ifaces.values()) {
-        if (iface.state === IfState.Down || iface.neighbors.size === 0) continue;
-        flushLinkLsas(ctx, iface, now);
-        sendFarewellHello(ctx, iface);
-      }
-      for (const iface of ctx.ifaces.values()) {
-        for (const nbr of [...iface.neighbors.values()]) nbrEvent(nbr, NbrEvent.KillNbr, now, ctx.nbrHooks);
-        iface.neighbors.clear();
-        iface.delayedAcks = [];
-        iface.delayedAckDue = undefined;
-        iface.helloDue = now;
-      }
-      ctx.out.floods.clear();
-      ctx.out.directAcks.clear();
-      for (const e of [...ctx.lsdb.entries()]) {
-        if (!e.self) continue;
-        if (e.scope === FloodingScope.LinkLocal) ctx.lsdb.remove(e);
-        else e.self = false;
-      }
-      ctx.routerId = id;
+      const oldId = renumber(this.ctx, id, now);
       this.origin.lastAt.clear();
       this.origin.pendingDue = undefined;
       this.ridConflicts.resolved(id, now);
-      count(ctx, 'router_id_changes');
       this.log.warn({ from: formatRouterId(oldId), to: formatRouterId(id) }, 'OSPF router ID changed');
       this.originateDirty = true;
-      ctx.agingChanged(now);
-      ctx.spfTrigger(now);
+      this.ctx.spfTrigger(now);
     });
   }
 
@@ -547,94 +502,6 @@ export class OspfInstance {
   /** The current duplicate router ID episode first (if any), then past ones (for `show ospf status`). */
   routerIdConflicts(now = this.lastNow): RouterIdConflictInfo[] {
     return this.ridConflicts.list(now);
-  }
-
-  private noteHosts(): void {
-    for (const p of this.prefixes) if (p.length === 128) this.ourHosts.add(p.prefix.toString('hex'));
-  }
-
-  /** Our tie-break key against LSA evidence: the interface ID of our /128 (else of our link-local). */
-  private ourLsaKey(): Buffer {
-    const host = this.prefixes.find((p) => p.length === 128);
-    return interfaceIdOf(host ? host.prefix : this.ctx.linkLocal);
-  }
-
-  private conflictEvidence(ev: Evidence, now: number): void {
-    count(this.ctx, 'router_id_conflict_evidence');
-    this.ridConflicts.report(this.ctx.routerId, ev, now);
-  }
-
-  /** A packet with our router ID from another address (rxtx.ts). */
-  private routerIdClash(linkId: number, src: Buffer, packetType: number, now: number): void {
-    const name = this.ctx.ifaces.get(linkId)?.cfg.name ?? String(linkId);
-    this.conflictEvidence(
-      {
-        source: 'hello',
-        linkId,
-        ourKey: interfaceIdOf(this.ctx.linkLocal),
-        peerAddress: src,
-        otherKey: interfaceIdOf(src),
-        what: `${PACKET_NAMES[packetType] ?? 'a packet'} from ${formatIpv6(src)} on ${name}`,
-      },
-      now,
-    );
-  }
-
-  /** An LSA under our router ID, any age relative to ours: does it name an address that is not ours? */
-  private selfLsaSeen(lsa: Lsa, linkId: number, now: number): void {
-    if (lsa.header.age >= MAX_AGE) return;
-    const body = lsa.body;
-    const lsid = formatRouterId(lsa.header.linkStateId);
-    if (body.kind === 'intra-area-prefix') {
-      const foreign = body.prefixes.find((p) => p.length === 128 && !this.ourHosts.has(p.prefix.toString('hex')));
-      if (!foreign) return;
-      this.conflictEvidence(
-        {
-          source: 'lsa',
-          linkId,
-          ourKey: this.ourLsaKey(),
-          peerAddress: foreign.prefix,
-          otherKey: interfaceIdOf(foreign.prefix),
-          what: `an Intra-Area-Prefix-LSA ${lsid} under our ID listing ${formatIpv6(foreign.prefix)}/128, which we do not advertise`,
-        },
-        now,
-      );
-    } else if (body.kind === 'link' && !body.linkLocalAddress.equals(this.ctx.linkLocal)) {
-      this.conflictEvidence(
-        {
-          source: 'lsa',
-          linkId,
-          ourKey: interfaceIdOf(this.ctx.linkLocal),
-          peerAddress: body.linkLocalAddress,
-          otherKey: interfaceIdOf(body.linkLocalAddress),
-          what: `a Link-LSA ${lsid} under our ID with link-local ${formatIpv6(body.linkLocalAddress)}`,
-        },
-        now,
-      );
-    }
-  }
-
-  /** §13.4: a newer instance of one of our LSAs was installed. Foreign contents that keep coming: a fight. */
-  private selfLsaComeback(entry: LsdbEntry, linkId: number, now: number): void {
-    const lsa = entry.lsa;
-    if (lsa.header.age >= MAX_AGE) return;
-    if (isWhatWeOriginate(this.ctx, this.prefixes, lsa, entry.linkId)) return;
-    const n = this.ridConflicts.comeback(entry.linkId === undefined ? entry.key : `${entry.linkId}|${entry.key}`, now);
-    count(this.ctx, 'lsa_self_foreign');
-    if (n < FIGHT_DECLARE) return;
-    const type = LS_TYPE_NAMES[lsa.header.type] ?? `0x${lsa.header.type.toString(16)}`;
-    this.conflictEvidence(
-      {
-        source: 'lsa',
-        linkId,
-        ourKey: this.ourLsaKey(),
-        what:
-          `our ${type}-LSA ${formatRouterId(lsa.header.linkStateId)} came back ${n} times with contents we did not ` +
-          'originate, newer than each of our answers (a sequence number fight, RFC 2328 §13.4)',
-        persistent: n >= FIGHT_PERSIST,
-      },
-      now,
-    );
   }
 
   private emitConflicts(): void {

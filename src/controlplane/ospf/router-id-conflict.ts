@@ -1,12 +1,14 @@
 /**
- * Duplicate router ID detection (issue 7, item 8). Pure: every call takes `now`; no I/O, no timers.
+ * Duplicate router IDs (issue 7, item 8): detection, the tie-break, and renumbering. Pure like the rest of
+ * the instance: every call takes `now`, no clock, no timers; packets only through ctx (renumber).
  *
  * What two routers with one router ID R look like from inside one of them:
  *
  *   Adjacent: the other's packets carry R in the OSPF header, from a link-local address that is not ours
  *     (rxtx.ts drops them — before this, as "own_router_id", silently). Proof at once: our own packets never
  *     come back with another source address. Only a looped link brings our own packets back, from our own
- *     address, and that is no conflict.
+ *     address, and that is no conflict. On an interface with a key the packet must authenticate first: a
+ *     forged packet must not make us renumber.
  *   Not adjacent: both originate the same LSAs (Router-LSA 0, Intra-Area-Prefix-LSA 0 under R). The
  *     routers between them keep whichever instance is newer (RFC 2328 §13.1) and flood it, so each of the
  *     two keeps receiving "its own" LSA with contents it did not originate, newer than its copy; each
@@ -31,22 +33,34 @@
  * the interface ID (low 64 bits) of its own address, compared as unsigned big-endian bytes; the lower key
  * re-derives its router ID. Hellos give the other's link-local (ours: our link-local); LSAs give the
  * other's /128 (ours: our /128) or a Link-LSA's link-local. In MoltNet both are the last 64 bits of the
- * mesh address (DESIGN.md, Link addressing), so the two paths give the same answer.
+ * mesh address (DESIGN.md, Link addressing), so the two paths give the same answer. With several routers
+ * on our ID (a pattern that gave many the same one), we yield when any of them has a higher key: pair by
+ * pair the lower one moves, every pair agrees, and the highest keeps the ID. A lower key that keeps the ID
+ * anyway for OTHER_STAYS_MS (a configured ID, or BIRD/FRR, which do not resolve duplicates) makes us move
+ * after all, so a conflict with one resolving side is still resolved.
  *
  * Without a key (a fight over LSAs that carry no /128, e.g. a foreign router's /64s), we do not yield on
  * the fight alone: a fight we cannot attribute might, if short, still be stale instances, and if both sides
  * yielded blindly both would move. Once the fight persists (FIGHT_PERSIST comebacks) the other side is
  * clearly not moving (a router that never re-derives, such as BIRD or FRR with that ID configured), so we
- * yield — once: if a key-less yield did not end it, the other is probably a node with our very identity
- * (a cloned UUID derives the same new ID), which no router ID can fix, and we only report.
- * Equal keys (both sides have the same interface ID) likewise only report.
+ * yield — once: if a key-less yield did not end it (a new fight within KEYLESS_RETRY_MS), the other is
+ * probably a node with our very identity
+ * (a cloned UUID derives the same new ID), which no router ID can fix, and we only report. (Two MoltNet
+ * nodes without /128s would both move, which ends it too.) Equal keys (both sides have the same interface
+ * ID: the same identity) likewise only report.
  *
  * Episodes: evidence opens an episode (or extends the current one); it ends when our router ID changes
  * (resolved) or after EPISODE_QUIET_MS without evidence. The owner is told once when an episode opens, and
  * once more only if later evidence turns "do not yield" into "yield" (a key found, or the fight persisted).
  */
 import { formatIpv6 } from '../../common/address.js';
-import { formatRouterId } from './wire/types.js';
+import { FloodingScope, LsType, MAX_AGE, PacketType, formatRouterId, type Lsa, type MetricPrefix } from './wire/types.js';
+import { count, type Ctx } from './context.js';
+import { IfState } from './interface.js';
+import type { LsdbEntry } from './lsdb.js';
+import { NbrEvent, nbrEvent } from './neighbor.js';
+import { sendFarewellHello } from './hello.js';
+import { flushLinkLsas, isWhatWeOriginate } from './originate.js';
 
 /** Comebacks of one of our LSAs with foreign contents that declare a fight. */
 export const FIGHT_DECLARE = 4;
@@ -56,6 +70,16 @@ export const FIGHT_PERSIST = 8;
 export const FIGHT_GAP_MS = 60_000;
 /** An episode with no evidence for this long is over (ms). */
 export const EPISODE_QUIET_MS = 120_000;
+/**
+ * A router with the lower key that still uses our ID this long after we first saw it (ms) is not going to
+ * move (its ID is configured, or it does not resolve duplicates: BIRD, FRR): we move instead.
+ */
+export const OTHER_STAYS_MS = 120_000;
+/**
+ * A key-less fight in an episode that began within this long after we moved on one (ms) is not yielded
+ * again: the move did not end it, so the other side is moving too or is us (see the file comment).
+ */
+export const KEYLESS_RETRY_MS = 10 * 60_000;
 /** Past episodes kept for `show`. */
 const PAST_KEPT = 8;
 
@@ -124,6 +148,9 @@ interface Party {
   /** Our key against this kind of evidence. */
   ourKey: Buffer;
   what: string;
+  /** ms: its first and latest evidence. */
+  since: number;
+  lastSeen: number;
 }
 
 interface Episode {
@@ -144,6 +171,20 @@ interface Episode {
   resolvedAt: number | undefined;
 }
 
+const PACKET_NAMES: Record<number, string> = {
+  [PacketType.Hello]: 'a Hello',
+  [PacketType.DatabaseDescription]: 'a Database Description',
+  [PacketType.LinkStateRequest]: 'an LS Request',
+  [PacketType.LinkStateUpdate]: 'an LS Update',
+  [PacketType.LinkStateAck]: 'an LS Acknowledgment',
+};
+
+const LS_TYPE_NAMES: Record<number, string> = {
+  [LsType.Router]: 'Router-LSA',
+  [LsType.Link]: 'Link-LSA',
+  [LsType.IntraAreaPrefix]: 'Intra-Area-Prefix-LSA',
+};
+
 /** The interface ID of an address: its low 64 bits. */
 export function interfaceIdOf(addr: Buffer): Buffer {
   return Buffer.from(addr.subarray(8, 16));
@@ -153,22 +194,123 @@ function keyText(k: Buffer): string {
   return k.toString('hex');
 }
 
+/** Our tie-break key against LSA evidence: the interface ID of our /128 (else of our link-local). */
+function ourLsaKey(ctx: Ctx, prefixes: MetricPrefix[]): Buffer {
+  const host = prefixes.find((p) => p.length === 128);
+  return interfaceIdOf(host ? host.prefix : ctx.linkLocal);
+}
+
 export class RouterIdConflicts {
   private current: Episode | undefined;
   private readonly past: Episode[] = [];
   private readonly pending: RouterIdConflictEvent[] = [];
   /** By LSA key: comebacks with foreign contents. */
   private readonly fights = new Map<string, { count: number; lastAt: number }>();
-  /** Key-less yields that did not end the conflict (see the file comment). */
-  private keylessYields = 0;
+  /** ms: when we last moved on a key-less fight (an episode starting soon after does not move again). */
+  private keylessYieldAt: number | undefined;
+  /** Every /128 we have advertised in this run (hex): never a foreign address in our own LSAs. */
+  private readonly ourHosts = new Set<string>();
 
   constructor(private readonly configured: boolean) {}
 
+  // ---------------------------------------------------------------------------------------------------------
+  // Evidence: the instance's hooks (ctx.routerIdClash, ctx.selfLsaSeen, ctx.selfOriginatedReceived) call these.
+
+  /** Our prefixes changed (or are first known): their /128s are ours for the rest of the run. */
+  noteHosts(prefixes: MetricPrefix[]): void {
+    for (const p of prefixes) if (p.length === 128) this.ourHosts.add(p.prefix.toString('hex'));
+  }
+
+  /** A packet with our router ID from an address that is not ours (rxtx.ts). */
+  packetClash(ctx: Ctx, linkId: number, src: Buffer, packetType: number, now: number): void {
+    const name = ctx.ifaces.get(linkId)?.cfg.name ?? String(linkId);
+    this.evidence(
+      ctx,
+      {
+        source: 'hello',
+        linkId,
+        ourKey: interfaceIdOf(ctx.linkLocal),
+        peerAddress: src,
+        otherKey: interfaceIdOf(src),
+        what: `${PACKET_NAMES[packetType] ?? 'a packet'} from ${formatIpv6(src)} on ${name}`,
+      },
+      now,
+    );
+  }
+
+  /** An LSA under our router ID, of any age relative to ours: does it name an address that is not ours? */
+  lsaSeen(ctx: Ctx, prefixes: MetricPrefix[], lsa: Lsa, linkId: number, now: number): void {
+    if (lsa.header.age >= MAX_AGE) return;
+    const body = lsa.body;
+    const lsid = formatRouterId(lsa.header.linkStateId);
+    if (body.kind === 'intra-area-prefix') {
+      const foreign = body.prefixes.find((p) => p.length === 128 && !this.ourHosts.has(p.prefix.toString('hex')));
+      if (!foreign) return;
+      this.evidence(
+        ctx,
+        {
+          source: 'lsa',
+          linkId,
+          ourKey: ourLsaKey(ctx, prefixes),
+          peerAddress: foreign.prefix,
+          otherKey: interfaceIdOf(foreign.prefix),
+          what: `an Intra-Area-Prefix-LSA ${lsid} under our ID listing ${formatIpv6(foreign.prefix)}/128, which we do not advertise`,
+        },
+        now,
+      );
+    } else if (body.kind === 'link' && !body.linkLocalAddress.equals(ctx.linkLocal)) {
+      this.evidence(
+        ctx,
+        {
+          source: 'lsa',
+          linkId,
+          ourKey: interfaceIdOf(ctx.linkLocal),
+          peerAddress: body.linkLocalAddress,
+          otherKey: interfaceIdOf(body.linkLocalAddress),
+          what: `a Link-LSA ${lsid} under our ID with link-local ${formatIpv6(body.linkLocalAddress)}`,
+        },
+        now,
+      );
+    }
+  }
+
+  /**
+   * RFC 2328 §13.4: a newer instance of one of our LSAs was installed (before we answer it). Contents we
+   * would not originate, coming back again and again: a fight.
+   */
+  lsaComeback(ctx: Ctx, prefixes: MetricPrefix[], entry: LsdbEntry, linkId: number, now: number): void {
+    const lsa = entry.lsa;
+    if (lsa.header.age >= MAX_AGE) return;
+    if (isWhatWeOriginate(ctx, prefixes, lsa, entry.linkId)) return;
+    count(ctx, 'lsa_self_foreign');
+    const n = this.comeback(entry.linkId === undefined ? entry.key : `${entry.linkId}|${entry.key}`, now);
+    if (n < FIGHT_DECLARE) return;
+    const type = LS_TYPE_NAMES[lsa.header.type] ?? `LS type 0x${lsa.header.type.toString(16)}`;
+    this.evidence(
+      ctx,
+      {
+        source: 'lsa',
+        linkId,
+        ourKey: ourLsaKey(ctx, prefixes),
+        what:
+          `our ${type} ${formatRouterId(lsa.header.linkStateId)} came back ${n} times with contents we did not ` +
+          'originate, each newer than our answer (a sequence number fight, RFC 2328 §13.4)',
+        persistent: n >= FIGHT_PERSIST,
+      },
+      now,
+    );
+  }
+
+  private evidence(ctx: Ctx, ev: Evidence, now: number): void {
+    count(ctx, 'router_id_conflict_evidence');
+    this.report(ctx.routerId, ev, now);
+  }
+
   /**
    * One of our LSAs came back newer than our copy with contents we do not originate: count it. Returns the
-   * count in the current run (FIGHT_DECLARE and FIGHT_PERSIST are the thresholds the caller acts on).
+   * count in the current run (FIGHT_DECLARE and FIGHT_PERSIST are the thresholds acted on).
    */
-  comeback(lsaKey: string, now: number): number {
+  private comeback(lsaKey: string, now: number): number {
     const f = this.fights.get(lsaKey);
     if (!f || now - f.lastAt > FIGHT_GAP_MS) {
       this.fights.set(lsaKey, { count: 1, lastAt: now });
@@ -178,6 +320,9 @@ export class RouterIdConflicts {
     f.lastAt = now;
     return f.count;
   }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Episodes
 
   /**
    * Record evidence under our current router ID. An event is queued when an episode opens, and when later
@@ -211,7 +356,9 @@ export class RouterIdConflicts {
     ep.evidence++;
     if (ev.otherKey) {
       const k = keyText(ev.otherKey);
-      if (!ep.parties.has(k)) {
+      const known = ep.parties.get(k);
+      if (known) known.lastSeen = now;
+      else {
         ep.parties.set(k, {
           source: ev.source,
           linkId: ev.linkId,
@@ -219,6 +366,8 @@ export class RouterIdConflicts {
           otherKey: ev.otherKey,
           ourKey: ev.ourKey,
           what: ev.what,
+          since: now,
+          lastSeen: now,
         });
       }
     } else {
@@ -236,7 +385,7 @@ export class RouterIdConflicts {
     const ep = this.current;
     this.fights.clear();
     if (!ep) return;
-    if (ep.weYield && !ep.about) this.keylessYields++;
+    if (ep.weYield && !ep.about) this.keylessYieldAt = now;
     ep.resolvedTo = newRouterId;
     ep.resolvedAt = now;
     this.retire(ep);
@@ -280,8 +429,10 @@ export class RouterIdConflicts {
     const parties = [...ep.parties.values()];
     const higher = parties.find((p) => Buffer.compare(p.ourKey, p.otherKey) < 0);
     const same = parties.find((p) => Buffer.compare(p.ourKey, p.otherKey) === 0);
+    // A lower key that should have moved long ago and is still there.
+    const stays = parties.find((p) => Buffer.compare(p.ourKey, p.otherKey) > 0 && p.lastSeen - p.since >= OTHER_STAYS_MS);
     const first = parties[0];
-    ep.about = higher ?? same ?? first;
+    ep.about = higher ?? same ?? stays ?? first;
     if (this.configured) {
       ep.weYield = false;
       const p = ep.about ?? ep.keyless!;
@@ -300,13 +451,22 @@ export class RouterIdConflicts {
         'no router ID can separate them, not yielding';
       return;
     }
+    if (stays) {
+      ep.weYield = true;
+      ep.detail =
+        `${seen(stays)}; its interface ID ${keyText(stays.otherKey)} is lower than ours, but it has kept the ID for ` +
+        `${Math.round((stays.lastSeen - stays.since) / 1000)} s (configured, or a router that does not resolve duplicates): ` +
+        'we re-derive ours';
+      return;
+    }
     if (first) {
       ep.weYield = false;
       ep.detail = `${seen(first)}; our interface ID ${keyText(first.ourKey)} is higher than its ${keyText(first.otherKey)}: it re-derives, we keep ours`;
       return;
     }
     const k = ep.keyless!;
-    if (ep.persistent && this.keylessYields === 0) {
+    const movedJustBefore = this.keylessYieldAt !== undefined && ep.since - this.keylessYieldAt < KEYLESS_RETRY_MS;
+    if (ep.persistent && !movedJustBefore) {
       ep.weYield = true;
       ep.detail = `${seen(k)}; no tie-break key, and the fight persisted (${FIGHT_PERSIST} comebacks): we re-derive our router ID`;
       return;
@@ -355,4 +515,46 @@ function info(ep: Episode, now: number): RouterIdConflictInfo {
   if (p) i.otherKey = keyText(p.otherKey);
   if (ep.resolvedTo !== undefined) i.newRouterId = formatRouterId(ep.resolvedTo);
   return i;
+}
+
+/**
+ * Take a new router ID in place (OspfInstance.changeRouterId); returns the old one.
+ *   1. Under the old ID, once more on every interface with neighbors: our Link-LSAs at MaxAge (link scope:
+ *      on our own links only we can have originated them, so this flush cannot hit the other router) and a
+ *      Hello that lists nobody, so every neighbor takes 1-Way and drops us from its Router-LSA now rather
+ *      than after RouterDeadInterval (and a MoltNet neighbor drops us at once when our new ID's Hello comes
+ *      from the same address: hello.ts).
+ *   2. Every neighbor is dropped (KillNbr, lists cleared): adjacencies re-form under the new ID from the
+ *      next Hello, due at once (the next tick).
+ *   3. LSAs of the old ID: link-scope ones leave our LSDB (flushed in 1); area- and AS-scope ones stay as
+ *      anyone else's would — no longer ours, never refreshed or re-originated, and NOT flushed: the other
+ *      router keeps that ID legitimately, and its instances replace ours by ordinary flooding (ours, if
+ *      newer, reach it once and it answers them past, §13.4).
+ *   4. ctx.routerId changes; the caller originates under it.
+ */
+export function renumber(ctx: Ctx, newId: number, now: number): number {
+  const oldId = ctx.routerId;
+  for (const iface of ctx.ifaces.values()) {
+    if (iface.state === IfState.Down || iface.neighbors.size === 0) continue;
+    flushLinkLsas(ctx, iface, now);
+    sendFarewellHello(ctx, iface);
+  }
+  for (const iface of ctx.ifaces.values()) {
+    for (const nbr of [...iface.neighbors.values()]) nbrEvent(nbr, NbrEvent.KillNbr, now, ctx.nbrHooks);
+    iface.neighbors.clear();
+    iface.delayedAcks = [];
+    iface.delayedAckDue = undefined;
+    iface.helloDue = now;
+  }
+  ctx.out.floods.clear();
+  ctx.out.directAcks.clear();
+  for (const e of [...ctx.lsdb.entries()]) {
+    if (!e.self) continue;
+    if (e.scope === FloodingScope.LinkLocal) ctx.lsdb.remove(e);
+    else e.self = false;
+  }
+  ctx.routerId = newId;
+  ctx.agingChanged(now);
+  count(ctx, 'router_id_changes');
+  return oldId;
 }
