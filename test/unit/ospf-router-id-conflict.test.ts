@@ -37,8 +37,8 @@ function serviceLike(net: SimNet, r: SimRouter, uuid = uuidOf(r.id)): Watched {
   return w;
 }
 
-function build(edges: Edge[], routers: { id: number; routerId?: number; configured?: boolean }[]): SimNet {
-  const net = new SimNet({ seed: 17 });
+function build(edges: Edge[], routers: { id: number; routerId?: number; configured?: boolean }[], record = false): SimNet {
+  const net = new SimNet({ seed: 17, record });
   for (const r of routers) {
     net.addRouter(r.id, { ...(r.routerId !== undefined ? { routerId: r.routerId } : {}), routerIdConfigured: r.configured ?? false });
   }
@@ -62,13 +62,19 @@ const SHARED = deriveRouterId(uuidOf(0xdead));
 
 test('two neighbors with one router ID: both report it, the lower interface ID re-derives, then Full and routes', () => {
   const edges: Edge[] = [{ a: 1, b: 2, cost: 10 }];
-  const net = build(edges, [
-    { id: 1, routerId: SHARED },
-    { id: 2, routerId: SHARED },
-  ]);
+  const net = build(
+    edges,
+    [
+      { id: 1, routerId: SHARED },
+      { id: 2, routerId: SHARED },
+    ],
+    true,
+  );
   const [r1, r2] = [net.routers.get(1)!, net.routers.get(2)!];
   const w1 = serviceLike(net, r1);
   const w2 = serviceLike(net, r2);
+  let changedAt = -1;
+  r1.inst.onRouterIdConflict(() => (changedAt = net.now));
   net.advance(60_000);
 
   assert.equal(w1.events.length, 1, 'router 1 told once');
@@ -90,6 +96,11 @@ test('two neighbors with one router ID: both report it, the lower interface ID r
   assert.equal(e2.weYield, false, e2.detail);
   assert.equal(r1.inst.routerId, deriveRouterId(uuidOf(1), 1));
   assert.equal(r2.inst.routerId, SHARED);
+  // From the change on, every packet carries the new ID (OSPF header bytes 4-7), a Hello at once.
+  const after = r1.sent.filter((p) => p.at >= changedAt);
+  assert.ok(after.length > 0 && after.every((p) => p.packet.readUInt32BE(4) === r1.inst.routerId));
+  assert.equal(after[0]!.packet[1], 1, 'a Hello first');
+  assert.equal(after[0]!.at, changedAt, 'on the next tick');
   assert.ok((r1.inst.counters()['drop_router_id_conflict'] ?? 0) > 0, 'the neighbor packets were dropped as a conflict');
   assert.equal(r1.inst.counters()['drop_own_router_id'] ?? 0, 0, '... not as our own');
 
@@ -148,6 +159,24 @@ test('two routers apart (A - X - B) with one router ID: found through flooding, 
   net.advance(600_000);
   checkConverged(net, 5, edges, 'much later');
   assert.equal(wa.events.length, 1);
+
+  // A restarts without remembering its generation: back on the shared ID, it moves again, and its own
+  // generation-1 LSAs from before the restart (learned again meanwhile) are no conflict: it originates
+  // past them.
+  const ourRouterLsa = () => a.inst.database().find((e) => e.type === 'Router' && e.advertisingRouter === formatRouterId(a.inst.routerId))!;
+  const before = parseInt(ourRouterLsa().sequence, 16);
+  net.restartRouter(1, SHARED);
+  const again = serviceLike(net, a);
+  net.advance(120_000);
+  assert.deepEqual(
+    again.events.map((e) => e.weYield),
+    [true],
+  );
+  assert.equal(a.inst.routerId, deriveRouterId(uuidOf(1), 1));
+  assert.equal(a.inst.routerIdConflicts().length, 1, 'one episode, resolved');
+  assert.ok(parseInt(ourRouterLsa().sequence, 16) > before, `past its old instances: ${ourRouterLsa().sequence}`);
+  allFull(net, 'after the restart');
+  checkConverged(net, 5, edges, 'after the restart');
 });
 
 test('a 4-node ring whose UUIDs differ only in the first group: distinct derived IDs, converges, no conflict', () => {

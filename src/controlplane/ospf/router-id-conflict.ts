@@ -530,6 +530,7 @@ function info(ep: Episode, now: number): RouterIdConflictInfo {
  *      anyone else's would — no longer ours, never refreshed or re-originated, and NOT flushed: the other
  *      router keeps that ID legitimately, and its instances replace ours by ordinary flooding (ours, if
  *      newer, reach it once and it answers them past, §13.4).
+ *      LSAs already under the new ID become ours (see below).
  *   4. ctx.routerId changes; the caller originates under it.
  */
 export function renumber(ctx: Ctx, newId: number, now: number): number {
@@ -549,9 +550,14 @@ export function renumber(ctx: Ctx, newId: number, now: number): number {
   ctx.out.floods.clear();
   ctx.out.directAcks.clear();
   for (const e of [...ctx.lsdb.entries()]) {
-    if (!e.self) continue;
-    if (e.scope === FloodingScope.LinkLocal) ctx.lsdb.remove(e);
-    else e.self = false;
+    if (e.self) {
+      if (e.scope === FloodingScope.LinkLocal) ctx.lsdb.remove(e);
+      else e.self = false;
+    } else if (e.lsa.header.advertisingRouter === newId) {
+      // Already under the new ID (ours from before a restart, learned while we had the old one): ours now,
+      // re-originated past or flushed by the origination that follows, as §13.4 would have it.
+      e.self = true;
+    }
   }
   ctx.routerId = newId;
   ctx.agingChanged(now);
