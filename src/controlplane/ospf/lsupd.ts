@@ -10,13 +10,14 @@
  *        (d) install it (SPF is triggered when the contents changed); (e) acknowledge it (delayed, unless
  *        flooded back out of the receiving interface); (f) if it is ours (§13.4), originate a newer
  *        instance or flush it;
- *   Any LSA under our router ID (newer, the same or older) is also shown to duplicate router ID
- *   detection (ctx.selfLsaSeen), before MinLSArrival can drop it;
  *   6.   it is on the sender's request list: BadLSReq, stop processing the packet;
  *   7.   the same instance: an implied acknowledgment if it is on the sender's retransmission list, else a
  *        direct acknowledgment;
  *   8.   our copy is newer: send ours back (at most once per MinLSArrival), unless it is MaxAge with
  *        MaxSequenceNumber.
+ * Every LSA under our router ID (newer, the same or older than our copy) is also shown to duplicate
+ * router ID detection (ctx.selfLsaSeen) before MinLSArrival can drop it; an installed newer one, before
+ * the §13.4 answer, too (ctx.selfOriginatedReceived -> router-id-conflict.ts).
  */
 import { MAX_AGE, MAX_SEQUENCE_NUMBER, MIN_LS_ARRIVAL, lsaKeyString, type LsuDecoded } from './wire/types.js';
 import { anyNeighborExchanging, count, type Ctx } from './context.js';

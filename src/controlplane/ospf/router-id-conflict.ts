@@ -441,7 +441,9 @@ export class RouterIdConflicts {
     }
     if (higher) {
       ep.weYield = true;
-      ep.detail = `${seen(higher)}; our interface ID ${keyText(higher.ourKey)} is lower than its ${keyText(higher.otherKey)}: we re-derive our router ID`;
+      ep.detail =
+        `${seen(higher)}; our interface ID ${keyText(higher.ourKey)} is lower than its ${keyText(higher.otherKey)}: ` +
+        'we re-derive our router ID';
       return;
     }
     if (same) {
@@ -461,7 +463,9 @@ export class RouterIdConflicts {
     }
     if (first) {
       ep.weYield = false;
-      ep.detail = `${seen(first)}; our interface ID ${keyText(first.ourKey)} is higher than its ${keyText(first.otherKey)}: it re-derives, we keep ours`;
+      ep.detail =
+        `${seen(first)}; our interface ID ${keyText(first.ourKey)} is higher than its ${keyText(first.otherKey)}: ` +
+        'it re-derives, we keep ours';
       return;
     }
     const k = ep.keyless!;
