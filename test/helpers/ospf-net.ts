@@ -3,6 +3,7 @@
  * packet delivery queue (optional per-link delay and loss from a seeded PRNG). Deterministic: the same seed
  * gives the same run. No sleeping: run() jumps the clock to the next packet or timer.
  */
+import assert from 'node:assert/strict';
 import { OspfInstance, type OspfRoute } from '../../src/controlplane/ospf/instance.js';
 import type { OspfInterfaceConfig } from '../../src/controlplane/ospf/config.js';
 import { ManualClock } from '../../src/common/clock.js';
@@ -34,7 +35,11 @@ export function meshAddressOf(routerId: number): Buffer {
 }
 
 export interface SimRouter {
+  /** The simulation's name for the router (the Router ID too, unless `routerId` was given). */
   id: number;
+  /** The Router ID it starts with. */
+  routerId: number;
+  routerIdConfigured: boolean;
   inst: OspfInstance;
   nextTick: number;
   linkLocal: Buffer;
@@ -104,10 +109,22 @@ export class SimNet {
     return this.clock.now();
   }
 
-  addRouter(id: number, extra: { prefixes?: { prefix: Buffer; length: number; metric?: number }[] } = {}): SimRouter {
-    const linkLocal = linkLocalOf(id);
+  addRouter(
+    id: number,
+    extra: {
+      prefixes?: { prefix: Buffer; length: number; metric?: number }[];
+      /** Default `id`: several routers may share one (duplicate router ID tests). */
+      routerId?: number;
+      routerIdConfigured?: boolean;
+      /** Default linkLocalOf(id). */
+      linkLocal?: Buffer;
+    } = {},
+  ): SimRouter {
+    const linkLocal = extra.linkLocal ?? linkLocalOf(id);
     const r: SimRouter = {
       id,
+      routerId: extra.routerId ?? id,
+      routerIdConfigured: extra.routerIdConfigured ?? false,
       inst: undefined as unknown as OspfInstance,
       nextTick: this.now,
       linkLocal,
@@ -125,7 +142,8 @@ export class SimNet {
 
   private newInstance(r: SimRouter): OspfInstance {
     const inst = new OspfInstance({
-      routerId: r.id,
+      routerId: r.routerId,
+      routerIdConfigured: r.routerIdConfigured,
       linkLocal: r.linkLocal,
       prefixes: r.prefixes,
       io: { send: (linkId, dst, packet) => this.send(r, linkId, dst, packet) },
@@ -139,9 +157,13 @@ export class SimNet {
     return inst;
   }
 
-  /** The router restarts: a fresh instance with the same Router ID and interfaces (its LSDB is lost). */
-  restartRouter(id: number): void {
+  /**
+   * The router restarts: a fresh instance with the same interfaces (its LSDB is lost) and the Router ID it
+   * has now (or `routerId`).
+   */
+  restartRouter(id: number, routerId?: number): void {
     const r = this.routers.get(id)!;
+    r.routerId = routerId ?? r.inst.routerId;
     r.inst = this.newInstance(r);
     for (const cfg of r.configs.values()) r.inst.addInterface(cfg, this.now);
     r.nextTick = this.now;
@@ -312,6 +334,111 @@ export class SimNet {
       .map((e) => `${e.type} ${e.linkStateId} ${e.advertisingRouter} ${e.sequence} ${e.checksum}`)
       .sort()
       .join('\n');
+  }
+}
+
+// -----------------------------------------------------------------------------------------------------------
+// Reference results for simulated networks (routers named 1..n)
+
+export interface Edge {
+  a: number;
+  b: number;
+  cost: number;
+}
+
+/** A random connected graph: a random spanning tree plus `extra` random edges, no parallel edges. */
+export function randomGraph(n: number, extra: number, rand: () => number): Edge[] {
+  const edges: Edge[] = [];
+  const seen = new Set<string>();
+  const add = (a: number, b: number): boolean => {
+    const k = a < b ? `${a}-${b}` : `${b}-${a}`;
+    if (a === b || seen.has(k)) return false;
+    seen.add(k);
+    edges.push({ a, b, cost: 1 + Math.floor(rand() * 20) });
+    return true;
+  };
+  for (let i = 2; i <= n; i++) add(i, 1 + Math.floor(rand() * (i - 1)));
+  let added = 0;
+  while (added < extra) if (add(1 + Math.floor(rand() * n), 1 + Math.floor(rand() * n))) added++;
+  return edges;
+}
+
+/** Reference: from every router, the distance to every other and the set of first-hop neighbors (ECMP). */
+export function reference(n: number, edges: Edge[]): Map<number, Map<number, { dist: number; firstHops: Set<number> }>> {
+  const adj = new Map<number, { to: number; cost: number }[]>();
+  for (let i = 1; i <= n; i++) adj.set(i, []);
+  for (const e of edges) {
+    adj.get(e.a)!.push({ to: e.b, cost: e.cost });
+    adj.get(e.b)!.push({ to: e.a, cost: e.cost });
+  }
+  const dist = (src: number): Map<number, number> => {
+    const d = new Map<number, number>([[src, 0]]);
+    const done = new Set<number>();
+    for (;;) {
+      let u = -1;
+      let best = Infinity;
+      for (const [v, dv] of d) if (!done.has(v) && dv < best) [u, best] = [v, dv];
+      if (u < 0) break;
+      done.add(u);
+      for (const { to, cost } of adj.get(u)!) if ((d.get(to) ?? Infinity) > best + cost) d.set(to, best + cost);
+    }
+    return d;
+  };
+  const all = new Map<number, Map<number, number>>();
+  for (let i = 1; i <= n; i++) all.set(i, dist(i));
+  const out = new Map<number, Map<number, { dist: number; firstHops: Set<number> }>>();
+  for (let s = 1; s <= n; s++) {
+    const m = new Map<number, { dist: number; firstHops: Set<number> }>();
+    const ds = all.get(s)!;
+    for (const [t, dt] of ds) {
+      if (t === s) continue;
+      const firstHops = new Set<number>();
+      for (const { to, cost } of adj.get(s)!) {
+        const dn = all.get(to)!.get(t);
+        if (dn !== undefined && cost + dn === dt) firstHops.add(to);
+      }
+      m.set(t, { dist: dt, firstHops });
+    }
+    out.set(s, m);
+  }
+  return out;
+}
+
+export function checkConverged(net: SimNet, n: number, edges: Edge[], label: string): void {
+  const ref = reference(n, edges);
+  const db1 = net.areaDatabase(1);
+  assert.equal(db1.split('\n').length, 2 * n, `${label}: a Router-LSA and an Intra-Area-Prefix-LSA per router`);
+  for (let i = 2; i <= n; i++) {
+    // Only routers in router 1's partition need the same database.
+    if (ref.get(1)!.has(i)) assert.equal(net.areaDatabase(i), db1, `${label}: LSDB of ${i} differs from router 1's`);
+  }
+  for (let s = 1; s <= n; s++) {
+    const r = net.routers.get(s)!;
+    const routes = r.inst.routes();
+    const expected = ref.get(s)!;
+    for (let t = 1; t <= n; t++) {
+      if (t === s) continue;
+      const host = net.routers.get(t)!.prefixes[0]!.prefix;
+      const route = routes.find((x) => x.length === 128 && x.prefix.equals(host));
+      const exp = expected.get(t);
+      if (!exp) {
+        assert.equal(route, undefined, `${label}: ${s} should have no route to unreachable ${t}`);
+        continue;
+      }
+      assert.ok(route, `${label}: ${s} has no route to ${t}`);
+      assert.equal(route.cost, exp.dist, `${label}: cost ${s}->${t}`);
+      const hops = new Set(
+        route.nexthops.map((h) => {
+          const link = r.ports.get(h.linkId)!;
+          const far = link.a.router === s && link.a.linkId === h.linkId ? link.b.router : link.a.router;
+          assert.ok(h.address.equals(net.routers.get(far)!.linkLocal), `${label}: next hop address of ${s}->${t}`);
+          return far;
+        }),
+      );
+      assert.deepEqual([...hops].sort((a, b) => a - b), [...exp.firstHops].sort((a, b) => a - b), `${label}: next hops ${s}->${t}`);
+    }
+    const own = routes.find((x) => x.prefix.equals(r.prefixes[0]!.prefix));
+    assert.ok(own?.local, `${label}: ${s} has its own /128 as local`);
   }
 }
 

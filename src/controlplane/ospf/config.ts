@@ -70,6 +70,11 @@ export interface SpfThrottleConfig {
 
 export interface OspfInstanceOptions {
   routerId: number;
+  /**
+   * The router ID was configured by the operator (not derived): a duplicate is still detected and
+   * reported (onRouterIdConflict, weYield false) but never yielded. Default false.
+   */
+  routerIdConfigured?: boolean;
   /** Default 0 (the backbone, 0.0.0.0). */
   areaId?: number;
   /** Our link-local address on every link (16 bytes). */

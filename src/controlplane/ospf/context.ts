@@ -4,7 +4,7 @@
  * call, and the hooks back into the instance. Built and owned by OspfInstance (instance.ts).
  */
 import type { Logger } from '../../common/log.js';
-import type { LsaHeader } from './wire/types.js';
+import type { Lsa, LsaHeader } from './wire/types.js';
 import type { OspfIo } from './config.js';
 import type { Iface } from './interface.js';
 import type { Lsdb, LsdbEntry } from './lsdb.js';
@@ -19,7 +19,11 @@ export interface Output {
 }
 
 export interface Ctx {
-  readonly routerId: number;
+  /**
+   * Our router ID. Not readonly: OspfInstance.changeRouterId sets it in place (duplicate router ID
+   * resolution), so read it where it is used and never keep a copy.
+   */
+  routerId: number;
   readonly areaId: number;
   readonly linkLocal: Buffer;
   readonly io: OspfIo;
@@ -34,8 +38,18 @@ export interface Ctx {
   spfTrigger(now: number): void;
   /** Our own LSAs may need re-origination (adjacency or interface change): done once at the end of the call. */
   originateSoon(): void;
-  /** RFC 2328 §13.4: a self-originated LSA newer than ours arrived (and was installed). */
-  selfOriginatedReceived(entry: LsdbEntry, now: number): void;
+  /**
+   * An LSA under our router ID arrived on `linkId`, whatever its age relative to ours (lsupd.ts): evidence
+   * of a duplicate router ID if it names an address that is not ours (router-id-conflict.ts).
+   */
+  selfLsaSeen(lsa: Lsa, linkId: number, now: number): void;
+  /** RFC 2328 §13.4: a self-originated LSA newer than ours arrived on `linkId` (and was installed). */
+  selfOriginatedReceived(entry: LsdbEntry, linkId: number, now: number): void;
+  /**
+   * A packet carrying our router ID from a source address that is not ours (rxtx.ts), after the area,
+   * instance and authentication checks: another router uses our router ID.
+   */
+  routerIdClash(linkId: number, src: Buffer, packetType: number, now: number): void;
   /** An LSDB entry reached MaxAge or became removable: the next tick looks at it. */
   agingChanged(at: number): void;
 }

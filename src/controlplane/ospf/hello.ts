@@ -3,6 +3,12 @@
  * Sending: every HelloInterval to AllSPFRouters, listing the neighbors we have heard (state >= Init).
  * Receiving: HelloInterval, RouterDeadInterval and the E bit must match ours; the neighbor is identified
  * by its Router ID (RFC 5340: on every link type); then HelloReceived and 2-WayReceived or 1-Way.
+ * A point-to-point link has one router at the far end: a Hello from a new Router ID at the address of a
+ * neighbor we know under another Router ID means that router changed its Router ID (duplicate router ID
+ * resolution): the old neighbor goes at once (KillNbr), not a RouterDeadInterval later.
+ *
+ * sendFarewellHello: the last Hello under a Router ID we are leaving, listing no neighbor, so that every
+ * neighbor takes 1-Way at once and drops us from its Router-LSA (RFC 2328 §10.5).
  */
 import { OspfOption, PacketType, formatRouterId, type HelloRepr } from './wire/types.js';
 import { ROUTER_PRIORITY } from './config.js';
@@ -25,6 +31,10 @@ export function buildHello(ctx: Ctx, iface: Iface): HelloRepr {
     backupDesignatedRouter: 0,
     neighbors,
   };
+}
+
+export function sendFarewellHello(ctx: Ctx, iface: Iface): void {
+  sendPacket(ctx, iface, ALL_SPF, { type: PacketType.Hello, body: { ...buildHello(ctx, iface), neighbors: [] } });
 }
 
 export function sendHello(ctx: Ctx, iface: Iface, now: number): void {
@@ -55,6 +65,16 @@ export function receiveHello(ctx: Ctx, iface: Iface, src: Buffer, routerId: numb
   let nbr = iface.neighbors.get(routerId);
   const isNew = !nbr;
   if (!nbr) {
+    for (const old of [...iface.neighbors.values()]) {
+      if (!old.address.equals(src)) continue;
+      count(ctx, 'nbr_renumbered');
+      ctx.log.info(
+        { iface: iface.cfg.name, from: formatRouterId(old.routerId), to: formatRouterId(routerId) },
+        'OSPF neighbor changed its router ID',
+      );
+      nbrEvent(old, NbrEvent.KillNbr, now, ctx.nbrHooks);
+      iface.neighbors.delete(old.routerId);
+    }
     nbr = newNeighbor(iface, routerId, src, now);
     iface.neighbors.set(routerId, nbr);
   }

@@ -24,6 +24,8 @@
  *   originate.ts  our Router-, Link- and Intra-Area-Prefix-LSAs, refresh, flushing, §13.4
  *   spf-input.ts  LSDB -> SpfInput (spf/ computes)
  *   routes.ts     SPF result -> routes with link-local next hops; address conflicts
+ *   router-id.ts  the default router ID: SHA-256 of the UUID (and a generation)
+ *   router-id-conflict.ts  duplicate router ID detection, the tie-break, renumbering (changeRouterId)
  */
 import type { Logger } from '../../common/log.js';
 import { silentLogger } from '../../common/log.js';
@@ -72,9 +74,16 @@ import {
 } from './originate.js';
 import { buildSpfInput } from './spf-input.js';
 import { detectConflicts, routesKey, toOspfRoutes, type AddressConflict } from './routes.js';
+import {
+  RouterIdConflicts,
+  renumber,
+  type RouterIdConflictEvent,
+  type RouterIdConflictInfo,
+} from './router-id-conflict.js';
 
 export type { OspfInterfaceConfig, OspfIo, OspfRoute, OspfInstanceOptions, NeighborStateEvent } from './config.js';
 export type { AddressConflict } from './routes.js';
+export type { RouterIdConflictEvent, RouterIdConflictInfo } from './router-id-conflict.js';
 
 export interface NeighborInfo {
   linkId: number;
@@ -132,8 +141,13 @@ const LS_TYPE_NAMES: Record<number, string> = {
 /** How far ahead tick() looks when nothing at all is scheduled. */
 const IDLE_WAKEUP_MS = 60_000;
 
+function checkRouterId(id: number): void {
+  if (!Number.isInteger(id) || id <= 0 || id > 0xffffffff) {
+    throw new InvalidInputError(`OSPF router ID must be a non-zero unsigned 32-bit number, got ${id}`);
+  }
+}
+
 export class OspfInstance {
-  readonly routerId: number;
   readonly areaId: number;
   private readonly ctx: Ctx;
   private readonly log: Logger;
@@ -148,18 +162,20 @@ export class OspfInstance {
   private readonly knownConflicts = new Map<string, AddressConflict>();
   private readonly routeSubscribers: ((routes: OspfRoute[]) => void)[] = [];
   private readonly neighborSubscribers: ((e: NeighborStateEvent) => void)[] = [];
+  private readonly conflictSubscribers: ((e: RouterIdConflictEvent) => void)[] = [];
+  private readonly ridConflicts: RouterIdConflicts;
   private inCall = 0;
 
   constructor(opts: OspfInstanceOptions) {
-    if (!Number.isInteger(opts.routerId) || opts.routerId <= 0 || opts.routerId > 0xffffffff) {
-      throw new InvalidInputError(`OSPF router ID must be a non-zero unsigned 32-bit number, got ${opts.routerId}`);
-    }
+    checkRouterId(opts.routerId);
     if (opts.linkLocal.length !== 16) throw new InvalidInputError('OSPF link-local address must be 16 bytes');
-    this.routerId = opts.routerId >>> 0;
+    const routerId = opts.routerId >>> 0;
+    this.ridConflicts = new RouterIdConflicts(opts.routerIdConfigured ?? false);
     this.areaId = (opts.areaId ?? 0) >>> 0;
     this.log = opts.log ?? silentLogger();
     this.lastNow = opts.now;
     this.prefixes = ourPrefixes(opts.prefixes);
+    this.ridConflicts.noteHosts(this.prefixes);
     const t = opts.spfThrottle ?? DEFAULT_SPF_THROTTLE;
     this.throttle = new SpfThrottle({ delay: t.delay, initialHold: t.initialHold, maxHold: t.maxHold });
     const nbrHooks: NeighborHooks = {
@@ -179,7 +195,7 @@ export class OspfInstance {
       log: (msg, fields) => this.log.debug({ ...fields, routerId: formatRouterId(fields['routerId'] as number) }, msg),
     };
     this.ctx = {
-      routerId: this.routerId,
+      routerId,
       areaId: this.areaId,
       linkLocal: Buffer.from(opts.linkLocal),
       io: opts.io,
@@ -193,7 +209,12 @@ export class OspfInstance {
       originateSoon: () => {
         this.originateDirty = true;
       },
-      selfOriginatedReceived: (entry, now) => selfOriginatedReceived(this.ctx, this.origin, this.prefixes, entry, now),
+      selfLsaSeen: (lsa, linkId, now) => this.ridConflicts.lsaSeen(this.ctx, this.prefixes, lsa, linkId, now),
+      selfOriginatedReceived: (entry, linkId, now) => {
+        this.ridConflicts.lsaComeback(this.ctx, this.prefixes, entry, linkId, now);
+        selfOriginatedReceived(this.ctx, this.origin, this.prefixes, entry, now);
+      },
+      routerIdClash: (linkId, src, packetType, now) => this.ridConflicts.packetClash(this.ctx, linkId, src, packetType, now),
       agingChanged: (at) => {
         if (at < this.agingDue) this.agingDue = at;
       },
@@ -202,6 +223,11 @@ export class OspfInstance {
     this.call(opts.now, () => {
       this.originateDirty = true;
     });
+  }
+
+  /** Our router ID now (it changes only through changeRouterId). */
+  get routerId(): number {
+    return this.ctx.routerId;
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -274,6 +300,7 @@ export class OspfInstance {
   setPrefixes(prefixes: OspfInstanceOptions['prefixes'], now: number): void {
     this.call(now, () => {
       this.prefixes = ourPrefixes(prefixes);
+      this.ridConflicts.noteHosts(this.prefixes);
       this.originateDirty = true;
       this.ctx.spfTrigger(now);
     });
@@ -296,7 +323,7 @@ export class OspfInstance {
   }
 
   private dispatch(linkId: number, src: Buffer, dst: Buffer, packet: Buffer, now: number): void {
-    const rx = checkReceived(this.ctx, linkId, src, dst, packet);
+    const rx = checkReceived(this.ctx, linkId, src, dst, packet, now);
     if (!rx) return;
     const { iface, pkt } = rx;
     if (pkt.type === PacketType.Hello) {
@@ -453,6 +480,68 @@ export class OspfInstance {
   }
 
   // -------------------------------------------------------------------------------------------------------
+  // Duplicate router IDs (the detection rules and the tie-break: router-id-conflict.ts)
+
+  /**
+   * Take a new router ID in place (the owner calls this when onRouterIdConflict says weYield, with the next
+   * derivation, e.g. deriveRouterId(uuid, generation + 1)). Every adjacency is torn down and re-forms under
+   * the new ID; LSAs of the old ID are no longer ours but are not flushed (renumber() in
+   * router-id-conflict.ts has the steps); our LSAs are originated under the new ID at the end of the call,
+   * and Hellos carry it from the next tick. The current conflict episode is marked resolved.
+   */
+  changeRouterId(newId: number, now: number): void {
+    checkRouterId(newId);
+    const id = newId >>> 0;
+    if (id === this.ctx.routerId) return;
+    this.call(now, () => {
+      const oldId = renumber(this.ctx, id, now);
+      this.origin.lastAt.clear();
+      this.origin.pendingDue = undefined;
+      this.ridConflicts.resolved(id, now);
+      this.log.warn({ from: formatRouterId(oldId), to: formatRouterId(id) }, 'OSPF router ID changed');
+      this.originateDirty = true;
+      this.ctx.spfTrigger(now);
+    });
+  }
+
+  /**
+   * Told once when a duplicate router ID episode opens, and once more if later evidence turns "do not
+   * yield" into "yield". Called after the current call's packets are out; it may call changeRouterId.
+   */
+  onRouterIdConflict(cb: (e: RouterIdConflictEvent) => void): void {
+    this.conflictSubscribers.push(cb);
+  }
+
+  /** The current duplicate router ID episode first (if any), then past ones (for `show ospf status`). */
+  routerIdConflicts(now = this.lastNow): RouterIdConflictInfo[] {
+    return this.ridConflicts.list(now);
+  }
+
+  private emitConflicts(): void {
+    const events = this.ridConflicts.drain();
+    for (const e of events) {
+      count(this.ctx, 'router_id_conflicts');
+      this.log.warn(
+        {
+          routerId: formatRouterId(e.routerId),
+          source: e.source,
+          peer: e.peerAddress ? formatIpv6(e.peerAddress) : undefined,
+          weYield: e.weYield,
+        },
+        `duplicate OSPF router ID: ${e.detail}`,
+      );
+      for (const cb of this.conflictSubscribers) {
+        try {
+          cb(e);
+        } catch (err) {
+          count(this.ctx, 'error_conflict_callback');
+          this.log.error({ err }, 'router ID conflict callback failed');
+        }
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------
   // Neighbor side effects
 
   private clearLists(nbr: Neighbor, now: number): void {
@@ -520,7 +609,10 @@ export class OspfInstance {
     } finally {
       this.inCall--;
     }
-    if (this.inCall === 0) this.finishCall(now);
+    if (this.inCall === 0) {
+      this.finishCall(now);
+      this.emitConflicts();
+    }
   }
 
   private finishCall(now: number): void {

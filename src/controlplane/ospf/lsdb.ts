@@ -28,8 +28,11 @@ export interface LsdbEntry {
   installedAt: number;
   /** ms: when this instance was last sent in reply to an older one (RFC 2328 §13 step 8), if ever. */
   lastSentAt: number | undefined;
-  /** Advertised by this router. */
-  readonly self: boolean;
+  /**
+   * Advertised by this router. Cleared when our router ID changes (OspfInstance.changeRouterId): LSAs of
+   * the old ID stay as anyone's would, no longer refreshed or re-originated by us.
+   */
+  self: boolean;
   /** How many neighbors' retransmission lists hold this instance. */
   rxmtRefs: number;
   /** MaxAge reached and handled (flooded; now waiting to be removed). */

@@ -15,6 +15,9 @@
  *        direct acknowledgment;
  *   8.   our copy is newer: send ours back (at most once per MinLSArrival), unless it is MaxAge with
  *        MaxSequenceNumber.
+ * Every LSA under our router ID (newer, the same or older than our copy) is also shown to duplicate
+ * router ID detection (ctx.selfLsaSeen) before MinLSArrival can drop it; an installed newer one, before
+ * the §13.4 answer, too (ctx.selfOriginatedReceived -> router-id-conflict.ts).
  */
 import { MAX_AGE, MAX_SEQUENCE_NUMBER, MIN_LS_ARRIVAL, lsaKeyString, type LsuDecoded } from './wire/types.js';
 import { anyNeighborExchanging, count, type Ctx } from './context.js';
@@ -53,6 +56,8 @@ export function receiveLsu(ctx: Ctx, nbr: Neighbor, body: LsuDecoded, now: numbe
     }
     const dbHdr = db ? entryHeader(db, now) : undefined;
     const cmp = dbHdr ? compareLsa(h, dbHdr) : 1;
+    const self = h.advertisingRouter === ctx.routerId;
+    if (self) ctx.selfLsaSeen(lsa, linkId, now);
     if (cmp > 0) {
       // (5a) MinLSArrival.
       if (db && now - db.installedAt < MIN_LS_ARRIVAL * 1000) {
@@ -62,7 +67,6 @@ export function receiveLsu(ctx: Ctx, nbr: Neighbor, body: LsuDecoded, now: numbe
       // The sender's own request for it is settled.
       const req = nbr.requests.get(key);
       if (req && compareLsa(h, req) >= 0) requestSatisfied(ctx, nbr, key, now);
-      const self = h.advertisingRouter === ctx.routerId;
       // (5c, 5d) Install (the old instance leaves the retransmission lists first), (5b) flood.
       if (db) removeFromAllRxmt(ctx, db, now);
       const res = ctx.lsdb.install(lsa, linkId, now, self);
@@ -74,7 +78,7 @@ export function receiveLsu(ctx: Ctx, nbr: Neighbor, body: LsuDecoded, now: numbe
       // (5e) Acknowledge.
       if (!floodedBack) queueDelayedAck(iface, h, now);
       // (5f) Ours.
-      if (self) ctx.selfOriginatedReceived(res.entry, now);
+      if (self) ctx.selfOriginatedReceived(res.entry, linkId, now);
       continue;
     }
     // (6) On the request list but not newer than our copy: the exchange went wrong.

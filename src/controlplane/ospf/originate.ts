@@ -161,14 +161,32 @@ function nextSequence(old: LsdbEntry | undefined): number {
   return old.lsa.header.sequence >= MAX_SEQUENCE_NUMBER ? INITIAL_SEQUENCE_NUMBER : old.lsa.header.sequence + 1;
 }
 
+/** Does this LSA carry exactly the body we want for it? */
+function sameBody(ctx: Ctx, d: DesiredLsa, lsa: Lsa): boolean {
+  const probe = buildLsa(
+    { age: 0, type: d.type, linkStateId: d.linkStateId, advertisingRouter: ctx.routerId, sequence: lsa.header.sequence },
+    d.body,
+  );
+  return probe.header.length === lsa.header.length && probe.raw.subarray(20).equals(lsa.raw.subarray(20, lsa.header.length));
+}
+
 /** Does the database copy carry exactly this body (and is it live)? */
 function sameAsDatabase(ctx: Ctx, d: DesiredLsa, db: LsdbEntry, now: number): boolean {
   if (entryAge(db, now) >= MAX_AGE) return false;
-  const probe = buildLsa(
-    { age: 0, type: d.type, linkStateId: d.linkStateId, advertisingRouter: ctx.routerId, sequence: db.lsa.header.sequence },
-    d.body,
+  return sameBody(ctx, d, db.lsa);
+}
+
+/**
+ * Is this LSA under our router ID one we would originate now, body for body? (Duplicate router ID
+ * detection: a newer instance that is not is a comeback with foreign contents.) An LSA we do not want at
+ * all is not.
+ */
+export function isWhatWeOriginate(ctx: Ctx, prefixes: MetricPrefix[], lsa: Lsa, linkId: number | undefined): boolean {
+  const h = lsa.header;
+  const d = desiredLsas(ctx, prefixes).find(
+    (x) => x.type === h.type && x.linkStateId === h.linkStateId && (x.linkId === undefined || x.linkId === linkId),
   );
-  return probe.header.length === db.lsa.header.length && probe.raw.subarray(20).equals(db.lsa.raw.subarray(20, db.lsa.header.length));
+  return d !== undefined && sameBody(ctx, d, lsa);
 }
 
 /** Bring our LSAs in the LSDB in line with what we want now. */

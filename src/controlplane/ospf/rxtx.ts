@@ -10,7 +10,9 @@
  *      authentication trailer instead (RFC 7166 §4.2: with the trailer the checksum is neither computed nor
  *      checked) and its sequence number (never lower than the last from that router);
  *   5. area ID and instance ID match the interface;
- *   6. the packet is not from our own router ID;
+ *   6. the packet is not from our own router ID: from our own address it is our own packet come back (a
+ *      looped link), dropped as own_router_id; from any other address another router uses our router ID
+ *      — once it authenticates, that is duplicate router ID evidence (ctx.routerIdClash), and dropped;
  *   7. the source is a link-local address (RFC 5340 §2.5).
  * The hop limit is not checked (FRR sends unicast OSPF with 64, multicast with 1).
  */
@@ -45,7 +47,14 @@ export interface Received {
 }
 
 /** Generic checks (the list above). Returns the decoded packet, or undefined after counting the drop. */
-export function checkReceived(ctx: Ctx, linkId: number, src: Buffer, dst: Buffer, packet: Buffer): Received | undefined {
+export function checkReceived(
+  ctx: Ctx,
+  linkId: number,
+  src: Buffer,
+  dst: Buffer,
+  packet: Buffer,
+  now: number,
+): Received | undefined {
   const drop = (reason: string): undefined => {
     count(ctx, `drop_${reason}`);
     return undefined;
@@ -68,7 +77,13 @@ export function checkReceived(ctx: Ctx, linkId: number, src: Buffer, dst: Buffer
   const pkt = dec.repr;
   if (pkt.header.areaId !== ctx.areaId) return drop('area_mismatch');
   if (pkt.header.instanceId !== iface.cfg.instanceId) return drop('instance_mismatch');
-  if (pkt.header.routerId === ctx.routerId) return drop('own_router_id');
+  if (pkt.header.routerId === ctx.routerId) {
+    if (src.equals(ctx.linkLocal)) return drop('own_router_id');
+    // Evidence that makes us change our router ID must be as trustworthy as any packet we act on.
+    if (auth && !verifyAuth(packet, src, auth).ok) return drop('auth_failed');
+    ctx.routerIdClash(linkId, src, pkt.type, now);
+    return drop('router_id_conflict');
+  }
   if (auth) {
     const v = verifyAuth(packet, src, auth);
     if (!v.ok) {

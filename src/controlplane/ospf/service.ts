@@ -8,12 +8,14 @@
  * (reason 'ospf') while a Full adjacency on it is lost, so the RIB withdraws the link's connected and
  * static routes too, and it asks BFD for a session to a kernel router once it has heard its address.
  */
-import { createHash } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { formatIpv6 } from '../../common/address.js';
 import type { MoltnetConfig } from '../../config/schema.js';
 import { IPPROTO_OSPF } from '../../dataplane/wire/ipv6.js';
 import { formatDottedQuad, parseDottedQuad } from './wire/types.js';
 import { OspfInstance, type OspfRoute } from './instance.js';
+import { deriveRouterId } from './router-id.js';
 import type { Link } from '../link-manager.js';
 import type { Route } from '../rib.js';
 import type { Service, ServiceContext } from '../service.js';
@@ -28,11 +30,15 @@ export const OSPF_DOWN_REASON = 'ospf';
 /** Longest the instance's timer sleeps, so a missed wake-up heals. */
 const MAX_SLEEP_MS = 60_000;
 
-/** The default router ID: the last 32 bits of the mesh address (a hash if those are zero). */
-export function routerIdFor(meshAddress: Buffer): number {
-  const id = meshAddress.readUInt32BE(12);
-  if (id !== 0) return id;
-  return createHash('sha256').update(meshAddress).digest().readUInt32BE(0) || 1;
+/** Where a router ID re-derived after a conflict is remembered, so a restart keeps it. */
+const ROUTER_ID_FILE = 'ospf-router-id.json';
+
+/**
+ * The default router ID: 32 bits of SHA-256 over the whole UUID (router-id.ts), never bits of the mesh
+ * address, which UUIDs assigned in a pattern share. `generation` counts re-derivations after conflicts.
+ */
+export function routerIdFor(uuid: string, generation = 0): number {
+  return deriveRouterId(uuid, generation);
 }
 
 export class OspfService implements Service<OspfConfig> {
@@ -44,13 +50,18 @@ export class OspfService implements Service<OspfConfig> {
   private readonly unsubscribe: (() => void)[] = [];
   /** Links whose Full adjacency was lost (held down with OSPF_DOWN_REASON). */
   private readonly lost = new Set<number>();
+  /** Re-derivations of the default router ID after conflicts this node yielded. */
+  private generation = 0;
 
-  start(ctx: ServiceContext<OspfConfig>): void {
+  async start(ctx: ServiceContext<OspfConfig>): Promise<void> {
     this.ctx = ctx;
     const cfg = ctx.config;
-    const routerId = cfg.routerId ? parseDottedQuad(cfg.routerId)! : routerIdFor(ctx.node.meshAddress);
+    const configured = cfg.routerId !== undefined;
+    if (!configured) this.generation = await this.loadGeneration();
+    const routerId = configured ? parseDottedQuad(cfg.routerId!)! : routerIdFor(ctx.node.uuid, this.generation);
     const inst = new OspfInstance({
       routerId,
+      routerIdConfigured: configured,
       areaId: parseDottedQuad(cfg.area) ?? 0,
       linkLocal: ctx.node.linkLocal,
       prefixes: [{ prefix: ctx.node.meshAddress, length: 128, metric: 0 }],
@@ -60,6 +71,20 @@ export class OspfService implements Service<OspfConfig> {
     });
     this.instance = inst;
     inst.onRoutes((routes) => ctx.rib.replaceSource('ospf', ribRoutes(routes)));
+    inst.onRouterIdConflict((e) => {
+      const fields = { routerId: formatDottedQuad(e.routerId), source: e.source, peer: e.peerAddress ? formatIpv6(e.peerAddress) : undefined, link: e.linkId !== undefined ? ctx.links.nameOf(e.linkId) : undefined };
+      if (!e.weYield) {
+        // Configured IDs are kept as they are: the operator must fix one side.
+        (configured ? ctx.log.error : ctx.log.warn).call(ctx.log, fields, `OSPF router ID conflict: ${e.detail}`);
+        return;
+      }
+      this.generation++;
+      const next = routerIdFor(ctx.node.uuid, this.generation);
+      ctx.log.warn({ ...fields, newRouterId: formatDottedQuad(next), generation: this.generation }, `OSPF router ID conflict, this node yields: ${e.detail}`);
+      inst.changeRouterId(next, ctx.clock.now());
+      this.reschedule();
+      void this.saveGeneration();
+    });
     inst.onNeighborState((e) => {
       const link = ctx.links.get(e.linkId);
       // A kernel router's address is learned here: run BFD with it (tunnel links have theirs already).
@@ -158,9 +183,32 @@ export class OspfService implements Service<OspfConfig> {
     );
     ctx.queries.register('ospf status', () => ({
       routerId: formatDottedQuad(inst.routerId),
+      routerIdSource: ctx.config.routerId !== undefined ? 'configured' : this.generation === 0 ? 'derived' : `derived (generation ${this.generation}, after a conflict)`,
+      routerIdConflicts: inst.routerIdConflicts(ctx.clock.now()),
       conflicts: inst.conflicts(),
       counters: inst.counters(),
     }));
+  }
+
+  private async loadGeneration(): Promise<number> {
+    try {
+      const saved = JSON.parse(await readFile(join(this.ctx.node.stateDir, ROUTER_ID_FILE), 'utf8')) as { uuid?: string; generation?: number };
+      // A state directory carried over from another identity says nothing about this one.
+      if (saved.uuid === this.ctx.node.uuid && Number.isInteger(saved.generation) && saved.generation! >= 0) return saved.generation!;
+    } catch {
+      /* none yet, or unreadable: start from the first derivation */
+    }
+    return 0;
+  }
+
+  private async saveGeneration(): Promise<void> {
+    const path = join(this.ctx.node.stateDir, ROUTER_ID_FILE);
+    try {
+      await writeFile(`${path}.tmp`, JSON.stringify({ uuid: this.ctx.node.uuid, generation: this.generation }) + '\n', { mode: 0o600 });
+      await rename(`${path}.tmp`, path);
+    } catch (err) {
+      this.ctx.log.warn({ err: (err as Error).message, path }, 'could not save the router ID generation');
+    }
   }
 
   private reschedule(): void {
