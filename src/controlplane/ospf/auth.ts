@@ -6,7 +6,14 @@
 import type { OspfPacketRepr } from './wire/types.js';
 import { emitOspfPacket } from './wire/packet.js';
 import { authTrailerLength, emitAuthTrailer, verifyAuthTrailer, type AuthKey } from './wire/auth-trailer.js';
-import type { TxAuth } from './codec.js';
+
+/** What a sent packet is authenticated with: the interface's key and the next sequence number. */
+export interface TxAuth {
+  keyId: number;
+  key: Buffer;
+  protocolIdLittleEndian?: boolean;
+  sequence: bigint;
+}
 
 function authKey(keyId: number, key: Buffer, le = false): AuthKey {
   return { id: keyId, secret: key, algorithm: 'sha256', ...(le ? { protocolIdLittleEndian: true } : {}) };

@@ -14,9 +14,9 @@ import {
 } from './wire/types.js';
 import { buildLsa as wireBuildLsa, compareLsaInstances } from './wire/lsa.js';
 import { computeOspfChecksum, emitOspfPacket, ospfPacketBufferLen, parseOspfPacket } from './wire/packet.js';
-import { encodeWithTrailer, verifyAuth } from './auth.js';
+import { encodeWithTrailer, verifyAuth, type TxAuth } from './auth.js';
 
-export { verifyAuth };
+export { verifyAuth, type TxAuth };
 
 /** RFC 2328 §13.1: > 0 when `a` is the newer instance, < 0 when `b` is, 0 when they are the same instance. */
 export function compareLsa(a: LsaHeader, b: LsaHeader): number {
@@ -33,13 +33,6 @@ export function lsaBytesWithAge(lsa: Lsa, age: number): Buffer {
 /** The LSA with a different age: a new header and a new raw buffer (the body is shared). */
 export function lsaWithAge(lsa: Lsa, age: number): Lsa {
   return { header: { ...lsa.header, age }, body: lsa.body, raw: lsaBytesWithAge(lsa, age) };
-}
-
-export interface TxAuth {
-  keyId: number;
-  key: Buffer;
-  protocolIdLittleEndian?: boolean;
-  sequence: bigint;
 }
 
 export type OutgoingPacket = OspfPacketRepr;

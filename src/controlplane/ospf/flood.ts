@@ -6,13 +6,13 @@
  * few Link State Updates as the MTU allows (to AllSPFRouters: every link is point-to-point).
  * Retransmissions go to the neighbor's address every RxmtInterval until acknowledged.
  */
-import { PacketType, FloodingScope, MAX_AGE, type Lsa } from './wire/types.js';
+import { FloodingScope, MAX_AGE } from './wire/types.js';
 import { count, type Ctx } from './context.js';
 import { IfState, rxmtMs, type Iface } from './interface.js';
 import { entryAge, entryHeader, type LsdbEntry } from './lsdb.js';
 import { NbrState, stateAtLeast, type Neighbor } from './neighbor.js';
-import { compareLsa, lsaBytesWithAge } from './codec.js';
-import { ALL_SPF, bodyBudget, sendPacket } from './rxtx.js';
+import { compareLsa } from './codec.js';
+import { ALL_SPF, sendLsas } from './rxtx.js';
 import { requestSatisfied } from './lsreq.js';
 
 /** The interfaces an entry is flooded on: its own link for link scope, else every interface that is up. */
@@ -102,31 +102,6 @@ export function clearRxmt(ctx: Ctx, nbr: Neighbor, now: number): void {
   for (const key of [...nbr.rxmt.keys()]) removeRxmt(ctx, nbr, key, now);
 }
 
-/**
- * Pack LSAs into LSUs no bigger than the interface allows, and send. Each LSA goes out as its stored bytes
- * (the LSU encoder copies `raw`), with the age it has now plus InfTransDelay (RFC 2328 §13.3).
- */
-export function sendLsas(ctx: Ctx, iface: Iface, dst: Buffer, entries: LsdbEntry[], now: number): void {
-  const budget = bodyBudget(iface) - 4;
-  const delay = iface.cfg.transmitDelay;
-  let batch: Lsa[] = [];
-  let size = 0;
-  const flush = (): void => {
-    if (batch.length === 0) return;
-    sendPacket(ctx, iface, dst, { type: PacketType.LinkStateUpdate, body: { lsas: batch } });
-    batch = [];
-    size = 0;
-  };
-  for (const e of entries) {
-    const age = entryAge(e, now);
-    const txAge = age >= MAX_AGE ? MAX_AGE : Math.min(MAX_AGE, age + delay);
-    const lsa: Lsa = { header: { ...e.lsa.header, age: txAge }, body: e.lsa.body, raw: lsaBytesWithAge(e.lsa, txAge) };
-    if (size > 0 && size + lsa.header.length > budget) flush();
-    batch.push(lsa);
-    size += lsa.header.length;
-  }
-  flush();
-}
 
 /** Send what flood() queued during this call. */
 export function flushFloods(ctx: Ctx, now: number): void {

@@ -14,7 +14,7 @@ import { rxmtMs } from './interface.js';
 import { NbrEvent, NbrState, nbrEvent, type Neighbor } from './neighbor.js';
 import { bodyBudget, sendPacket } from './rxtx.js';
 import type { LsdbEntry } from './lsdb.js';
-import { sendLsas } from './flood.js';
+import { sendLsas } from './rxtx.js';
 
 const LSR_ENTRY_LEN = 12;
 

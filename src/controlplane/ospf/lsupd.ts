@@ -24,7 +24,8 @@ import { anyNeighborExchanging, count, type Ctx } from './context.js';
 import { Lsdb, entryAge, entryHeader } from './lsdb.js';
 import { NbrEvent, NbrState, nbrEvent, stateAtLeast, type Neighbor } from './neighbor.js';
 import { compareLsa } from './codec.js';
-import { flood, removeFromAllRxmt, removeRxmt, sendLsas } from './flood.js';
+import { flood, removeFromAllRxmt, removeRxmt } from './flood.js';
+import { sendLsas } from './rxtx.js';
 import { queueDelayedAck, queueDirectAck } from './lsack.js';
 import { requestSatisfied } from './lsreq.js';
 

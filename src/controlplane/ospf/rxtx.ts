@@ -16,11 +16,12 @@
  *   7. the source is a link-local address (RFC 5340 §2.5).
  * The hop limit is not checked (FRR sends unicast OSPF with 64, multicast with 1).
  */
-import { ALL_SPF_ROUTERS, OspfOption, formatRouterId, type OspfPacket } from './wire/types.js';
+import { ALL_SPF_ROUTERS, MAX_AGE, OspfOption, PacketType, formatRouterId, type Lsa, type OspfPacket } from './wire/types.js';
 import { parseIpv6Address, IPV6_HEADER_LEN } from '../../dataplane/wire/ipv6.js';
 import { count, type Ctx } from './context.js';
 import { IfState, type Iface } from './interface.js';
-import { decodePacket, encodePacket, verifyAuth, type OutgoingPacket } from './codec.js';
+import { decodePacket, encodePacket, lsaBytesWithAge, verifyAuth, type OutgoingPacket } from './codec.js';
+import { entryAge, type LsdbEntry } from './lsdb.js';
 
 export const ALL_SPF = parseIpv6Address(ALL_SPF_ROUTERS);
 export const ALL_DR = parseIpv6Address('ff02::6');
@@ -118,4 +119,30 @@ export function sendPacket(ctx: Ctx, iface: Iface, dst: Buffer, p: Omit<Outgoing
   count(ctx, `tx_${TYPE_NAMES[p.type]}`);
   ctx.io.send(iface.cfg.linkId, dst, bytes);
   return bytes;
+}
+
+/**
+ * Pack LSAs into LSUs no bigger than the interface allows, and send. Each LSA goes out as its stored bytes
+ * (the LSU encoder copies `raw`), with the age it has now plus InfTransDelay (RFC 2328 §13.3).
+ */
+export function sendLsas(ctx: Ctx, iface: Iface, dst: Buffer, entries: LsdbEntry[], now: number): void {
+  const budget = bodyBudget(iface) - 4;
+  const delay = iface.cfg.transmitDelay;
+  let batch: Lsa[] = [];
+  let size = 0;
+  const flush = (): void => {
+    if (batch.length === 0) return;
+    sendPacket(ctx, iface, dst, { type: PacketType.LinkStateUpdate, body: { lsas: batch } });
+    batch = [];
+    size = 0;
+  };
+  for (const e of entries) {
+    const age = entryAge(e, now);
+    const txAge = age >= MAX_AGE ? MAX_AGE : Math.min(MAX_AGE, age + delay);
+    const lsa: Lsa = { header: { ...e.lsa.header, age: txAge }, body: e.lsa.body, raw: lsaBytesWithAge(e.lsa, txAge) };
+    if (size > 0 && size + lsa.header.length > budget) flush();
+    batch.push(lsa);
+    size += lsa.header.length;
+  }
+  flush();
 }

@@ -17,6 +17,7 @@
  * verifyAuthTrailer, and it must not decrease per neighbor and packet type (RFC 7166 §4.6). Senders keep
  * it increasing across restarts (e.g. boot count in the high half, as FRR does).
  */
+import { get16, put16 } from '../../../common/bytes.js';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { ParseResult } from '../../../dataplane/wire/ipv6.js';
 import { OSPF_HEADER_LEN, ospfPacketLength, ospfPacketOptions } from './packet.js';
@@ -96,14 +97,6 @@ export interface AuthKey {
 /** Bytes of the trailer for `key`: 16 + L. */
 export function authTrailerLength(key: AuthKey): number {
   return AUTH_TRAILER_HEADER_LEN + authDigestLength(key.algorithm ?? 'sha256');
-}
-
-function get16(buf: Uint8Array, at: number): number {
-  return (buf[at]! << 8) | buf[at + 1]!;
-}
-function put16(buf: Uint8Array, at: number, v: number): void {
-  buf[at] = (v >>> 8) & 0xff;
-  buf[at + 1] = v & 0xff;
 }
 
 /**

@@ -9,6 +9,7 @@
  * flooded exactly as received. Originating goes through buildLsa, which encodes the body, the length
  * and the checksum. Nothing here throws on bad input.
  */
+import { get16, get24, get32, put16, put24, put32 } from '../../../common/bytes.js';
 import type { ParseResult } from '../../../dataplane/wire/ipv6.js';
 import { setLsaChecksum, verifyLsaChecksum } from './fletcher.js';
 import {
@@ -61,32 +62,8 @@ export const LSA_HEADER_LEN = 20;
 export const LSA_MAX_LEN = 0xffff;
 
 // ---------------------------------------------------------------------------------------------------------
-// Byte helpers (callers have checked the bounds).
+// Helpers (callers have checked the bounds; the byte helpers are common/bytes.ts).
 
-function get16(buf: Uint8Array, at: number): number {
-  return (buf[at]! << 8) | buf[at + 1]!;
-}
-function get24(buf: Uint8Array, at: number): number {
-  return (buf[at]! << 16) | (buf[at + 1]! << 8) | buf[at + 2]!;
-}
-function get32(buf: Uint8Array, at: number): number {
-  return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
-}
-function put16(buf: Uint8Array, at: number, v: number): void {
-  buf[at] = (v >>> 8) & 0xff;
-  buf[at + 1] = v & 0xff;
-}
-function put24(buf: Uint8Array, at: number, v: number): void {
-  buf[at] = (v >>> 16) & 0xff;
-  buf[at + 1] = (v >>> 8) & 0xff;
-  buf[at + 2] = v & 0xff;
-}
-function put32(buf: Uint8Array, at: number, v: number): void {
-  buf[at] = (v >>> 24) & 0xff;
-  buf[at + 1] = (v >>> 16) & 0xff;
-  buf[at + 2] = (v >>> 8) & 0xff;
-  buf[at + 3] = v & 0xff;
-}
 function copy16(buf: Uint8Array, at: number): Buffer {
   return Buffer.from(buf.subarray(at, at + 16));
 }

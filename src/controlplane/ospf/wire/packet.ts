@@ -13,6 +13,7 @@
  * source and destination (or 0 for a packet that gets an authentication trailer, which auth-trailer.ts
  * appends after the Packet Length bytes).
  */
+import { get16, get24, get32, put16, put24, put32 } from '../../../common/bytes.js';
 import { finishChecksum, pseudoHeaderSum, sumBytes, upperLayerChecksum } from '../../../dataplane/wire/checksum.js';
 import { IPPROTO_OSPF, IPV6_HEADER_LEN, type ParseResult } from '../../../dataplane/wire/ipv6.js';
 import { LSA_HEADER_LEN, emitLsaHeader, lsaLength, parseLsa, readLsaHeader } from './lsa.js';
@@ -128,34 +129,6 @@ export function minBodyLength(type: PacketType): number {
     case PacketType.LinkStateAck:
       return 0;
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Byte helpers.
-
-function get16(buf: Uint8Array, at: number): number {
-  return (buf[at]! << 8) | buf[at + 1]!;
-}
-function get24(buf: Uint8Array, at: number): number {
-  return (buf[at]! << 16) | (buf[at + 1]! << 8) | buf[at + 2]!;
-}
-function get32(buf: Uint8Array, at: number): number {
-  return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
-}
-function put16(buf: Uint8Array, at: number, v: number): void {
-  buf[at] = (v >>> 8) & 0xff;
-  buf[at + 1] = v & 0xff;
-}
-function put24(buf: Uint8Array, at: number, v: number): void {
-  buf[at] = (v >>> 16) & 0xff;
-  buf[at + 1] = (v >>> 8) & 0xff;
-  buf[at + 2] = v & 0xff;
-}
-function put32(buf: Uint8Array, at: number, v: number): void {
-  buf[at] = (v >>> 24) & 0xff;
-  buf[at + 1] = (v >>> 16) & 0xff;
-  buf[at + 2] = (v >>> 8) & 0xff;
-  buf[at + 3] = v & 0xff;
 }
 
 // ---------------------------------------------------------------------------------------------------------
