@@ -24,6 +24,7 @@ import { OspfService } from './ospf-service.js';
 import type { OspfRoute } from '../controlplane/ospf/instance.js';
 import { formatDottedQuad } from '../controlplane/ospf/wire/types.js';
 import { ForwardingPlane } from './forwarding-plane.js';
+import { diffRoutes, type RouteSpec } from './forwarding-messages.js';
 import { configureHostInterface, configureKernelLink } from './host-interface.js';
 import { RouteTable, prefixEntry } from './route-table.js';
 import { Fib, NO_ROUTE } from '../dataplane/fib/fib.js';
@@ -49,6 +50,8 @@ export class Daemon {
   private readonly routeTable = new RouteTable();
   /** The same routes as the forwarding worker's FIB, for packets the control plane sends itself. */
   private readonly controlFib = new Fib();
+  /** The routes the forwarding plane holds, to send it differences. */
+  private planeRoutes: RouteSpec[] = [];
   /** `show` answers from services (OSPF, BFD), by name. */
   private readonly extraShows = new Map<string, () => unknown>();
   private readonly startedAt = Date.now();
@@ -152,14 +155,15 @@ export class Daemon {
     this.plane = new ForwardingPlane({
       io,
       tunFd: this.tun.fd,
-      ports,
       meshAddress: me,
       linkLocal: ll,
-      links: this.links,
-      routes: this.routeTable.fibSpecs(),
       maxPacket: Math.max(cfg.interface.mtu, 1500) + 128,
     });
     const plane = this.plane;
+    // Port ids are the positions links name (PORT_VXLAN, PORT_GRE, then the kernel-link TUNs).
+    ports.forEach((p, id) => plane.addPort(id, p));
+    for (const l of this.links) plane.addLink(l);
+    this.programFib();
     this.packetIo = new ControlPacketIo((linkId, pkt) => plane.send(linkId, pkt), ll);
     const packetIo = this.packetIo;
     plane.on('punt', (linkId: number, packet: Buffer) => packetIo.receive(linkId, packet));
@@ -312,7 +316,10 @@ export class Daemon {
     const specs = this.routeTable.fibSpecs();
     this.controlFib.clear();
     for (const r of specs) this.controlFib.insert(r.prefix, r.length, r.nexthops);
-    this.plane?.setRoutes(specs);
+    if (this.plane) {
+      this.plane.updateRoutes(diffRoutes(this.planeRoutes, specs));
+      this.planeRoutes = specs;
+    }
   }
 
   private routesInfo(): unknown {
