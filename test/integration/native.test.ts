@@ -10,13 +10,15 @@ import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { ADDR_RECORD_LEN, POLL_IN, POLL_NVAL, loadNative } from '../../src/dataplane/io/native.js';
+import { ADDR_RECORD_LEN, POLL_ERR, POLL_IN, POLL_NVAL, loadNative } from '../../src/dataplane/io/native.js';
 import { upperLayerChecksum } from '../../src/dataplane/wire/checksum.js';
 
 const native = loadNative();
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const rootOnly = isRoot ? {} : { skip: 'needs root (TUN devices, ip netns)' };
 const run = process.pid;
+/** Prefix of the namespaces and TUN devices made here ("mn" unless MOLTNET_TEST_TAG says, e.g. to share a host). */
+const TAG = process.env['MOLTNET_TEST_TAG'] ?? 'mn';
 
 const READY = new Uint8Array(1);
 /** pollIn on one fd: its flags (0 on timeout). */
@@ -315,11 +317,11 @@ async function ip(...args: string[]): Promise<void> {
 
 /** A TUN device moved into a fresh namespace, up, with TUN_NET::1/64. Cleans up both whatever `body` does. */
 async function withNamespacedTun(tag: string, up: boolean, body: (fd: number, ns: string, name: string) => Promise<void>): Promise<void> {
-  const ns = `mntest-${tag}-${run}`;
-  const tun = native.tunOpen(`mn${tag}${run}`);
+  const ns = `${TAG}test-${tag}-${run}`;
+  const tun = native.tunOpen(`${TAG}${tag}${run}`.slice(0, 15));
   let made = false;
   try {
-    assert.equal(tun.name, `mn${tag}${run}`);
+    assert.equal(tun.name, `${TAG}${tag}${run}`.slice(0, 15));
     await ip('netns', 'add', ns);
     made = true;
     // The fd stays attached to the device across the move: only the interface changes namespace.
@@ -435,6 +437,24 @@ test('TUN: writeBatch on a down link returns 0 and does not throw; up again, it 
     }
     assert.equal(replies, 2);
   });
+});
+
+test('TUN whose device is deleted under the fd: pollIn says POLL_ERR (not readable), readBatch fails', { ...rootOnly, timeout: 30_000 }, async () => {
+  const name = `${TAG}g${run}`.slice(0, 15);
+  const tun = native.tunOpen(name);
+  try {
+    assert.equal(poll1(tun.fd, 0), 0);
+    await ip('link', 'del', name);
+    // The fd outlives its device: poll(2) reports POLLERR at once, every time. Reported as readable (as
+    // before), a forwarder that reads, fails and polls again would spin; the engine backs it off instead.
+    assert.equal(poll1(tun.fd, 1000) & (POLL_ERR | POLL_IN), POLL_ERR);
+    assert.equal(poll1(tun.fd, 1000) & POLL_ERR, POLL_ERR);
+    const { slab, sizes } = slots(4);
+    assert.ok(native.readBatch(tun.fd, slab, STRIDE, HEADROOM, 4, sizes) < 0, 'read on a detached TUN fails');
+  } finally {
+    native.close(tun.fd);
+    await execa('ip', ['link', 'del', name], { reject: false, timeout: 10_000 });
+  }
 });
 
 // --- worker threads ------------------------------------------------------------------------------
