@@ -36,6 +36,8 @@ export interface WorkerInit {
   maxPacket: number;
   batch: number;
   punts?: PuntOptions;
+  /** Longest sleep in poll(2) when idle, ms (a backstop: messages and packets wake it at once). */
+  idleWaitMs?: number;
 }
 
 export type ToWorker =

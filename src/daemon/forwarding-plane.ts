@@ -53,6 +53,8 @@ export interface ForwardingPlaneOptions {
   batch?: number;
   /** Punt queue size and per-kind policers (src/dataplane/punt.ts). */
   punts?: PuntOptions;
+  /** Worker only: longest idle sleep in poll(2), ms (default 250); messages and packets wake it at once. */
+  idleWaitMs?: number;
 }
 
 /**
@@ -168,6 +170,7 @@ export class ForwardingPlane extends EventEmitter implements ForwardingPlaneHand
       maxPacket: this.opts.maxPacket,
       batch: this.opts.batch ?? 64,
       punts: this.opts.punts,
+      idleWaitMs: this.opts.idleWaitMs,
     };
     const worker = new Worker(new URL('./forwarding-worker.js', import.meta.url), { workerData: init });
     this.worker = worker;

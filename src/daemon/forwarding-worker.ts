@@ -46,6 +46,7 @@ const core = new ForwardingCore({
   },
 });
 
+const idleWaitMs = init.idleWaitMs ?? 250;
 const next = (): ToWorker | undefined => receiveMessageOnPort(port)?.message as ToWorker | undefined;
 
 port.postMessage({ type: 'ready', wakePort: io.udpLocalPort(wakeFd) });
@@ -60,7 +61,7 @@ while (running) {
     running = core.drain(next);
     if (!running) break;
   }
-  if (core.step() === 0) core.engine.wait(250);
+  if (core.step() === 0) core.engine.wait(idleWaitMs);
 }
 io.close(wakeFd);
 port.close();

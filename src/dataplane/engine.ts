@@ -20,8 +20,8 @@
  * kernel's.
  *
  * An fd whose reads fail (-errno) or that poll(2) reports as failed (POLLERR/POLLHUP/POLLNVAL) is counted
- * and left out of reads and of the poll set for a while (10 ms doubling to 1 s), so a dead fd cannot make
- * the loop spin; the first read that works clears it.
+ * and left out of reads and of the poll set for a while (10 ms, doubling with each failure to 1 s), so a
+ * dead fd cannot make the loop spin. A read that returns packets resets the pause to its shortest.
  */
 import { ADDR_RECORD_LEN, POLL_FAILED, POLL_IN, type NativeAddon } from './io/native.js';
 import { C, L, LINK_COUNTER_STRIDE, MAX_LINK_ID, zeroLinkCounters, type CounterSet } from './counters.js';
@@ -295,8 +295,8 @@ export class Engine {
     if (this.hostHealth.until <= now) {
       const n = io.readBatch(this.opts.tunFd, this.hostRegion, this.stride, HEADROOM, this.batch, this.hostSizes);
       if (n < 0) this.readFailed(this.hostHealth, C.host_rx_errors, now);
-      else this.hostHealth.streak = 0;
       if (n > 0) {
+        this.hostHealth.streak = 0;
         work += n;
         for (let i = 0; i < n; i++) {
           const off = i * this.stride + HEADROOM;
@@ -322,8 +322,8 @@ export class Engine {
         this.readFailed(ps.health, C.underlay_rx_errors, now);
         continue;
       }
-      ps.health.streak = 0;
       if (m === 0) continue;
+      ps.health.streak = 0;
       work += m;
       const base = ps.base;
       for (let i = 0; i < m; i++) this.fromUnderlay(ps, base + i * this.stride + HEADROOM, ps.sizes[i]!, i, now);
@@ -348,6 +348,7 @@ export class Engine {
     const ready = this.pollReady;
     const n = this.io.pollIn(fds, timeout, ready);
     if (n <= 0) return n;
+    const after = this.opts.now(); // poll may have slept: pauses start from now
     const nPorts = this.portList.length;
     for (let i = 0; i < fds.length; i++) {
       const f = ready[i]!;
@@ -358,8 +359,8 @@ export class Engine {
         continue;
       }
       if ((f & POLL_IN) !== 0 || (f & POLL_FAILED) === 0) continue;
-      if (i === 0) this.readFailed(this.hostHealth, C.host_rx_errors, now);
-      else this.readFailed(this.portList[i - 1]!.health, C.underlay_rx_errors, now);
+      if (i === 0) this.readFailed(this.hostHealth, C.host_rx_errors, after);
+      else this.readFailed(this.portList[i - 1]!.health, C.underlay_rx_errors, after);
     }
     return n;
   }
