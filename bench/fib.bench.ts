@@ -1,6 +1,8 @@
 /**
  * FIB benchmark: lookups per second at 1k and 100k routes (and 100k mesh host routes), the naive
- * linear scan at 1k routes as the reference figure, insert/remove time and memory for 100k routes.
+ * linear scan at 1k routes as the reference figure, insert/remove time and memory for 100k routes, and
+ * the time of one route change at 100k routes (insert + remove of a route; new next hops for one)
+ * against a full rebuild (clear + insert 100k) in the same run: what a RIB that sends differences saves.
  *
  *   node dist/bench/fib.bench.js
  *
@@ -106,6 +108,46 @@ function hitRatio(fib: Fib, buf: Buffer, n: number): number {
   return hits / n;
 }
 
+interface Spread {
+  median: number;
+  p99: number;
+  max: number;
+}
+
+function spread(ms: number[]): Spread {
+  ms.sort((x, y) => x - y);
+  return { median: ms[ms.length >> 1]!, p99: ms[Math.floor(ms.length * 0.99)]!, max: ms[ms.length - 1]! };
+}
+
+/**
+ * Times (ms) of single changes to a FIB holding `routes`: a new route inserted and removed again, and an
+ * existing route given other next hops (and then its own back), each timed on its own. Leaves the FIB
+ * as it found it.
+ */
+function changeTimes(fib: Fib, routes: Route[], rng: SeededRandom): { n: number; addRemove: Spread; replace: Spread } {
+  const n = 2000;
+  const fresh = makeRoutes(rng, n + 6, 'fd00/8').slice(6); // past the short ones, random /48../128
+  const addRemove: number[] = [];
+  const replace: number[] = [];
+  collect();
+  for (let i = 0; i < n; i++) {
+    const r = fresh[i]!;
+    const t0 = process.hrtime.bigint();
+    fib.insert(r.prefix, r.length, r.nexthops);
+    fib.remove(r.prefix, r.length);
+    addRemove.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  for (let i = 0; i < n; i++) {
+    const r = routes[rng.int(routes.length)]!;
+    const other = r.nexthops.length === 1 ? [r.nexthops[0]!, (r.nexthops[0]! + 1) % 1000] : [r.nexthops[0]!];
+    const t0 = process.hrtime.bigint();
+    fib.insert(r.prefix, r.length, other);
+    replace.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    fib.insert(r.prefix, r.length, r.nexthops);
+  }
+  return { n, addRemove: spread(addRemove), replace: spread(replace) };
+}
+
 /** A full garbage collection, so that none runs (or is finishing) during a timed pass. */
 const collect = gcFunction();
 
@@ -175,6 +217,33 @@ export async function run(): Promise<BenchResult[]> {
   const rNaive = lookupRate(naive, addrs1k, NN, 3);
   report({ name: 'naive.lookup.1k', value: rNaive.rate / 1e6, unit: 'Mlookups/s', note: 'linear scan, the reference' });
   report({ name: 'fib.speedup.1k', value: r1k.rate / rNaive.rate, unit: 'x', note: 'fib.lookup.1k / naive.lookup.1k' });
+
+  // One route change at 100k routes, against rebuilding the whole table.
+  const change = changeTimes(fib100k, routes100k, rng);
+  report({
+    name: 'fib.change.100k',
+    value: change.addRemove.median * 1000,
+    unit: 'us',
+    note: `insert + remove of one route, median of ${change.n}, p99 ${(change.addRemove.p99 * 1000).toFixed(1)} us, max ${change.addRemove.max.toFixed(3)} ms`,
+  });
+  report({
+    name: 'fib.replace.100k',
+    value: change.replace.median * 1000,
+    unit: 'us',
+    note: `new next hops for one route (single <-> ECMP), median of ${change.n}, p99 ${(change.replace.p99 * 1000).toFixed(1)} us, max ${change.replace.max.toFixed(3)} ms`,
+  });
+  collect();
+  const t3 = process.hrtime.bigint();
+  fib100k.clear();
+  for (const r of routes100k) fib100k.insert(r.prefix, r.length, r.nexthops);
+  const rebuildMs = Number(process.hrtime.bigint() - t3) / 1e6;
+  report({ name: 'fib.rebuild.100k', value: rebuildMs, unit: 'ms', note: 'clear + insert 100k: what every change cost when the worker refilled the FIB' });
+  report({
+    name: 'fib.change.speedup',
+    value: rebuildMs / Math.max(change.addRemove.median, change.replace.median),
+    unit: 'x',
+    note: 'fib.rebuild.100k / the slower of one change',
+  });
 
   // Removing all 100k routes.
   const t2 = process.hrtime.bigint();

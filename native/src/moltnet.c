@@ -29,7 +29,13 @@
 #include <uv.h>
 
 #define MAX_ARGS 7
-#define POLL_MAX 32 /* one bit per fd in the returned mask */
+#define POLL_STACK 64 /* pollfd entries on the stack; more are allocated for the call */
+
+/* pollIn's flags in `ready`, as in src/dataplane/io/native.ts. */
+#define MN_POLL_IN 1
+#define MN_POLL_ERR 2
+#define MN_POLL_HUP 4
+#define MN_POLL_NVAL 8
 
 typedef struct {
   napi_env env;
@@ -237,37 +243,48 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* pollIn(fds, timeoutMs) -> bitmask. "Readable" includes POLLERR/POLLHUP/POLLNVAL: a read will not
- * block and will report the problem, which beats a worker sleeping forever on a dead fd. */
+/* pollIn(fds, timeoutMs, ready) -> how many fds have a flag. Any number of fds: ready[i] gets a byte of
+ * flags per fd instead of a bit in a 32-bit mask. POLLERR/POLLHUP/POLLNVAL come back as their own flags,
+ * not as "readable": the caller can tell a dead fd (which poll(2) reports at once, every time) from one with
+ * data, and stop polling it instead of spinning. */
 static napi_value js_poll_in(napi_env env, napi_callback_info info) {
   call_t c;
   int32_t *fds;
-  size_t n;
+  uint8_t *ready;
+  size_t n, n_ready;
   int64_t timeout;
   if (!start(&c, env, info, "pollIn") || !arg_i32s(&c, 0, "fds", &fds, &n) ||
-      !arg_int(&c, 1, "timeoutMs", -1, INT32_MAX, &timeout)) {
+      !arg_int(&c, 1, "timeoutMs", -1, INT32_MAX, &timeout) || !arg_bytes(&c, 2, "ready", &ready, &n_ready)) {
     return NULL;
   }
-  if (n > POLL_MAX) {
-    throw_fmt(&c, true, "fds may hold at most %d fds, got %zu", POLL_MAX, n);
+  if (n_ready < n) {
+    throw_fmt(&c, true, "ready (%zu bytes) is shorter than fds (%zu)", n_ready, n);
     return NULL;
   }
-  struct pollfd p[POLL_MAX];
+  struct pollfd stack[POLL_STACK];
+  struct pollfd *p = stack;
+  if (n > POLL_STACK) {
+    p = malloc(n * sizeof *p);
+    if (!p) return throw_errno(&c, ENOMEM, "", "malloc");
+  }
   for (size_t i = 0; i < n; i++) {
     p[i].fd = fds[i]; /* a negative fd is ignored by poll(2): a free slot */
     p[i].events = POLLIN;
     p[i].revents = 0;
   }
   int r = poll(p, (nfds_t)n, (int)timeout);
-  if (r < 0) {
-    if (errno == EINTR) return ret_int(&c, 0);
-    return throw_errno(&c, errno, "", "poll");
+  int err = errno;
+  int count = 0;
+  for (size_t i = 0; i < n; i++) {
+    short ev = r > 0 ? p[i].revents : 0;
+    uint8_t f = (uint8_t)(((ev & POLLIN) ? MN_POLL_IN : 0) | ((ev & POLLERR) ? MN_POLL_ERR : 0) |
+                          ((ev & POLLHUP) ? MN_POLL_HUP : 0) | ((ev & POLLNVAL) ? MN_POLL_NVAL : 0));
+    ready[i] = f;
+    if (f) count++;
   }
-  uint32_t mask = 0;
-  for (size_t i = 0; r > 0 && i < n; i++) {
-    if (p[i].revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) mask |= 1u << i;
-  }
-  return ret_int(&c, mask);
+  if (p != stack) free(p);
+  if (r < 0 && err != EINTR) return throw_errno(&c, err, "", "poll");
+  return ret_int(&c, count);
 }
 
 /* readBatch(fd, slab, stride, headroom, max, sizes) -> count, or -errno if nothing was read */

@@ -173,8 +173,19 @@ export class LinkManager extends EventEmitter<LinkEvents> {
     if (port === undefined) throw new LinkError(`link "${req.name}": its driver named no port`);
     const spec: LinkSpec = { ...prepared.spec, id, port };
     const rec = new LinkRecord(id, req, spec, prepared, req.cost);
-    if (portId !== undefined) this.plane.addPort(portId, prepared.ownPort!);
-    this.plane.addLink(spec);
+    try {
+      if (portId !== undefined) this.plane.addPort(portId, prepared.ownPort!);
+      this.plane.addLink(spec);
+    } catch (err) {
+      // The plane refused (a second link to the same underlay address): undo, keep nothing.
+      if (portId !== undefined) {
+        this.plane.removePort(portId);
+        this.ports.release(portId);
+      }
+      this.ids.release(id);
+      await prepared.close();
+      throw new LinkError(`link "${req.name}": ${(err as Error).message}`);
+    }
     this.links.set(id, rec);
     this.byName.set(key, rec);
     this.emit('added', rec);

@@ -35,14 +35,14 @@ import { SERVICES } from './services.js';
 import { ServiceHost } from './service-host.js';
 import { planReload } from './reload.js';
 import { RuntimePeers } from './runtime-peers.js';
-import type { ForwardingPlaneHandle, PlaneOptions } from './plane.js';
+import type { ForwardingPlaneHandle, ForwardingPlaneOptions } from './forwarding-plane.js';
 
 const CONTROL_PLANE_NICE = -10;
 
 export interface DaemonDeps {
   io?: NativeAddon;
   hostNet?: HostNet;
-  createPlane?(opts: PlaneOptions): ForwardingPlaneHandle;
+  createPlane?(opts: ForwardingPlaneOptions): ForwardingPlaneHandle;
   clock?: Clock;
   timers?: Timers;
   /** Reads the config again for a reload (SIGHUP, `moltnet reload`). */
@@ -126,7 +126,7 @@ export class Daemon {
 
     const me = meshAddressBytes(cfg.address);
     const ll = parseIpv6Address(linkLocalFor(cfg.address));
-    const planeOptions: PlaneOptions = {
+    const planeOptions: ForwardingPlaneOptions = {
       io,
       tunFd: this.tun.fd,
       meshAddress: me,
@@ -469,9 +469,9 @@ function applyChange(fib: Fib, change: FibChange): void {
   for (const r of change.insert) fib.insert(r.prefix, r.length, r.nexthops);
 }
 
-async function workerPlane(opts: PlaneOptions): Promise<ForwardingPlaneHandle> {
+async function workerPlane(opts: ForwardingPlaneOptions): Promise<ForwardingPlaneHandle> {
   const { ForwardingPlane } = await import('./forwarding-plane.js');
-  return new ForwardingPlane(opts as never) as unknown as ForwardingPlaneHandle; // MERGE: dp branch API
+  return new ForwardingPlane(opts);
 }
 
 function openSocket(io: NativeAddon, host: string, port: number): number {

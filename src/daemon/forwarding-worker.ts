@@ -4,16 +4,14 @@
  *
  * Messages from the main thread are posted on the port and announced by bumping a generation counter in
  * shared memory plus a one-byte datagram to this thread's loopback wake socket (which is in the poll set).
+ * Ports, links and routes all arrive as messages (forwarding-messages.ts); each step's punted packets
+ * leave as one 'punt' message, BFD first.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { loadNative } from '../dataplane/io/native.js';
-import { C, countersFrom } from '../dataplane/counters.js';
-import { Engine } from '../dataplane/engine.js';
-import { Fib } from '../dataplane/fib/fib.js';
-import { Forwarder } from '../dataplane/forward.js';
-import { createLink } from '../transport/links.js';
-import type { LinkSpec } from '../transport/link-spec.js';
-import type { ToWorker, WorkerInit } from './forwarding-messages.js';
+import { countersFrom } from '../dataplane/counters.js';
+import { packPunts, type ToWorker, type WorkerInit } from './forwarding-messages.js';
+import { ForwardingCore } from './forwarding-core.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -25,100 +23,45 @@ try {
 } catch {
   /* not permitted: keep the inherited value */
 }
-const counters = countersFrom(init.nodeCounters, init.linkCounters);
 const control = new Int32Array(init.control);
-const fib = new Fib();
-const forwarder = new Forwarder({
+const wakeFd = io.udpOpen('127.0.0.1', 0);
+const core = new ForwardingCore({
+  io,
+  tunFd: init.tunFd,
   meshAddress: init.meshAddress,
   linkLocal: init.linkLocal,
-  fib,
-  counters,
-});
-const wakeFd = io.udpOpen('127.0.0.1', 0);
-const engine = new Engine(
-  {
-    io,
-    tunFd: init.tunFd,
-    ports: init.ports,
-    forwarder,
-    counters,
-    now: () => performance.now(),
-    maxPacket: init.maxPacket,
-    batch: init.batch,
-    punt(linkId, packet) {
-      // Copy: posting a view of the slab would clone the whole slab.
-      const copy = new Uint8Array(packet);
-      port.postMessage({ type: 'punt', linkId, packet: copy }, [copy.buffer]);
-    },
+  counters: countersFrom(init.nodeCounters, init.linkCounters),
+  maxPacket: init.maxPacket,
+  batch: init.batch,
+  punts: init.punts,
+  wakeFd,
+  now: () => performance.now(),
+  punt(batch) {
+    // One message per step: posting views of the slab would clone the whole slab.
+    const { count, data } = packPunts(batch);
+    port.postMessage({ type: 'punt', count, data }, [data]);
   },
-  [wakeFd],
-);
-const wakeBit = 1 << (1 + init.ports.length);
-const wakeScratch = Buffer.alloc(64 * 64);
-const wakeSizes = new Int32Array(64);
-const wakeAddrs = new Uint8Array(64 * 20);
+  error(message) {
+    port.postMessage({ type: 'error', message });
+  },
+});
 
-let links: LinkSpec[] = init.links;
-applyLinks(links);
-applyRoutes(init.routes);
+const idleWaitMs = init.idleWaitMs ?? 250;
+const next = (): ToWorker | undefined => receiveMessageOnPort(port)?.message as ToWorker | undefined;
 
-function applyLinks(specs: LinkSpec[]): void {
-  const old = new Set(links.map((l) => l.id));
-  links = specs;
-  for (const s of specs) old.delete(s.id);
-  for (const id of old) engine.removeLinkMtu(id);
-  engine.setLinks(specs.map(createLink));
-}
-
-function applyRoutes(routes: WorkerInit['routes']): void {
-  fib.clear();
-  for (const r of routes) fib.insert(r.prefix, r.length, r.nexthops);
-}
-
-function handle(msg: ToWorker): boolean {
-  switch (msg.type) {
-    case 'routes':
-      applyRoutes(msg.routes);
-      return true;
-    case 'links':
-      applyLinks(msg.links);
-      return true;
-    case 'send':
-      engine.sendFromControlPlane(msg.linkId, msg.packet);
-      return true;
-    case 'stop':
-      return false;
-  }
-}
-
-let seen = Atomics.load(control, 0);
 port.postMessage({ type: 'ready', wakePort: io.udpLocalPort(wakeFd) });
 
-let running = true;
+// Messages posted before this thread ran bumped the counter before it was first read: drain once anyway.
+let seen = Atomics.load(control, 0);
+let running = core.drain(next);
 while (running) {
   const gen = Atomics.load(control, 0);
   if (gen !== seen) {
     seen = gen;
-    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
-      if (!handle(m.message as ToWorker)) running = false;
-    }
+    running = core.drain(next);
     if (!running) break;
   }
-  let work: number;
-  try {
-    work = engine.step();
-  } catch (err) {
-    // A bug must not take the data plane down: count it, report it once in a while, keep forwarding.
-    counters.node[C.internal_errors]!++;
-    if (counters.node[C.internal_errors]! <= 10) port.postMessage({ type: 'error', message: String((err as Error)?.stack ?? err) });
-    work = 1;
-  }
-  if (work === 0) {
-    const ready = engine.wait(250);
-    if (ready & wakeBit) {
-      while (io.recvBatch(wakeFd, wakeScratch, 64, 0, 64, wakeSizes, wakeAddrs) > 0);
-    }
-  }
+  if (core.step() === 0) core.engine.wait(idleWaitMs);
 }
 io.close(wakeFd);
 port.close();

@@ -10,8 +10,9 @@ export const NODE_COUNTERS = [
   'host_tx_packets', // written to the TUN
   'host_tx_bytes',
   'host_tx_errors', // TUN write failed (EIO while molt0 is down, ENOBUFS)
+  'host_rx_errors', // TUN read failed (-errno) or poll(2) reported POLLERR/POLLHUP/POLLNVAL on it
   'forwarded_packets', // transit packets sent on
-  'punted_packets', // handed to the control plane
+  'punted_packets', // the forwarder's punt verdicts; the ones the punt queue refused are also in drop_punt_overflow
   'icmp_errors_sent',
   'icmp_errors_ratelimited',
   'underlay_rx_packets',
@@ -19,6 +20,8 @@ export const NODE_COUNTERS = [
   'underlay_tx_packets',
   'underlay_tx_bytes',
   'underlay_tx_errors', // sendmmsg refused a packet
+  'underlay_rx_errors', // a port's read failed (-errno) or poll(2) reported POLLERR/POLLHUP/POLLNVAL on it
+  'rx_backoffs', // times a failing fd (host TUN or port) was taken out of the read and poll sets for a while
   'drop_malformed', // not a valid IPv6 packet (version, lengths)
   'drop_no_route',
   'drop_hop_limit',
@@ -30,8 +33,13 @@ export const NODE_COUNTERS = [
   'drop_wrong_mac', // VXLAN inner frame not addressed to us
   'drop_not_ipv6', // VXLAN inner EtherType other than IPv6
   'drop_nd_unresolved', // no MAC for the peer yet
-  'drop_punt_overflow', // control-plane queue full
-  'drop_link_down',
+  'drop_punt_overflow', // punted packet not handed up: the step's punt queue was full, or its kind's policer said no
+  'punt_policed_bfd', // of drop_punt_overflow: refused by a policer, by kind (not separate drops)
+  'punt_policed_ospf',
+  'punt_policed_icmpv6',
+  'punt_policed_other',
+  'drop_link_down', // routed or sent to a link id that has no link (removed, never added) or whose port is gone
+  'drop_control_tx', // a control-plane packet that could not be sent (larger than a slab slot)
   'internal_errors', // an exception in the forwarding loop (a bug): counted, the loop goes on
 ] as const;
 export type NodeCounter = (typeof NODE_COUNTERS)[number];
@@ -42,7 +50,9 @@ export const LINK_COUNTERS = ['rx_packets', 'rx_bytes', 'tx_packets', 'tx_bytes'
 export type LinkCounter = (typeof LINK_COUNTERS)[number];
 export const L = Object.fromEntries(LINK_COUNTERS.map((n, i) => [n, i])) as { readonly [K in LinkCounter]: number };
 export const LINK_COUNTER_STRIDE = LINK_COUNTERS.length;
-export const MAX_LINKS = 1024;
+/** Link ids are 0..MAX_LINK_ID (the FIB's next-hop range); every id has a counter block (65535 x 6 x 8 = 3 MiB). */
+export const MAX_LINK_ID = 65534;
+export const MAX_LINKS = MAX_LINK_ID + 1;
 
 export interface CounterSet {
   node: Float64Array;
@@ -72,4 +82,10 @@ export function linkCountersObject(c: CounterSet, id: number): Record<LinkCounte
   const base = id * LINK_COUNTER_STRIDE;
   LINK_COUNTERS.forEach((n, i) => (out[n] = c.link[base + i]!));
   return out;
+}
+
+/** Zero link `id`'s block: a link id that is (re)added starts counting from nothing. */
+export function zeroLinkCounters(c: CounterSet, id: number): void {
+  const base = id * LINK_COUNTER_STRIDE;
+  c.link.fill(0, base, base + LINK_COUNTER_STRIDE);
 }

@@ -1,23 +1,34 @@
 /**
- * The forwarding engine: the batch loop between the host's TUN, the underlay UDP sockets and the links.
+ * The forwarding engine: the batch loop between the host's TUN, the underlay ports and the links.
  *
- * Ports are where links' packets come and go: underlay UDP sockets (shared by many tunnel links, the link
- * found by the sender's address) and kernel-link TUNs (one link each, no encapsulation).
+ * Ports are where links' packets come and go, each under a numeric id the control plane chooses:
+ * underlay UDP sockets (shared by many tunnel links, the link found by the sender's address) and
+ * kernel-link TUNs (one link each, no encapsulation). Ports and links come and go one at a time
+ * (addPort/removePort, addLink/removeLink) while traffic flows; no other port or link is touched.
  *
  * One iteration (step):
  *   1. read a batch of packets from the host's TUN; Forwarder.fromHost decides each; encapsulate in place
- *   2. receive a batch from each port; find the link; decapsulate; Forwarder.fromLink decides each: to
- *      the host, to the control plane (punt), or on to another link
+ *   2. receive a batch from each port; find the link (peer table); decapsulate; Forwarder.fromLink decides
+ *      each: to the host, to the control plane (punt queue), or on to another link
  *   3. flush: one sendmmsg per UDP port, one batched write per TUN (the host's and each kernel link's)
+ *   4. hand the step's punted packets up in one call, BFD first (punt.ts)
  *
- * All packets live in one slab: a region of `batch` slots per source plus a small region for packets the
- * node makes itself (ICMPv6 errors, ND, control-plane packets). Slots have headroom in front so the outer
- * header is written in place: the only copy is the kernel's.
+ * All packets live in one slab of equal regions of `batch` slots: region 0 for the host TUN, region 1 for
+ * packets the node makes itself (ICMPv6 errors, ND, control-plane packets), one per port after that.
+ * A new port takes a free region or grows the slab (a copy that keeps every offset, so nothing queued
+ * moves). Slots have headroom in front so the outer header is written in place: the only copy is the
+ * kernel's.
+ *
+ * An fd whose reads fail (-errno) or that poll(2) reports as failed (POLLERR/POLLHUP/POLLNVAL) is counted
+ * and left out of reads and of the poll set for a while (10 ms, doubling with each failure to 1 s), so a
+ * dead fd cannot make the loop spin. A read that returns packets resets the pause to its shortest.
  */
-import { ADDR_RECORD_LEN, type NativeAddon } from './io/native.js';
-import { C, L, LINK_COUNTER_STRIDE, type CounterSet } from './counters.js';
+import { ADDR_RECORD_LEN, POLL_FAILED, POLL_IN, type NativeAddon } from './io/native.js';
+import { C, L, LINK_COUNTER_STRIDE, MAX_LINK_ID, zeroLinkCounters, type CounterSet } from './counters.js';
 import { DECAP_BAD, DECAP_NOT_IPV6, DECAP_REPLY, DECAP_WRONG_MAC, type DataplaneLink } from './link.js';
 import { Forwarder, ICMP_OFFSET, V_HOST, V_ICMP, V_PUNT } from './forward.js';
+import { PeerTable } from './peer-table.js';
+import { PuntQueue, type PuntBatch, type PuntOptions } from './punt.js';
 
 export interface Port {
   fd: number;
@@ -28,20 +39,30 @@ export interface Port {
 export interface EngineOptions {
   io: NativeAddon;
   tunFd: number;
-  /** A link's `port` indexes this list. */
-  ports: Port[];
   forwarder: Forwarder;
   counters: CounterSet;
-  /** Hand a packet to the control plane (copied out of the slab). */
-  punt(linkId: number, packet: Uint8Array): void;
+  /**
+   * The step's packets for the control plane, at most once per step, at its end: BFD first, then the
+   * rest in arrival order. The batch views the slab: copy what you keep before returning.
+   */
+  punt(batch: PuntBatch): void;
   now(): number;
   batch?: number;
   /** Largest packet a slot holds (inner MTU or underlay MTU, whichever is larger). */
   maxPacket?: number;
+  /** The punt queue's size and per-kind policers (punt.ts). */
+  punts?: PuntOptions;
+  /** An fd that only wakes wait() (the worker's loopback wake socket): polled, and drained by wait(). */
+  wakeFd?: number;
+  /** Back-off of a failing fd: first pause and longest pause, ms (default 10 and 1000). */
+  backoffMinMs?: number;
+  backoffMaxMs?: number;
 }
 
+/** Port ids are chosen by the control plane: integers 0..MAX_PORT_ID. */
+export const MAX_PORT_ID = 65535;
+
 const HEADROOM = 64;
-const GENERATED_SLOTS = 64;
 
 class TxQueue {
   count = 0;
@@ -55,138 +76,337 @@ class TxQueue {
   }
 }
 
+/** Read health of one fd: consecutive failures, and until when it is left alone (ms on the engine clock). */
+class FdHealth {
+  streak = 0;
+  until = 0;
+}
+
+class PortState {
+  readonly isTun: boolean;
+  /** Byte offset of this port's region in the slab, and a view of it for the batch reads. */
+  base: number;
+  region: Buffer;
+  readonly sizes: Int32Array;
+  /** Senders of the last batch; never written for a TUN port, so always zeros there (see findLink). */
+  readonly addrs: Uint8Array;
+  readonly queue: TxQueue;
+  lastLink: DataplaneLink | undefined = undefined;
+  readonly health = new FdHealth();
+
+  constructor(
+    readonly id: number,
+    readonly fd: number,
+    kind: 'udp' | 'tun',
+    readonly regionIndex: number,
+    base: number,
+    region: Buffer,
+    batch: number,
+  ) {
+    this.isTun = kind === 'tun';
+    this.base = base;
+    this.region = region;
+    this.sizes = new Int32Array(batch);
+    this.addrs = new Uint8Array(batch * ADDR_RECORD_LEN);
+    this.queue = new TxQueue(batch * 4);
+  }
+}
+
 export class Engine {
   private readonly io: NativeAddon;
   private readonly fwd: Forwarder;
+  private readonly counters: CounterSet;
   private readonly node: Float64Array;
   private readonly linkCounters: Float64Array;
   private readonly batch: number;
   private readonly stride: number;
-  readonly slab: Buffer;
-  private readonly tunRegion: Buffer;
-  private readonly tunSizes: Int32Array;
-  private readonly sockRegions: Buffer[];
-  private readonly sockRegionStart: number[];
-  private readonly sockSizes: Int32Array[];
-  private readonly sockAddrs: Uint8Array[];
+  private readonly regionBytes: number;
+  private _slab: Buffer;
+  private hostRegion: Buffer;
+  private readonly hostSizes: Int32Array;
+  private readonly hostHealth = new FdHealth();
+  private readonly hostQueue: TxQueue;
   private readonly genStart: number;
   private genNext = 0;
-  private readonly sockQueues: TxQueue[];
-  private readonly tunQueue: TxQueue;
-  private readonly pollFds: Int32Array;
-  /** Links by id (sparse), and per socket the links that use it for the sender look-up. */
-  private links: (DataplaneLink | undefined)[] = [];
-  private linksBySocket: DataplaneLink[][] = [];
-  private readonly lastLink: (DataplaneLink | undefined)[];
-  private readonly isTun: boolean[];
+  private regionCount = 2;
+  private readonly freeRegions: number[] = [];
 
-  constructor(private readonly opts: EngineOptions, extraPollFds: number[] = []) {
+  /** Ports in the order they were added (the read order), and by id. */
+  private portList: PortState[] = [];
+  private readonly portsById: (PortState | undefined)[];
+  /** Links by id (0..MAX_LINK_ID), and the sender look-up (port id, peer address) -> link id. */
+  private readonly links: (DataplaneLink | undefined)[];
+  private readonly peers = new PeerTable();
+  private readonly punts: PuntQueue;
+
+  private pollFds = new Int32Array(0);
+  private pollReady = new Uint8Array(0);
+  private pollDirty = true;
+  /** Earliest time a backed-off fd is due back (0: none is backed off). */
+  private nextRetry = 0;
+  private readonly wakeFd: number;
+  private readonly wakeScratch = Buffer.alloc(64 * 64);
+  private readonly wakeSizes = new Int32Array(64);
+  private readonly wakeAddrs = new Uint8Array(64 * ADDR_RECORD_LEN);
+  private readonly backoffMin: number;
+  private readonly backoffMax: number;
+
+  constructor(private readonly opts: EngineOptions) {
     this.io = opts.io;
     this.fwd = opts.forwarder;
+    this.counters = opts.counters;
     this.node = opts.counters.node;
     this.linkCounters = opts.counters.link;
     this.batch = opts.batch ?? 64;
+    if (!Number.isInteger(this.batch) || this.batch < 1) throw new RangeError(`batch must be a positive integer, got ${String(opts.batch)}`);
     const maxPacket = Math.max(opts.maxPacket ?? 1500, 1500);
     this.stride = (HEADROOM + maxPacket + 63) & ~63;
-    const nSock = opts.ports.length;
-    const slots = this.batch * (1 + nSock) + GENERATED_SLOTS;
-    this.slab = Buffer.alloc(slots * this.stride);
-    this.tunRegion = this.slab.subarray(0, this.batch * this.stride);
-    this.tunSizes = new Int32Array(this.batch);
-    this.sockRegions = [];
-    this.sockRegionStart = [];
-    this.sockSizes = [];
-    this.sockAddrs = [];
-    for (let s = 0; s < nSock; s++) {
-      const start = this.batch * (1 + s) * this.stride;
-      this.sockRegionStart.push(start);
-      this.sockRegions.push(this.slab.subarray(start, start + this.batch * this.stride));
-      this.sockSizes.push(new Int32Array(this.batch));
-      this.sockAddrs.push(new Uint8Array(this.batch * ADDR_RECORD_LEN));
-    }
-    this.genStart = this.batch * (1 + nSock) * this.stride;
-    const cap = slots;
-    this.sockQueues = opts.ports.map(() => new TxQueue(cap));
-    this.tunQueue = new TxQueue(cap);
-    this.pollFds = Int32Array.from([opts.tunFd, ...opts.ports.map((p) => p.fd), ...extraPollFds]);
-    this.lastLink = opts.ports.map(() => undefined);
-    this.isTun = opts.ports.map((p) => p.kind === 'tun');
+    this.regionBytes = this.batch * this.stride;
+    this._slab = Buffer.alloc(4 * this.regionBytes); // host, generated, room for two ports before growing
+    this.hostRegion = this._slab.subarray(0, this.regionBytes);
+    this.hostSizes = new Int32Array(this.batch);
+    this.hostQueue = new TxQueue(this.batch * 4);
+    this.genStart = this.regionBytes;
+    this.freeRegions.push(3, 2);
+    this.regionCount = 4;
+    this.portsById = Array.from({ length: MAX_PORT_ID + 1 }, () => undefined);
+    this.links = Array.from({ length: MAX_LINK_ID + 1 }, () => undefined);
+    this.punts = new PuntQueue(this.node, opts.punts);
+    this.wakeFd = opts.wakeFd ?? -1;
+    this.backoffMin = opts.backoffMinMs ?? 10;
+    this.backoffMax = opts.backoffMaxMs ?? 1000;
   }
 
-  setLinks(links: DataplaneLink[]): void {
-    this.links = [];
-    this.linksBySocket = this.opts.ports.map(() => []);
-    for (const l of links) {
-      this.links[l.id] = l;
-      this.linksBySocket[l.port]!.push(l);
-      this.fwd.setLinkMtu(l.id, l.mtu);
-    }
-    this.lastLink.fill(undefined);
+  /** The packet slab (replaced when a port needs a region and none is free). */
+  get slab(): Buffer {
+    return this._slab;
   }
 
-  /** Forget a link: the forwarder then counts packets routed to it as drop_link_down. */
-  removeLinkMtu(id: number): void {
+  // --- ports and links (control plane, between steps) ------------------------------------------
+
+  /**
+   * Add port `id` (or replace it: same region, new fd and kind). Links name their port by this id and
+   * may be added before it; until it exists their packets count drop_link_down.
+   */
+  addPort(id: number, port: Port): void {
+    checkId('port id', id, MAX_PORT_ID);
+    if (!Number.isInteger(port?.fd) || port.fd < 0) throw new RangeError(`port ${id}: fd must be a non-negative integer, got ${String(port?.fd)}`);
+    if (port.kind !== 'udp' && port.kind !== 'tun') throw new RangeError(`port ${id}: kind must be 'udp' or 'tun', got ${String(port.kind)}`);
+    const old = this.portsById[id];
+    let ps: PortState;
+    if (old !== undefined) {
+      this.flushPort(old);
+      ps = new PortState(id, port.fd, port.kind, old.regionIndex, old.base, old.region, this.batch);
+      this.portList[this.portList.indexOf(old)] = ps;
+    } else {
+      const r = this.allocRegion();
+      const base = r * this.regionBytes;
+      ps = new PortState(id, port.fd, port.kind, r, base, this._slab.subarray(base, base + this.regionBytes), this.batch);
+      this.portList.push(ps);
+    }
+    this.portsById[id] = ps;
+    this.pollDirty = true;
+  }
+
+  /** Remove port `id` after sending what is queued on it. Its links stay (drop_link_down until it is back). */
+  removePort(id: number): boolean {
+    checkId('port id', id, MAX_PORT_ID);
+    const ps = this.portsById[id];
+    if (ps === undefined) return false;
+    this.flushPort(ps);
+    this.portsById[id] = undefined;
+    this.portList = this.portList.filter((p) => p !== ps);
+    this.freeRegions.push(ps.regionIndex);
+    this.pollDirty = true;
+    return true;
+  }
+
+  hasPort(id: number): boolean {
+    return this.portsById[id] !== undefined;
+  }
+
+  /**
+   * Add a link, or replace the link with its id. No other link is touched (a VXLAN link keeps its
+   * learned MAC and ND state). The id's counters start from zero. Throws RangeError for an id outside
+   * 0..MAX_LINK_ID, a port id outside 0..MAX_PORT_ID or a bad MTU, and Error when another link already
+   * has this port and peer address (the receive side could not tell them apart).
+   */
+  addLink(link: DataplaneLink): void {
+    checkId('link id', link.id, MAX_LINK_ID);
+    checkId(`link ${link.id}: port id`, link.port, MAX_PORT_ID);
+    if (!Number.isInteger(link.mtu) || link.mtu < 1 || link.mtu > 65535) {
+      throw new RangeError(`link ${link.id}: mtu must be an integer 1..65535, got ${String(link.mtu)}`);
+    }
+    if (!(link.remote instanceof Uint8Array) || link.remote.length !== ADDR_RECORD_LEN) {
+      throw new RangeError(`link ${link.id}: remote must be an address record of ${ADDR_RECORD_LEN} bytes`);
+    }
+    const holder = this.peers.get(link.port, link.remote, 0);
+    if (holder >= 0 && holder !== link.id) {
+      throw new Error(`link ${link.id} (${link.name}): link ${holder} already has port ${link.port} and the same peer address`);
+    }
+    const old = this.links[link.id];
+    if (old !== undefined) this.detach(old);
+    this.links[link.id] = link;
+    this.peers.set(link.port, link.remote, link.id);
+    zeroLinkCounters(this.counters, link.id);
+    this.fwd.setLinkMtu(link.id, link.mtu);
+  }
+
+  /** Remove a link: packets routed or sent to it count drop_link_down, its peer's packets drop_unknown_peer. */
+  removeLink(id: number): boolean {
+    checkId('link id', id, MAX_LINK_ID);
+    const link = this.links[id];
+    if (link === undefined) return false;
+    this.detach(link);
+    this.links[id] = undefined;
     this.fwd.setLinkMtu(id, 0);
+    return true;
   }
+
+  link(id: number): DataplaneLink | undefined {
+    return this.links[id];
+  }
+
+  /** Whether reads of a port (or the host TUN, 'host') are paused after failures. */
+  backedOff(port: number | 'host'): boolean {
+    const h = port === 'host' ? this.hostHealth : this.portsById[port]?.health;
+    return h !== undefined && h.until > this.opts.now();
+  }
+
+  /** When the earliest backed-off fd is due to be read again (engine clock), or 0 if none is backed off. */
+  retryAt(): number {
+    const now = this.opts.now();
+    let next = this.hostHealth.until > now ? this.hostHealth.until : 0;
+    for (const ps of this.portList) {
+      const u = ps.health.until;
+      if (u > now && (next === 0 || u < next)) next = u;
+    }
+    return next;
+  }
+
+  // --- the loop ---------------------------------------------------------------------------------
 
   /** One pass over all sources; returns the number of packets handled. */
   step(): number {
     const now = this.opts.now();
-    this.genNext = 0;
     let work = 0;
+    const io = this.io;
 
-    const n = this.io.readBatch(this.opts.tunFd, this.tunRegion, this.stride, HEADROOM, this.batch, this.tunSizes);
-    if (n > 0) {
-      work += n;
-      for (let i = 0; i < n; i++) {
-        const off = i * this.stride + HEADROOM;
-        const len = this.tunSizes[i]!;
-        this.node[C.host_rx_packets]!++;
-        this.node[C.host_rx_bytes]! += len;
-        const v = this.fwd.fromHost(this.slab, off, len, now);
-        if (v >= 0) this.toLink(v, off, len, now);
-        else if (v === V_ICMP) this.sendIcmp(now);
-        else if (v === V_HOST) this.toHost(off, len);
+    if (this.hostHealth.until <= now) {
+      const n = io.readBatch(this.opts.tunFd, this.hostRegion, this.stride, HEADROOM, this.batch, this.hostSizes);
+      if (n < 0) this.readFailed(this.hostHealth, C.host_rx_errors, now);
+      if (n > 0) {
+        this.hostHealth.streak = 0;
+        work += n;
+        for (let i = 0; i < n; i++) {
+          const off = i * this.stride + HEADROOM;
+          const len = this.hostSizes[i]!;
+          this.node[C.host_rx_packets]!++;
+          this.node[C.host_rx_bytes]! += len;
+          const v = this.fwd.fromHost(this._slab, off, len, now);
+          if (v >= 0) this.toLink(v, off, len, now);
+          else if (v === V_ICMP) this.sendIcmp(now);
+          else if (v === V_HOST) this.toHost(off, len);
+        }
       }
     }
 
-    const ports = this.opts.ports;
+    const ports = this.portList;
     for (let s = 0; s < ports.length; s++) {
-      const region = this.sockRegions[s]!;
-      const sizes = this.sockSizes[s]!;
-      const addrs = this.sockAddrs[s]!;
-      const m = this.isTun[s]
-        ? this.io.readBatch(ports[s]!.fd, region, this.stride, HEADROOM, this.batch, sizes)
-        : this.io.recvBatch(ports[s]!.fd, region, this.stride, HEADROOM, this.batch, sizes, addrs);
-      if (m <= 0) continue;
+      const ps = ports[s]!;
+      if (ps.health.until > now) continue;
+      const m = ps.isTun
+        ? io.readBatch(ps.fd, ps.region, this.stride, HEADROOM, this.batch, ps.sizes)
+        : io.recvBatch(ps.fd, ps.region, this.stride, HEADROOM, this.batch, ps.sizes, ps.addrs);
+      if (m < 0) {
+        this.readFailed(ps.health, C.underlay_rx_errors, now);
+        continue;
+      }
+      if (m === 0) continue;
+      ps.health.streak = 0;
       work += m;
-      const base = this.sockRegionStart[s]!;
-      for (let i = 0; i < m; i++) this.fromUnderlay(s, base + i * this.stride + HEADROOM, sizes[i]!, addrs, i, now);
+      const base = ps.base;
+      for (let i = 0; i < m; i++) this.fromUnderlay(ps, base + i * this.stride + HEADROOM, ps.sizes[i]!, i, now);
     }
 
     this.flush();
+    if (this.punts.length > 0) this.opts.punt(this.punts.take(this._slab));
     return work;
   }
 
-  /** Block until a source is readable or timeoutMs passes. Worker threads only. */
+  /**
+   * Block until a source is readable or timeoutMs passes (shortened to when a backed-off fd is due).
+   * Drains the wake fd. An fd that poll(2) reports failed and not readable is backed off. Workers only
+   * with the native addon: it blocks the thread. Returns how many fds poll reported.
+   */
   wait(timeoutMs: number): number {
-    return this.io.pollIn(this.pollFds, timeoutMs);
+    const now = this.opts.now();
+    if (this.pollDirty || (this.nextRetry !== 0 && now >= this.nextRetry)) this.buildPollSet(now);
+    let timeout = timeoutMs;
+    if (this.nextRetry !== 0) timeout = Math.max(0, Math.min(timeout < 0 ? Infinity : timeout, Math.ceil(this.nextRetry - now)));
+    const fds = this.pollFds;
+    const ready = this.pollReady;
+    const n = this.io.pollIn(fds, timeout, ready);
+    if (n <= 0) return n;
+    const after = this.opts.now(); // poll may have slept: pauses start from now
+    const nPorts = this.portList.length;
+    for (let i = 0; i < fds.length; i++) {
+      const f = ready[i]!;
+      if (f === 0) continue;
+      if (i > nPorts) {
+        // The wake fd: its datagrams carry nothing; the message queue is read by the caller.
+        while (this.io.recvBatch(this.wakeFd, this.wakeScratch, 64, 0, 64, this.wakeSizes, this.wakeAddrs) > 0);
+        continue;
+      }
+      if ((f & POLL_IN) !== 0 || (f & POLL_FAILED) === 0) continue;
+      if (i === 0) this.readFailed(this.hostHealth, C.host_rx_errors, after);
+      else this.readFailed(this.portList[i - 1]!.health, C.underlay_rx_errors, after);
+    }
+    return n;
   }
 
-  /** Send a packet made by the control plane (an inner IPv6 packet) on a link. */
+  /**
+   * Queue a packet made by the control plane (an inner IPv6 packet) on a link; it leaves at the next
+   * flush() (or the end of the next step). Never dropped silently: a packet larger than a slot counts
+   * drop_control_tx, one for a missing link drop_link_down. Returns whether it was queued.
+   */
   sendFromControlPlane(linkId: number, packet: Uint8Array): boolean {
+    if (packet.length > this.stride - HEADROOM) {
+      this.node[C.drop_control_tx]!++;
+      return false;
+    }
     const off = this.allocGenerated();
-    if (off < 0 || packet.length > this.stride - HEADROOM) return false;
-    this.slab.set(packet, off);
-    this.toLink(linkId, off, packet.length, this.opts.now());
-    this.flush();
-    return true;
+    this._slab.set(packet, off);
+    return this.toLink(linkId, off, packet.length, this.opts.now());
   }
 
-  private fromUnderlay(s: number, off: number, len: number, addrs: Uint8Array, i: number, now: number): void {
+  /** Send everything queued: one batch per port and one to the host TUN. All generated slots are free after. */
+  flush(): void {
+    const ports = this.portList;
+    for (let s = 0; s < ports.length; s++) {
+      const ps = ports[s]!;
+      if (ps.queue.count !== 0) this.flushPort(ps);
+    }
+    const t = this.hostQueue;
+    if (t.count > 0) {
+      const written = this.io.writeBatch(this.opts.tunFd, this._slab, t.offsets, t.lengths, t.count);
+      let bytes = 0;
+      for (let j = 0; j < written; j++) bytes += t.lengths[j]!;
+      this.node[C.host_tx_packets]! += written;
+      this.node[C.host_tx_bytes]! += bytes;
+      this.node[C.host_tx_errors]! += t.count - written;
+      t.count = 0;
+    }
+    // Nothing queued refers to a generated slot any more.
+    this.genNext = 0;
+  }
+
+  // --- per packet -------------------------------------------------------------------------------
+
+  private fromUnderlay(ps: PortState, off: number, len: number, i: number, now: number): void {
     this.node[C.underlay_rx_packets]!++;
     this.node[C.underlay_rx_bytes]! += len;
-    const link = this.isTun[s] ? this.linksBySocket[s]![0] : this.findLink(s, addrs, i * ADDR_RECORD_LEN);
+    const link = this.findLink(ps, i * ADDR_RECORD_LEN);
     if (link === undefined) {
       this.node[C.drop_unknown_peer]!++;
       return;
@@ -194,7 +414,7 @@ export class Engine {
     const lc = link.id * LINK_COUNTER_STRIDE;
     this.linkCounters[lc + L.rx_packets]!++;
     this.linkCounters[lc + L.rx_bytes]! += len;
-    const inner = link.decap(this.slab, off, len, now);
+    const inner = link.decap(this._slab, off, len, now);
     if (inner < 0) {
       if (inner === DECAP_REPLY) this.sendLinkReply(link, now);
       else if (inner === DECAP_BAD) this.dropRx(lc, C.drop_bad_encap);
@@ -203,10 +423,10 @@ export class Engine {
       return;
     }
     const innerLen = link.innerLen;
-    const v = this.fwd.fromLink(link.id, this.slab, inner, innerLen, now);
+    const v = this.fwd.fromLink(link.id, this._slab, inner, innerLen, now);
     if (v >= 0) this.toLink(v, inner, innerLen, now);
     else if (v === V_HOST) this.toHost(inner, innerLen);
-    else if (v === V_PUNT) this.opts.punt(link.id, this.slab.subarray(inner, inner + innerLen));
+    else if (v === V_PUNT) this.punts.offer(link.id, this._slab, inner, innerLen, now);
     else if (v === V_ICMP) this.sendIcmp(now);
   }
 
@@ -215,62 +435,75 @@ export class Engine {
     this.node[reason]!++;
   }
 
-  private findLink(s: number, addrs: Uint8Array, a: number): DataplaneLink | undefined {
-    const last = this.lastLink[s];
+  /**
+   * The link of the sender of packet `a / ADDR_RECORD_LEN` of the batch: the port's last link if the
+   * address matches (a bulk flow is one peer), else the peer table. On a TUN port the record is zeros,
+   * which is the kernel link's remote.
+   */
+  private findLink(ps: PortState, a: number): DataplaneLink | undefined {
+    const addrs = ps.addrs;
+    const last = ps.lastLink;
     if (last !== undefined && sameRecord(last.remote, addrs, a)) return last;
-    const list = this.linksBySocket[s]!;
-    for (let k = 0; k < list.length; k++) {
-      const l = list[k]!;
-      if (sameRecord(l.remote, addrs, a)) {
-        this.lastLink[s] = l;
-        return l;
-      }
-    }
-    return undefined;
+    const id = this.peers.get(ps.id, addrs, a);
+    if (id < 0) return undefined;
+    const link = this.links[id];
+    ps.lastLink = link;
+    return link;
   }
 
-  private toLink(linkId: number, off: number, len: number, now: number): void {
+  /** Encapsulate and queue on the link's port; returns whether it was queued (drops are counted). */
+  private toLink(linkId: number, off: number, len: number, now: number): boolean {
     const link = this.links[linkId];
     if (link === undefined) {
       this.node[C.drop_link_down]!++;
-      return;
+      return false;
     }
-    const start = link.encap(this.slab, off, len, now);
+    const lc = link.id * LINK_COUNTER_STRIDE;
+    const ps = this.portsById[link.port];
+    if (ps === undefined) {
+      this.node[C.drop_link_down]!++;
+      this.linkCounters[lc + L.tx_drops]!++;
+      return false;
+    }
+    const start = link.encap(this._slab, off, len, now);
     if (start < 0) {
       this.node[C.drop_nd_unresolved]!++;
-      this.linkCounters[link.id * LINK_COUNTER_STRIDE + L.tx_drops]!++;
+      this.linkCounters[lc + L.tx_drops]!++;
       if (link.replyLen > 0) this.sendLinkReply(link, now);
-      return;
+      return false;
     }
-    const q = this.sockQueues[link.port]!;
+    const q = ps.queue;
     if (q.count >= q.offsets.length) this.flush();
     const j = q.count++;
+    const frameLen = len + (off - start);
     q.offsets[j] = start;
-    q.lengths[j] = len + (off - start);
+    q.lengths[j] = frameLen;
     q.addrs.set(link.remote, j * ADDR_RECORD_LEN);
-    const lc = link.id * LINK_COUNTER_STRIDE;
     this.linkCounters[lc + L.tx_packets]!++;
-    this.linkCounters[lc + L.tx_bytes]! += len + (off - start);
+    this.linkCounters[lc + L.tx_bytes]! += frameLen;
+    // The link may want a control packet of its own sent too (a VXLAN link solicits an unconfirmed peer).
+    if (link.replyLen > 0) this.sendLinkReply(link, now);
+    return true;
   }
 
   private toHost(off: number, len: number): void {
-    const q = this.tunQueue;
+    const q = this.hostQueue;
     if (q.count >= q.offsets.length) this.flush();
     const j = q.count++;
     q.offsets[j] = off;
     q.lengths[j] = len;
   }
 
+  /** A slot for a packet the node makes. When all are taken, flush: then none is in use any more. */
   private allocGenerated(): number {
-    if (this.genNext >= GENERATED_SLOTS) return -1;
+    if (this.genNext >= this.batch) this.flush();
     return this.genStart + this.genNext++ * this.stride + HEADROOM;
   }
 
   private sendIcmp(now: number): void {
     const off = this.allocGenerated();
-    if (off < 0) return;
     const len = this.fwd.icmpLen;
-    this.fwd.icmpBuf.copy(this.slab, off, ICMP_OFFSET, ICMP_OFFSET + len);
+    this.fwd.icmpBuf.copy(this._slab, off, ICMP_OFFSET, ICMP_OFFSET + len);
     const target = this.fwd.icmpTarget;
     if (target === V_HOST) this.toHost(off, len);
     else if (target >= 0) this.toLink(target, off, len, now);
@@ -280,38 +513,85 @@ export class Engine {
     const len = link.replyLen;
     link.replyLen = 0;
     const off = this.allocGenerated();
-    if (off < 0) return;
-    link.reply.copy(this.slab, off, link.replyOff, link.replyOff + len);
+    link.reply.copy(this._slab, off, link.replyOff, link.replyOff + len);
     this.toLink(link.id, off, len, now);
   }
 
-  private flush(): void {
-    const ports = this.opts.ports;
-    for (let s = 0; s < ports.length; s++) {
-      const q = this.sockQueues[s]!;
-      if (q.count === 0) continue;
-      const fd = ports[s]!.fd;
-      const sent = this.isTun[s]
-        ? this.io.writeBatch(fd, this.slab, q.offsets, q.lengths, q.count)
-        : this.io.sendBatch(fd, this.slab, q.offsets, q.lengths, q.addrs, q.count);
-      let bytes = 0;
-      for (let j = 0; j < sent; j++) bytes += q.lengths[j]!;
-      this.node[C.underlay_tx_packets]! += sent;
-      this.node[C.underlay_tx_bytes]! += bytes;
-      this.node[C.underlay_tx_errors]! += q.count - sent;
-      q.count = 0;
-    }
-    const t = this.tunQueue;
-    if (t.count > 0) {
-      const written = this.io.writeBatch(this.opts.tunFd, this.slab, t.offsets, t.lengths, t.count);
-      let bytes = 0;
-      for (let j = 0; j < written; j++) bytes += t.lengths[j]!;
-      this.node[C.host_tx_packets]! += written;
-      this.node[C.host_tx_bytes]! += bytes;
-      this.node[C.host_tx_errors]! += t.count - written;
-      t.count = 0;
-    }
+  private flushPort(ps: PortState): void {
+    const q = ps.queue;
+    if (q.count === 0) return;
+    const sent = ps.isTun
+      ? this.io.writeBatch(ps.fd, this._slab, q.offsets, q.lengths, q.count)
+      : this.io.sendBatch(ps.fd, this._slab, q.offsets, q.lengths, q.addrs, q.count);
+    let bytes = 0;
+    for (let j = 0; j < sent; j++) bytes += q.lengths[j]!;
+    this.node[C.underlay_tx_packets]! += sent;
+    this.node[C.underlay_tx_bytes]! += bytes;
+    this.node[C.underlay_tx_errors]! += q.count - sent;
+    q.count = 0;
   }
+
+  // --- fd health and the poll set ---------------------------------------------------------------
+
+  private readFailed(h: FdHealth, counter: number, now: number): void {
+    this.node[counter]!++;
+    this.node[C.rx_backoffs]!++;
+    h.streak++;
+    const pause = Math.min(this.backoffMax, this.backoffMin * 2 ** Math.min(h.streak - 1, 20));
+    h.until = now + pause;
+    this.pollDirty = true;
+  }
+
+  /** [host TUN, ports in read order, wake fd]; backed-off fds as -1, which poll(2) skips. */
+  private buildPollSet(now: number): void {
+    const n = 1 + this.portList.length + (this.wakeFd >= 0 ? 1 : 0);
+    if (this.pollFds.length !== n) {
+      this.pollFds = new Int32Array(n);
+      this.pollReady = new Uint8Array(n);
+    }
+    let next = 0;
+    const slot = (i: number, fd: number, h: FdHealth): void => {
+      if (h.until > now) {
+        this.pollFds[i] = -1;
+        if (next === 0 || h.until < next) next = h.until;
+      } else {
+        this.pollFds[i] = fd;
+      }
+    };
+    slot(0, this.opts.tunFd, this.hostHealth);
+    this.portList.forEach((ps, k) => slot(1 + k, ps.fd, ps.health));
+    if (this.wakeFd >= 0) this.pollFds[n - 1] = this.wakeFd;
+    this.nextRetry = next;
+    this.pollDirty = false;
+  }
+
+  // --- slab regions -----------------------------------------------------------------------------
+
+  private allocRegion(): number {
+    const free = this.freeRegions.pop();
+    if (free !== undefined) return free;
+    // Grow: a bigger slab with the old one copied in, so every offset (queues, views) stays valid.
+    const count = this.regionCount * 2;
+    const slab = Buffer.alloc(count * this.regionBytes);
+    slab.set(this._slab);
+    this._slab = slab;
+    this.hostRegion = slab.subarray(0, this.regionBytes);
+    for (const ps of this.portList) ps.region = slab.subarray(ps.base, ps.base + this.regionBytes);
+    for (let r = count - 1; r > this.regionCount; r--) this.freeRegions.push(r);
+    const r = this.regionCount;
+    this.regionCount = count;
+    return r;
+  }
+
+  /** Drop a link's receive-side state: its peer-table entry and any port's last-link cache. */
+  private detach(link: DataplaneLink): void {
+    this.peers.delete(link.port, link.remote, link.id);
+    for (const ps of this.portList) if (ps.lastLink === link) ps.lastLink = undefined;
+  }
+}
+
+function checkId(what: string, id: number, max: number): void {
+  if (!Number.isInteger(id) || id < 0 || id > max) throw new RangeError(`${what} must be an integer 0..${max}, got ${String(id)}`);
 }
 
 function sameRecord(remote: Uint8Array, addrs: Uint8Array, a: number): boolean {

@@ -14,6 +14,7 @@
  */
 import { C, L, LINK_COUNTER_STRIDE, type CounterSet } from './counters.js';
 import { Fib, NO_ROUTE } from './fib/fib.js';
+export { flowHash } from './fib/flow-hash.js';
 import { TokenBucket } from './ratelimit.js';
 import { IPV6_HEADER_LEN, IP6_DST, IP6_HOP_LIMIT, IP6_NEXT_HEADER, IP6_SRC, IPPROTO_UDP, addrEquals, checkIpv6 } from './wire/ipv6.js';
 import { upperLayer, ulOffset, ulProto } from './wire/exthdr.js';
@@ -83,7 +84,7 @@ export class Forwarder {
     if (buf[d] === 0xff) return this.drop(C.drop_host_multicast);
     if (buf[d] === 0xfe && (buf[d + 1]! & 0xc0) === 0x80) return this.drop(C.drop_link_local);
     if (addrEquals(buf, d, this.me, 0)) return V_HOST;
-    const link = this.fib.lookup(buf, d, flowHash(buf, off));
+    const link = this.fib.lookupPacket(buf, off);
     if (link === NO_ROUTE) {
       return this.error(buf, off, len, now, ICMP6_DST_UNREACH, 0, 0, V_HOST, C.drop_no_route);
     }
@@ -120,7 +121,7 @@ export class Forwarder {
     if (buf[off + IP6_HOP_LIMIT]! <= 1) {
       return this.error(buf, off, len, now, ICMP6_TIME_EXCEEDED, 0, 0, inLink, C.drop_hop_limit);
     }
-    const link = this.fib.lookup(buf, d, flowHash(buf, off));
+    const link = this.fib.lookupPacket(buf, off);
     if (link === NO_ROUTE) {
       return this.error(buf, off, len, now, ICMP6_DST_UNREACH, 0, 0, inLink, C.drop_no_route);
     }
@@ -187,18 +188,4 @@ function isUdpToPort(buf: Uint8Array, off: number, len: number, port: number): b
   if (ul < 0 || ulProto(ul) !== IPPROTO_UDP) return false;
   const l4 = ulOffset(ul);
   return l4 + 8 <= off + len && udpDstPort(buf, l4) === port;
-}
-
-/**
- * Flow hash for ECMP over source, destination and flow label (RFC 6437: the 3-tuple identifies a flow),
- * so one flow keeps one path. FNV-1a over the 36 bytes.
- */
-export function flowHash(buf: Uint8Array, off: number): number {
-  let h = 0x811c9dc5;
-  h = Math.imul(h ^ (buf[off + 1]! & 0x0f), 16777619);
-  h = Math.imul(h ^ buf[off + 2]!, 16777619);
-  h = Math.imul(h ^ buf[off + 3]!, 16777619);
-  const end = off + IP6_DST + 16;
-  for (let i = off + IP6_SRC; i < end; i++) h = Math.imul(h ^ buf[i]!, 16777619);
-  return h >>> 0;
 }

@@ -21,9 +21,13 @@ export const ENCAP_UNRESOLVED = -1; // no link-layer address for the peer yet; a
 export interface DataplaneLink {
   readonly id: number;
   readonly name: string;
-  /** Index of the engine port (underlay socket or kernel-link TUN) this link sends and receives on. */
+  /** Id of the engine port (underlay socket or kernel-link TUN, Engine.addPort) it sends and receives on. */
   readonly port: number;
-  /** The peer's underlay address as a 20-byte record (see io/native.ts); unused on TUN ports. */
+  /**
+   * The peer's underlay address as a 20-byte record (see io/native.ts): the engine finds the link of a
+   * received datagram by (port, the record's 16 address bytes). Zeros on a TUN port, whose reads carry
+   * no sender.
+   */
   readonly remote: Uint8Array;
   /** Largest inner IPv6 packet. */
   readonly mtu: number;

@@ -9,9 +9,9 @@ export interface LinkSpec {
   /** The peer's name from the config. */
   name: string;
   kind: LinkKind;
-  /** Index into the engine's ports (0 = VXLAN socket, 1 = GRE-in-UDP socket, then kernel-link TUNs). */
+  /** The engine port id it uses (Engine.addPort; the daemon's are PORT_VXLAN, PORT_GRE, then kernel-link TUNs). */
   port: number;
-  /** The peer's underlay endpoint as a 20-byte address record (zeros for kernel links). */
+  /** The peer's underlay endpoint as a 20-byte address record (zeros for kernel links: a TUN port has no sender). */
   remote: Uint8Array;
   /** Largest inner IPv6 packet. */
   mtu: number;
@@ -26,7 +26,8 @@ export interface LinkSpec {
   greKey?: number;
 }
 
+/** The port ids the daemon gives its underlay sockets. */
 export const PORT_VXLAN = 0;
 export const PORT_GRE = 1;
-/** Kernel-link TUNs take ports from here on. */
+/** Kernel-link TUNs take port ids from here on. */
 export const PORT_FIRST_KERNEL = 2;

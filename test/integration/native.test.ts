@@ -10,13 +10,22 @@ import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { ADDR_RECORD_LEN, loadNative } from '../../src/dataplane/io/native.js';
+import { ADDR_RECORD_LEN, POLL_ERR, POLL_IN, POLL_NVAL, loadNative } from '../../src/dataplane/io/native.js';
 import { upperLayerChecksum } from '../../src/dataplane/wire/checksum.js';
 
 const native = loadNative();
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const rootOnly = isRoot ? {} : { skip: 'needs root (TUN devices, ip netns)' };
 const run = process.pid;
+/** Prefix of the namespaces and TUN devices made here ("mn" unless MOLTNET_TEST_TAG says, e.g. to share a host). */
+const TAG = process.env['MOLTNET_TEST_TAG'] ?? 'mn';
+
+const READY = new Uint8Array(1);
+/** pollIn on one fd: its flags (0 on timeout). */
+function poll1(fd: number, ms: number): number {
+  native.pollIn(Int32Array.of(fd), ms, READY);
+  return READY[0]!;
+}
 
 const STRIDE = 2048;
 const HEADROOM = 64;
@@ -58,7 +67,7 @@ function receive(fd: number, want: number, ms = 2000): Array<[Buffer, Buffer]> {
   const out: Array<[Buffer, Buffer]> = [];
   const deadline = Date.now() + ms;
   while (out.length < want && Date.now() < deadline) {
-    if (native.pollIn(Int32Array.of(fd), 50) === 0) continue;
+    if (poll1(fd, 50) === 0) continue;
     const n = native.recvBatch(fd, slab, STRIDE, HEADROOM, MAX, sizes, addrs);
     assert.ok(n >= 0, `recvBatch returned ${n}`);
     for (let i = 0; i < n; i++) {
@@ -186,7 +195,7 @@ test('UDP: empty socket reads 0, closed fd reads -EBADF, max 0 reads nothing', (
     assert.equal(native.recvBatch(fd, slab, STRIDE, HEADROOM, MAX, sizes, addrs), 0);
     assert.equal(native.readBatch(fd, slab, STRIDE, HEADROOM, MAX, sizes), 0);
     assert.equal(native.recvBatch(fd, slab, STRIDE, HEADROOM, 0, sizes, addrs), 0);
-    assert.equal(native.pollIn(Int32Array.of(fd, -1), 10), 0);
+    assert.equal(native.pollIn(Int32Array.of(fd, -1), 10, new Uint8Array(2)), 0);
   } finally {
     native.close(fd);
   }
@@ -195,6 +204,32 @@ test('UDP: empty socket reads 0, closed fd reads -EBADF, max 0 reads nothing', (
   assert.equal(native.readBatch(fd, slab, STRIDE, HEADROOM, MAX, sizes), -9);
   assert.equal(native.sendBatch(fd, slab, Int32Array.of(0), Int32Array.of(1), record('127.0.0.1', 9), 1), 0);
   assert.throws(() => native.close(fd), { code: 'EBADF' });
+});
+
+test('pollIn: any number of fds, a flag byte each; a closed fd is POLL_NVAL, not readable', () => {
+  const fds: number[] = [];
+  try {
+    for (let i = 0; i < 100; i++) fds.push(native.udpOpen('127.0.0.1', 0));
+    const set = Int32Array.from(fds);
+    const ready = new Uint8Array(set.length).fill(0xff); // every byte is written, zero when not ready
+    assert.equal(native.pollIn(set, 0, ready), 0);
+    assert.ok(ready.every((f) => f === 0));
+    const sender = native.udpOpen('127.0.0.1', 0);
+    fds.push(sender);
+    const to = record('127.0.0.1', native.udpLocalPort(fds[70]!));
+    assert.equal(native.sendBatch(sender, Buffer.from('x'), Int32Array.of(0), Int32Array.of(1), to, 1), 1);
+    assert.equal(native.pollIn(set, 2000, ready), 1);
+    assert.equal(ready[70], POLL_IN);
+    assert.equal(ready.reduce((a, f, i) => a + (i === 70 ? 0 : f), 0), 0);
+    // A number that is no open fd: poll(2) says POLLNVAL at once, every time; it is not "readable".
+    const dead = native.udpOpen('127.0.0.1', 0);
+    native.close(dead);
+    const two = new Uint8Array(2);
+    assert.equal(native.pollIn(Int32Array.of(dead, -1), 1000, two), 1);
+    assert.deepEqual([...two], [POLL_NVAL, 0]);
+  } finally {
+    closeAll(fds);
+  }
 });
 
 test('udpOpen: a second bind to the same address fails with EADDRINUSE naming addr:port', () => {
@@ -249,9 +284,11 @@ test('bad arguments throw TypeError or RangeError instead of crashing', () => {
       ['count > offsets', () => native.writeBatch(fd, slab, Int32Array.of(0), Int32Array.of(1, 1), 2), RangeError],
       ['send addrs short', () => native.sendBatch(fd, slab, Int32Array.of(0), Int32Array.of(1), addrs.subarray(0, 19), 1), RangeError],
       ['send past slab', () => native.sendBatch(fd, slab, Int32Array.of(8190), Int32Array.of(9), addrs, 1), RangeError],
-      ['poll 33 fds', () => native.pollIn(new Int32Array(33), 0), RangeError],
-      ['poll fds array', () => native.pollIn([fd] as unknown as Int32Array, 0), TypeError],
-      ['poll timeout < -1', () => native.pollIn(Int32Array.of(fd), -2), RangeError],
+      ['poll ready too short', () => native.pollIn(new Int32Array(33), 0, new Uint8Array(32)), RangeError],
+      ['poll no ready', () => n.pollIn!(Int32Array.of(fd), 0), TypeError],
+      ['poll ready not bytes', () => native.pollIn(Int32Array.of(fd), 0, new Int32Array(1) as never), TypeError],
+      ['poll fds array', () => native.pollIn([fd] as unknown as Int32Array, 0, READY), TypeError],
+      ['poll timeout < -1', () => native.pollIn(Int32Array.of(fd), -2, READY), RangeError],
       ['udp bad addr', () => native.udpOpen('localhost', 0), TypeError],
       ['udp addr number', () => native.udpOpen(1 as unknown as string, 0), TypeError],
       ['udp port 65536', () => native.udpOpen('127.0.0.1', 65536), RangeError],
@@ -280,11 +317,11 @@ async function ip(...args: string[]): Promise<void> {
 
 /** A TUN device moved into a fresh namespace, up, with TUN_NET::1/64. Cleans up both whatever `body` does. */
 async function withNamespacedTun(tag: string, up: boolean, body: (fd: number, ns: string, name: string) => Promise<void>): Promise<void> {
-  const ns = `mntest-${tag}-${run}`;
-  const tun = native.tunOpen(`mn${tag}${run}`);
+  const ns = `${TAG}test-${tag}-${run}`;
+  const tun = native.tunOpen(`${TAG}${tag}${run}`.slice(0, 15));
   let made = false;
   try {
-    assert.equal(tun.name, `mn${tag}${run}`);
+    assert.equal(tun.name, `${TAG}${tag}${run}`.slice(0, 15));
     await ip('netns', 'add', ns);
     made = true;
     // The fd stays attached to the device across the move: only the interface changes namespace.
@@ -321,7 +358,7 @@ test('TUN: answer ping from a namespace with readBatch + writeBatch', { ...rootO
     try {
       while (!exited && Date.now() < deadline) {
         // Short polls, then yield, so execa still sees the child exit on this thread.
-        if (native.pollIn(Int32Array.of(fd), 50) !== 0) {
+        if (poll1(fd, 50) !== 0) {
           const n = native.readBatch(fd, slab, STRIDE, HEADROOM, MAX, sizes);
           assert.ok(n >= 0, `readBatch returned ${n}`);
           let replies = 0;
@@ -391,7 +428,7 @@ test('TUN: writeBatch on a down link returns 0 and does not throw; up again, it 
     let replies = 0;
     const deadline = Date.now() + 3000;
     while (replies < 2 && Date.now() < deadline) {
-      if (native.pollIn(Int32Array.of(fd), 50) === 0) continue;
+      if (poll1(fd, 50) === 0) continue;
       const n = native.readBatch(fd, rx, STRIDE, HEADROOM, MAX, sizes);
       for (let i = 0; i < n; i++) {
         const p = i * STRIDE + HEADROOM;
@@ -402,6 +439,24 @@ test('TUN: writeBatch on a down link returns 0 and does not throw; up again, it 
   });
 });
 
+test('TUN whose device is deleted under the fd: pollIn says POLL_ERR (not readable), readBatch fails', { ...rootOnly, timeout: 30_000 }, async () => {
+  const name = `${TAG}g${run}`.slice(0, 15);
+  const tun = native.tunOpen(name);
+  try {
+    assert.equal(poll1(tun.fd, 0), 0);
+    await ip('link', 'del', name);
+    // The fd outlives its device: poll(2) reports POLLERR at once, every time. Reported as readable (as
+    // before), a forwarder that reads, fails and polls again would spin; the engine backs it off instead.
+    assert.equal(poll1(tun.fd, 1000) & (POLL_ERR | POLL_IN), POLL_ERR);
+    assert.equal(poll1(tun.fd, 1000) & POLL_ERR, POLL_ERR);
+    const { slab, sizes } = slots(4);
+    assert.ok(native.readBatch(tun.fd, slab, STRIDE, HEADROOM, 4, sizes) < 0, 'read on a detached TUN fails');
+  } finally {
+    native.close(tun.fd);
+    await execa('ip', ['link', 'del', name], { reject: false, timeout: 10_000 });
+  }
+});
+
 // --- worker threads ------------------------------------------------------------------------------
 
 const ADDON = fileURLToPath(new URL('../../../native/build/Release/moltnet.node', import.meta.url));
@@ -410,10 +465,12 @@ const ADDON = fileURLToPath(new URL('../../../native/build/Release/moltnet.node'
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const native = require(workerData.addon);
-const idle = native.pollIn(new Int32Array(0), 20);
+const idle = native.pollIn(new Int32Array(0), 20, new Uint8Array(0));
 const fd = native.udpOpen('127.0.0.1', 0);
 parentPort.postMessage({ port: native.udpLocalPort(fd) });
-const mask = native.pollIn(Int32Array.of(fd), 5000);
+const ready = new Uint8Array(1);
+native.pollIn(Int32Array.of(fd), 5000, ready);
+const mask = ready[0];
 const slab = Buffer.alloc(2048), sizes = new Int32Array(1), addrs = new Uint8Array(20);
 const n = native.recvBatch(fd, slab, 2048, 0, 1, sizes, addrs);
 native.close(fd);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { PerformanceObserver } from 'node:perf_hooks';
 import fc from 'fast-check';
 import { Fib, NO_ROUTE, parsePrefix } from '../../src/dataplane/fib/fib.js';
+import { flowHash } from '../../src/dataplane/fib/flow-hash.js';
 import { InvalidInputError } from '../../src/common/errors.js';
 import { ExactMatchFib, NaiveFib, SeededRandom, pick } from '../helpers/naive-fib.js';
 
@@ -430,6 +431,62 @@ describe('Fib: ECMP', () => {
   });
 });
 
+describe('Fib: lookupPacket', () => {
+  /** An IPv6 header at offset `at` of a fresh buffer, from src to dst with a flow label. */
+  function header(src: string, dst: string, flowLabel = 0, at = 0): Buffer {
+    const b = Buffer.alloc(at + 40, 0xee);
+    b.writeUInt32BE((6 << 28) | flowLabel, at);
+    a(src).copy(b, at + 8);
+    a(dst).copy(b, at + 24);
+    return b;
+  }
+
+  it('hashes the flow only when the matched route is ECMP; single routes never call the hash', () => {
+    let calls = 0;
+    const fib = new Fib({
+      flowHash: (buf, off) => {
+        calls++;
+        return flowHash(buf, off);
+      },
+    });
+    add(fib, 'fd00:6d6f:6c74::/48', [1]); // in the root
+    add(fib, 'fd00:6d6f:6c74:1::/64', [2]); // in a leaf block
+    add(fib, 'fd00:6d6f:6c74:2::/64', [3, 4, 5]); // ECMP in a leaf block
+    add(fib, '::/0', [6, 7]); // ECMP default
+    for (let i = 0; i < 100; i++) {
+      assert.equal(fib.lookupPacket(header(`fd00::${i}`, 'fd00:6d6f:6c74:9::1', i), 0), 1);
+      assert.equal(fib.lookupPacket(header(`fd00::${i}`, 'fd00:6d6f:6c74:1::1', i), 0), 2);
+    }
+    assert.equal(calls, 0);
+    assert.ok([3, 4, 5].includes(fib.lookupPacket(header('fd00::1', 'fd00:6d6f:6c74:2::1'), 0)));
+    assert.equal(calls, 1);
+    assert.ok([6, 7].includes(fib.lookupPacket(header('fd00::1', '2001:db8::1'), 0)));
+    assert.equal(calls, 2);
+    assert.equal(new Fib().lookupPacket(header('fd00::1', '2001:db8::1'), 0), NO_ROUTE);
+  });
+
+  it('ECMP still spreads flows over every next hop, one path per flow, as lookup() with flowHash does', () => {
+    const fib = new Fib();
+    add(fib, 'fd00:6d6f:6c74:2::/64', [3, 4, 5, 6]);
+    add(fib, '2001:db8::/32', [8, 9]);
+    const seen = new Map<number, number>();
+    for (let i = 0; i < 2000; i++) {
+      const pkt = header(`fd00:6d6f:6c74:${(i % 97).toString(16)}::${(i * 13).toString(16)}`, `fd00:6d6f:6c74:2::${i.toString(16)}`, i % 5, 24);
+      const nh = fib.lookupPacket(pkt, 24);
+      assert.equal(nh, fib.lookup(pkt, 24 + 24, flowHash(pkt, 24)), 'the same choice as lookup() with the flow hash');
+      pkt[24 + 7] = 1; // hop limit and payload are not part of the flow
+      pkt.writeUInt16BE(999, 24 + 4);
+      assert.equal(fib.lookupPacket(pkt, 24), nh, 'one flow, one path');
+      seen.set(nh, (seen.get(nh) ?? 0) + 1);
+    }
+    assert.deepEqual([...seen.keys()].sort(), [3, 4, 5, 6]);
+    for (const n of seen.values()) assert.ok(n > 350 && n < 650, `uneven spread: ${[...seen.values()]}`);
+    const two = new Set<number>();
+    for (let i = 0; i < 64; i++) two.add(fib.lookupPacket(header('fd00::1', '2001:db8::1', i), 0));
+    assert.deepEqual([...two].sort(), [8, 9], 'the flow label alone moves a flow');
+  });
+});
+
 describe('Fib: against the naive reference', () => {
   it('property: random inserts, removals and lookups agree with a linear scan', () => {
     const bytes16 = fc.uint8Array({ minLength: 16, maxLength: 16 });
@@ -616,7 +673,7 @@ describe('Fib: against the naive reference', () => {
 });
 
 describe('Fib: hot path', () => {
-  it('lookup allocates nothing (no garbage collection during 2M lookups)', async () => {
+  it('lookup and lookupPacket allocate nothing (no garbage collection during 2M of each)', async () => {
     const rng = new SeededRandom(99);
     const fib = new Fib();
     const known: Route[] = [];
@@ -628,8 +685,18 @@ describe('Fib: hot path', () => {
     const N = 4096;
     const addrs = Buffer.alloc(N * 16);
     for (let i = 0; i < N; i++) randomAddress(rng, known, addrs, i * 16);
+    // The same destinations as IPv6 headers, for lookupPacket (which hashes ECMP flows itself).
+    const pkts = Buffer.alloc(N * 40);
+    for (let i = 0; i < N; i++) {
+      pkts[i * 40] = 0x60;
+      pkts.writeUInt32BE(rng.u32(), i * 40 + 8);
+      addrs.copy(pkts, i * 40 + 24, i * 16, i * 16 + 16);
+    }
     let sink = 0;
-    for (let i = 0; i < 200_000; i++) sink += fib.lookup(addrs, (i & (N - 1)) * 16, i) + fib.matchLength(addrs, (i & (N - 1)) * 16); // warm up
+    for (let i = 0; i < 200_000; i++) {
+      const k = i & (N - 1);
+      sink += fib.lookup(addrs, k * 16, i) + fib.matchLength(addrs, k * 16) + fib.lookupPacket(pkts, k * 40); // warm up
+    }
 
     // GC entries carry their start time; count those that began during the timed loop. A collection of
     // other tests' garbage can land in the window now and then; an allocating lookup (2M calls x even
@@ -644,7 +711,10 @@ describe('Fib: hot path', () => {
       // A local 32-bit accumulator: a captured or growing one would box numbers and allocate itself.
       let acc = 0;
       const t0 = performance.now();
-      for (let i = 0; i < 2_000_000; i++) acc = (acc + fib.lookup(addrs, (i & (N - 1)) * 16, i)) | 0;
+      for (let i = 0; i < 2_000_000; i++) {
+        const k = i & (N - 1);
+        acc = (acc + fib.lookup(addrs, k * 16, i) + fib.lookupPacket(pkts, k * 40)) | 0;
+      }
       const t1 = performance.now();
       sink += acc;
       await new Promise((r) => setTimeout(r, 50));

@@ -29,6 +29,9 @@
  *           in the order given, and ecmpCount by set; the route picks
  *           ecmp[set * 16 + hash % count].
  *
+ * lookupPacket() is the forwarder's entry: it takes the packet, not a hash, and hashes the flow only
+ * when the matched route is ECMP, so single-path routes (most of them) skip the 36-byte hash.
+ *
  * Lookup: best = the default route; walk the root, then one node per address byte while the slot
  * has a child node, remembering each slot's route; if the walk ends on a leaf block, the first
  * entry whose masked prefix equals the masked address wins, else the remembered route does.
@@ -42,7 +45,8 @@
  * that takes back the expanded slots of a removed one.
  */
 import { InvalidInputError } from '../../common/errors.js';
-import { formatIpv6, parseIpv6Address } from '../wire/ipv6.js';
+import { IP6_DST, formatIpv6, parseIpv6Address } from '../wire/ipv6.js';
+import { flowHash as defaultFlowHash, type FlowHashFn } from './flow-hash.js';
 
 export const NO_ROUTE = -1;
 
@@ -56,6 +60,8 @@ export interface FibEntry {
 export interface FibOptions {
   /** Routes to make room for up front (the arrays still grow by doubling past it). */
   initialCapacity?: number;
+  /** The flow hash lookupPacket() uses for ECMP routes (tests count its calls); default flowHash. */
+  flowHash?: FlowHashFn;
 }
 
 /** Most routes a leaf block holds before it becomes a node. */
@@ -106,8 +112,10 @@ export class Fib {
 
   private defaultRoute = -1;
   private readonly byKey = new Map<string, number>();
+  private readonly hash: FlowHashFn;
 
   constructor(opts: FibOptions = {}) {
+    this.hash = opts.flowHash ?? defaultFlowHash;
     const cap = opts.initialCapacity ?? 1024;
     if (!Number.isInteger(cap) || cap < 0) {
       throw new RangeError(`Fib initialCapacity must be a non-negative integer, got ${String(cap)}`);
@@ -187,6 +195,60 @@ export class Fib {
     const v = this.result[best];
     if (v >= 0) return v;
     return this.ecmp[(~v << 4) + ((flowHash >>> 0) % this.ecmpCount[~v])];
+  }
+
+  /**
+   * lookup() for the IPv6 packet at buf[pkt..]: matches its destination (pkt + 24) and, only if the
+   * route is ECMP, hashes the flow (source, destination, flow label) to pick the next hop. The
+   * caller guarantees a whole IPv6 header. Allocates nothing. (The walk of lookup(), written out.)
+   */
+  lookupPacket(buf: Uint8Array, pkt: number): number {
+    const off = pkt + IP6_DST;
+    let best = this.defaultRoute;
+    let i = ((buf[off] << 8) | buf[off + 1]) << 1;
+    const root = this.root;
+    let x = root[i + 1];
+    if (x >= 0) best = x;
+    let child = root[i];
+    if (child !== 0) {
+      const nodes = this.nodes;
+      let p = off + 2;
+      while (child > 0) {
+        i = child + (buf[p++] << 1);
+        x = nodes[i + 1];
+        if (x >= 0) best = x;
+        child = nodes[i];
+      }
+      if (child < 0) {
+        const blocks = this.blocks;
+        const masks = this.masks;
+        let e = ~child;
+        const end = e + 1 + (blocks[e] & 0xff) * ENTRY;
+        const a0 = (buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3];
+        const a1 = (buf[off + 4] << 24) | (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7];
+        const a2 = (buf[off + 8] << 24) | (buf[off + 9] << 16) | (buf[off + 10] << 8) | buf[off + 11];
+        const a3 = (buf[off + 12] << 24) | (buf[off + 13] << 16) | (buf[off + 14] << 8) | buf[off + 15];
+        for (e++; e < end; e += ENTRY) {
+          const meta = blocks[e + 4];
+          const m = (meta & 0xff) << 2;
+          if (
+            (((a0 ^ blocks[e]) & masks[m]) |
+              ((a1 ^ blocks[e + 1]) & masks[m + 1]) |
+              ((a2 ^ blocks[e + 2]) & masks[m + 2]) |
+              ((a3 ^ blocks[e + 3]) & masks[m + 3])) ===
+            0
+          ) {
+            const v = meta >> 8;
+            if (v >= 0) return v;
+            return this.ecmp[(~v << 4) + ((this.hash(buf, pkt) >>> 0) % this.ecmpCount[~v])];
+          }
+        }
+      }
+    }
+    if (best < 0) return NO_ROUTE;
+    const v = this.result[best];
+    if (v >= 0) return v;
+    return this.ecmp[(~v << 4) + ((this.hash(buf, pkt) >>> 0) % this.ecmpCount[~v])];
   }
 
   /** The matched route's prefix length, or -1: for tests and 'show'. (The walk of lookup().) */

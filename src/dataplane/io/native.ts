@@ -13,16 +13,27 @@ import { createRequire } from 'node:module';
 
 export const ADDR_RECORD_LEN = 20;
 
+/** pollIn's per-fd flags (one byte each in `ready`). */
+export const POLL_IN = 1; // readable: a read will return data (or its error)
+export const POLL_ERR = 2; // POLLERR: an error is pending (a TUN whose device went away)
+export const POLL_HUP = 4; // POLLHUP
+export const POLL_NVAL = 8; // POLLNVAL: not an open fd
+/** Flags that say the fd is failing rather than readable. */
+export const POLL_FAILED = POLL_ERR | POLL_HUP | POLL_NVAL;
+
 export interface NativeAddon {
   /** Open a Linux TUN (IFF_TUN|IFF_NO_PI), O_NONBLOCK. Throws an Error with `code` (errno name). */
   tunOpen(name: string): { fd: number; name: string };
   /** Close any fd the addon returned. */
   close(fd: number): void;
   /**
-   * Wait until one of `fds` is readable or `timeoutMs` passes. Returns a bitmask (bit i = fds[i] readable),
-   * 0 on timeout or EINTR. Blocks the calling thread.
+   * Wait until one of `fds` is readable or has a condition to report, or `timeoutMs` passes (-1: no
+   * limit). Any number of fds; a negative fd is a free slot that poll(2) ignores. Writes ready[i] for
+   * every i < fds.length: 0, or POLL_IN | POLL_ERR | POLL_HUP | POLL_NVAL as poll(2) reported them
+   * (POLL_NVAL: the fd is not open). Returns how many fds have a nonzero flag, 0 on timeout or EINTR.
+   * `ready` must hold at least fds.length bytes. Blocks the calling thread.
    */
-  pollIn(fds: Int32Array, timeoutMs: number): number;
+  pollIn(fds: Int32Array, timeoutMs: number, ready: Uint8Array): number;
   /**
    * Read up to `max` packets from a non-blocking fd (one read(2) each, stopping at EAGAIN).
    * sizes[i] = length of packet i. Returns the count; errors other than EAGAIN end the batch and, if no

@@ -1,0 +1,135 @@
+/**
+ * The forwarding plane without its thread: the FIB, the forwarder and the engine, and the one function
+ * that applies a control message to them. The worker (forwarding-worker.ts) runs it in a loop on its own
+ * thread; InProcessForwardingPlane runs it on the caller's event loop over an in-memory network. Both go
+ * through apply(), so a unit test of one is a test of the other's message handling.
+ */
+import type { NativeAddon } from '../dataplane/io/native.js';
+import { C, type CounterSet } from '../dataplane/counters.js';
+import { Engine } from '../dataplane/engine.js';
+import { Fib } from '../dataplane/fib/fib.js';
+import { Forwarder } from '../dataplane/forward.js';
+import type { PuntBatch, PuntOptions } from '../dataplane/punt.js';
+import { createLink } from '../transport/links.js';
+import type { ToWorker } from './forwarding-messages.js';
+
+export interface ForwardingCoreOptions {
+  io: NativeAddon;
+  tunFd: number;
+  meshAddress: Uint8Array;
+  linkLocal: Uint8Array;
+  counters: CounterSet;
+  maxPacket: number;
+  batch: number;
+  punts?: PuntOptions;
+  /** See EngineOptions.wakeFd. */
+  wakeFd?: number;
+  now(): number;
+  /** The step's punted packets (BFD first); copy them before returning. */
+  punt(batch: PuntBatch): void;
+  /** A bug in the loop or in applying a message: counted as internal_errors, reported here, survived. */
+  error(message: string): void;
+}
+
+/** Reports of internal errors after this many are counted only, so a bug on every packet cannot flood the log. */
+const MAX_REPORTED_ERRORS = 10;
+
+export class ForwardingCore {
+  readonly fib = new Fib();
+  readonly engine: Engine;
+  private readonly node: Float64Array;
+
+  constructor(private readonly opts: ForwardingCoreOptions) {
+    this.node = opts.counters.node;
+    const forwarder = new Forwarder({
+      meshAddress: opts.meshAddress,
+      linkLocal: opts.linkLocal,
+      fib: this.fib,
+      counters: opts.counters,
+    });
+    this.engine = new Engine({
+      io: opts.io,
+      tunFd: opts.tunFd,
+      forwarder,
+      counters: opts.counters,
+      now: opts.now,
+      maxPacket: opts.maxPacket,
+      batch: opts.batch,
+      punts: opts.punts,
+      wakeFd: opts.wakeFd,
+      punt: opts.punt,
+    });
+  }
+
+  /** Apply one control message; false for 'stop'. Throws what the engine or the FIB refuse. */
+  apply(msg: ToWorker): boolean {
+    const e = this.engine;
+    switch (msg.type) {
+      case 'addPort':
+        e.addPort(msg.id, msg.port);
+        return true;
+      case 'removePort':
+        e.removePort(msg.id);
+        return true;
+      case 'addLink':
+        e.addLink(createLink(msg.spec));
+        return true;
+      case 'removeLink':
+        e.removeLink(msg.id);
+        return true;
+      case 'routes':
+        for (const r of msg.remove) this.fib.remove(r.prefix, r.length);
+        for (const r of msg.insert) this.fib.insert(r.prefix, r.length, r.nexthops);
+        return true;
+      case 'send':
+        e.sendFromControlPlane(msg.linkId, msg.packet);
+        return true;
+      case 'stop':
+        return false;
+    }
+  }
+
+  /**
+   * Apply messages until `next` has none (or a 'stop'), then flush what they queued (control-plane sends)
+   * in one batch per port. A message that fails is reported and skipped. Returns false after 'stop'.
+   */
+  drain(next: () => ToWorker | undefined): boolean {
+    let running = true;
+    for (let m = next(); m !== undefined; m = next()) {
+      try {
+        if (!this.apply(m)) {
+          running = false;
+          break;
+        }
+      } catch (err) {
+        this.internalError(`applying ${m.type}: ${String((err as Error)?.stack ?? err)}`);
+      }
+    }
+    this.guard(() => this.engine.flush());
+    return running;
+  }
+
+  /** One engine step; a throw (a bug) is counted and reported, and counts as work so the caller retries. */
+  step(): number {
+    try {
+      return this.engine.step();
+    } catch (err) {
+      this.internalError(String((err as Error)?.stack ?? err));
+      return 1;
+    }
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.internalError(String((err as Error)?.stack ?? err));
+    }
+  }
+
+  private internalError(message: string): void {
+    // A bug must not take the data plane down: count it, report the first few, keep forwarding.
+    this.node[C.internal_errors]!++;
+    if (this.node[C.internal_errors]! <= MAX_REPORTED_ERRORS) this.opts.error(message);
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * ForwardingPlane, the worker-thread plane, with the real addon on IPv4 loopback only: ports and links
+ * added after it started (the worker must wake and poll the new fd), punts as events, 500 sends in one
+ * turn, route changes. The host TUN is stood in for by a UDP socket: readBatch reads its datagrams as
+ * host packets (no root needed); writes to it fail and count host_tx_errors.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ADDR_RECORD_LEN, loadNative, type NativeAddon } from '../../src/dataplane/io/native.js';
+import { C } from '../../src/dataplane/counters.js';
+import { parsePrefix } from '../../src/dataplane/fib/fib.js';
+import { ForwardingPlane } from '../../src/daemon/forwarding-plane.js';
+import type { LinkSpec } from '../../src/transport/link-spec.js';
+import { meshMac } from '../../src/transport/wire/ethernet.js';
+import { VXLAN_ENCAP_LEN } from '../../src/transport/wire/vxlan.js';
+import { addr } from '../helpers/packets.js';
+import { ME, ME_LL, packet, peerLl, peerMesh, udpPacket, vxlanFrame, vxlanSpec } from '../helpers/engine-net.js';
+
+let native: NativeAddon | undefined;
+try {
+  native = loadNative();
+} catch {
+  native = undefined;
+}
+const needsAddon = native ? {} : { skip: 'the native addon is not built' };
+
+function v4Record(port: number): Uint8Array {
+  const r = new Uint8Array(ADDR_RECORD_LEN);
+  r.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1]);
+  r[16] = port >> 8;
+  r[17] = port & 0xff;
+  return r;
+}
+
+function sendTo(io: NativeAddon, fd: number, data: Uint8Array, port: number): void {
+  const buf = Buffer.from(data);
+  assert.equal(io.sendBatch(fd, buf, Int32Array.of(0), Int32Array.of(buf.length), v4Record(port), 1), 1);
+}
+
+/** Everything on `fd` within `ms`, until `want` datagrams. */
+async function receive(io: NativeAddon, fd: number, want: number, ms = 3000): Promise<Buffer[]> {
+  const slab = Buffer.alloc(64 * 2048);
+  const sizes = new Int32Array(64);
+  const addrs = new Uint8Array(64 * ADDR_RECORD_LEN);
+  const out: Buffer[] = [];
+  const deadline = Date.now() + ms;
+  while (out.length < want && Date.now() < deadline) {
+    const n = io.recvBatch(fd, slab, 2048, 0, 64, sizes, addrs);
+    for (let i = 0; i < n; i++) out.push(Buffer.from(slab.subarray(i * 2048, i * 2048 + sizes[i]!)));
+    if (n <= 0) await new Promise((r) => setTimeout(r, 2));
+  }
+  return out;
+}
+
+test('worker plane: live ports and links after start, punts, 500 sends, route changes (loopback only)', { ...needsAddon, timeout: 30_000 }, async () => {
+  const io = native!;
+  const fds: number[] = [];
+  const open = () => {
+    const fd = io.udpOpen('127.0.0.1', 0);
+    fds.push(fd);
+    return fd;
+  };
+  const fakeTun = open();
+  const port0 = open();
+  const peer = open();
+  // A long idle sleep, so that only a wake-up (the wake datagram, a polled fd) explains a quick answer.
+  const plane = new ForwardingPlane({ io, tunFd: fakeTun, meshAddress: addr(ME), linkLocal: addr(ME_LL), maxPacket: 1600, idleWaitMs: 20_000 });
+  const punts: { linkId: number; packet: Buffer }[] = [];
+  plane.on('punt', (linkId, pkt) => punts.push({ linkId, packet: pkt }));
+  const internal: string[] = [];
+  plane.on('internal-error', (m) => internal.push(m));
+  try {
+    await plane.start();
+    const spec: LinkSpec = { ...vxlanSpec(3, 0, 10), remote: v4Record(io.udpLocalPort(peer)) };
+    // Added while the worker sleeps in poll(2) without this fd: the wake datagram must bring it round.
+    plane.addPort(10, { fd: port0, kind: 'udp' });
+    plane.addLink(spec);
+    const hello = packet({ src: peerLl(0), dst: 'ff02::5', nextHeader: 89, hopLimit: 1, payload: Buffer.alloc(40) });
+    const frame = vxlanFrame(hello, meshMac(addr(peerMesh(0))));
+    const latencies: number[] = [];
+    for (let k = 0; k < 5; k++) {
+      const t0 = performance.now();
+      const before = punts.length;
+      sendTo(io, peer, frame, io.udpLocalPort(port0));
+      const deadline = Date.now() + 3000;
+      while (punts.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+      latencies.push(performance.now() - t0);
+    }
+    assert.equal(punts.length, 5);
+    assert.ok(punts.every((p) => p.linkId === 3 && p.packet.equals(hello)));
+    // Without the new fd in its poll set the worker would notice only when its 20 s idle sleep ends.
+    assert.ok(Math.max(...latencies) < 3000, `punt latencies ${latencies.map((l) => l.toFixed(1)).join(', ')} ms: is the new port polled?`);
+
+    // 500 control sends in one turn of the event loop: one wake, one drain, all leave.
+    for (let i = 0; i < 500; i++) {
+      const pkt = udpPacket(ME_LL, peerLl(0), 3784);
+      pkt.writeUInt16BE(i, 48);
+      plane.send(3, pkt);
+    }
+    const got = (await receive(io, peer, 501)).map((f) => f.subarray(VXLAN_ENCAP_LEN)).filter((p) => p[6] === 17);
+    assert.equal(got.length, 500);
+    assert.deepEqual(got.map((p) => p.readUInt16BE(48)), Array.from({ length: 500 }, (_, i) => i));
+
+    // A route, then a "host" packet (a datagram into the fake TUN) follows it; removed, no route.
+    const p = parsePrefix('fd00:6d6f:6c74:f000::/64');
+    plane.updateRoutes({ remove: [], insert: [{ prefix: p.prefix, length: p.length, nexthops: [3] }] });
+    await new Promise((r) => setTimeout(r, 20));
+    const hostPkt = packet({ src: ME, dst: 'fd00:6d6f:6c74:f000::1' });
+    sendTo(io, peer, hostPkt, io.udpLocalPort(fakeTun));
+    const fwd = (await receive(io, peer, 1)).map((f) => f.subarray(VXLAN_ENCAP_LEN));
+    assert.ok(fwd.some((x) => x.equals(hostPkt)), 'host packet forwarded on link 3');
+    plane.updateRoutes({ remove: [{ prefix: p.prefix, length: p.length }], insert: [] });
+    await new Promise((r) => setTimeout(r, 20));
+    sendTo(io, peer, hostPkt, io.udpLocalPort(fakeTun));
+    const deadline = Date.now() + 3000;
+    while (plane.counters.node[C.drop_no_route] === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    assert.equal(plane.counters.node[C.drop_no_route], 1);
+
+    // Removing the port: the link's traffic is counted, not lost silently.
+    plane.removePort(10);
+    plane.send(3, udpPacket(ME_LL, peerLl(0), 3784));
+    const d2 = Date.now() + 3000;
+    while (plane.counters.node[C.drop_link_down] === 0 && Date.now() < d2) await new Promise((r) => setTimeout(r, 2));
+    assert.equal(plane.counters.node[C.drop_link_down], 1);
+    assert.deepEqual(internal, []);
+  } finally {
+    await plane.stop();
+    for (const fd of fds) io.close(fd);
+  }
+});
