@@ -12,6 +12,7 @@
  * ICMP_OFFSET (headroom in front for the encapsulation) and returned as V_ICMP with `icmpTarget` saying
  * where to send them (a link id, or V_HOST), under the RFC 4443 §2.4(e) rules and a token bucket (§2.4(f)).
  */
+import { PORTS } from '../common/ports.js';
 import { C, L, LINK_COUNTER_STRIDE, type CounterSet } from './counters.js';
 import { Fib, NO_ROUTE } from './fib/fib.js';
 export { flowHash } from './fib/flow-hash.js';
@@ -36,7 +37,7 @@ export const V_ICMP = -4;
 export const ICMP_OFFSET = 128;
 const ICMP_BUF_LEN = ICMP_OFFSET + 1280;
 
-const BFD_MULTIHOP_PORT = 4784;
+const BFD_MULTIHOP_PORT = PORTS.bfdMultihop;
 
 export interface ForwarderOptions {
   /** This node's mesh address (16 bytes). */

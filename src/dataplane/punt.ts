@@ -12,9 +12,10 @@
  * The queue holds offsets into the engine's slab (the packets stay where they were read until the step
  * ends), so queueing copies nothing; the one copy is the sink's, out of the thread.
  */
+import { PORTS } from '../common/ports.js';
 import { C } from './counters.js';
 import { TokenBucket } from './ratelimit.js';
-import { IPV6_HEADER_LEN, IP6_NEXT_HEADER, IPPROTO_UDP } from './wire/ipv6.js';
+import { IPV6_HEADER_LEN, IP6_NEXT_HEADER, IPPROTO_ICMPV6, IPPROTO_OSPF, IPPROTO_UDP } from './wire/ipv6.js';
 
 export const PUNT_BFD = 0;
 export const PUNT_OSPF = 1;
@@ -23,10 +24,8 @@ export const PUNT_OTHER = 3;
 export const PUNT_KINDS = ['bfd', 'ospf', 'icmpv6', 'other'] as const;
 export type PuntKind = (typeof PUNT_KINDS)[number];
 
-const IPPROTO_ICMPV6 = 58;
-const IPPROTO_OSPF = 89;
-const BFD_SINGLE_HOP = 3784;
-const BFD_MULTIHOP = 4784;
+const BFD_SINGLE_HOP = PORTS.bfdSingleHop;
+const BFD_MULTIHOP = PORTS.bfdMultihop;
 
 export interface PuntRate {
   /** Packets per second, sustained. */

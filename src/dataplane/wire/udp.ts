@@ -5,6 +5,7 @@
  * Used for the UDP the node itself speaks inside the mesh (BFD on 3784/4784, DNS on 53); the underlay's UDP
  * is the kernel's, through dgram sockets.
  */
+import { put16 } from '../../common/bytes.js';
 import { upperLayerChecksum, finishChecksum, pseudoHeaderSum, sumBytes } from './checksum.js';
 import { IPPROTO_UDP, IPV6_HEADER_LEN, type ParseResult } from './ipv6.js';
 
@@ -48,11 +49,6 @@ export function udpLength(buf: Uint8Array, off: number): number {
 
 export function udpChecksum(buf: Uint8Array, off: number): number {
   return (buf[off + UDP_CHECKSUM]! << 8) | buf[off + UDP_CHECKSUM + 1]!;
-}
-
-function put16(buf: Uint8Array, at: number, v: number): void {
-  buf[at] = (v >>> 8) & 0xff;
-  buf[at + 1] = v & 0xff;
 }
 
 export function setUdpSrcPort(buf: Uint8Array, off: number, port: number): void {
