@@ -430,6 +430,21 @@ function crossCheck(cfg: MoltnetConfig): CrossIssue[] {
       }
     }
   });
+  // Underlay packets are matched to a peer by the sender's address alone (VXLAN and GRE-in-UDP senders
+  // vary the source port), so two peers on one socket cannot share an endpoint host.
+  const byEndpoint = new Map<string, number>();
+  cfg.peers.forEach((p, i) => {
+    const key = `${p.link === 'gre' ? 'gre' : 'vxlan'} ${p.endpoint.host.toLowerCase()}`;
+    const prev = byEndpoint.get(key);
+    if (prev !== undefined) {
+      issues.push({
+        path: ['peers', i, 'endpoint'],
+        message: `host ${p.endpoint.host} is also the endpoint of peers[${prev}] ("${cfg.peers[prev]!.name}") on a ${p.link} link; peers are told apart by underlay address`,
+      });
+    } else {
+      byEndpoint.set(key, i);
+    }
+  });
   // A route goes via a peer's link or a kernel link.
   const names = [...cfg.peers.map((p) => p.name), ...cfg.kernelLinks.map((k) => k.name)];
   const routes = new Map<string, number>();
