@@ -81,7 +81,8 @@ describe('live links: peer add/remove and reload on a running mesh', { timeout: 
     assert.equal(add4.code, 0, add4.stderr);
     const links = (await callDaemon(n3!.socket, 'show', { what: 'links' })) as LinkInfo[];
     assert.equal(links.find((l) => l.name === n4!.name)?.origin, 'runtime');
-    await waitFor(async () => (await routeTo(0, 3))?.source === 'ospf', 30_000, 'n1 did not learn n4 by OSPF').catch(fail);
+    // Every node on the way must have run SPF (each has its own throttle), not only n1.
+    await waitFor(async () => (await routeTo(0, 3))?.source === 'ospf' && (await routeTo(1, 3))?.source === 'ospf', 30_000, 'n1 and n2 did not learn n4 by OSPF').catch(fail);
     const ping = await inNs(net.nodes[0]!.ns, 'ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', n4!.address], 10_000);
     assert.equal(ping.code, 0, ping.stdout);
     // A peer that already exists, and bad input, get clear errors.
