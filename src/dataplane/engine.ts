@@ -249,6 +249,7 @@ export class Engine {
     this.links[link.id] = link;
     this.peers.set(link.port, link.remote, link.id);
     zeroLinkCounters(this.counters, link.id);
+    this.punts.resetLink(link.id);
     this.fwd.setLinkMtu(link.id, link.mtu);
   }
 

@@ -4,7 +4,9 @@
  * ordered so that BFD, whose 300 ms detection time is the tightest deadline on the node, goes first.
  *
  *   1. classify from the bytes: next header (offset 6), UDP destination port (3784/4784 = BFD)
- *   2. police per kind (token buckets; over rate -> drop_punt_overflow + punt_policed_<kind>)
+ *   2. police per link and kind, then per kind for the node (token buckets; over rate ->
+ *      drop_punt_overflow + punt_policed_<kind>): a peer flooding its link spends its own link's
+ *      budget, so the OSPF and BFD of the other links still get through
  *   3. queue for this step: at most `capacity` packets; when full, a BFD packet takes the place of the
  *      newest non-BFD one, anything else is dropped (drop_punt_overflow)
  *   4. at the end of the step the engine hands the batch up once, BFD first, then the rest in arrival order
@@ -37,8 +39,10 @@ export interface PuntRate {
 export interface PuntOptions {
   /** Most packets handed up per step (default 256). */
   queue?: number;
-  /** Policer per kind; missing kinds keep their defaults. */
+  /** Policer per kind for the whole node; missing kinds keep their defaults. */
   rates?: Partial<Record<PuntKind, PuntRate>>;
+  /** Policer per kind for each link; missing kinds keep their defaults. */
+  linkRates?: Partial<Record<PuntKind, PuntRate>>;
 }
 
 /**
@@ -52,7 +56,18 @@ export const DEFAULT_PUNT_RATES: Readonly<Record<PuntKind, PuntRate>> = {
   icmpv6: { rate: 300, burst: 100 },
   other: { rate: 200, burst: 100 },
 };
+/**
+ * One link's share: a few BFD sessions (more for multihop sessions that arrive over it), an OSPF
+ * database exchange in bursts, pings.
+ */
+export const DEFAULT_LINK_PUNT_RATES: Readonly<Record<PuntKind, PuntRate>> = {
+  bfd: { rate: 1_000, burst: 200 },
+  ospf: { rate: 300, burst: 300 },
+  icmpv6: { rate: 100, burst: 50 },
+  other: { rate: 50, burst: 50 },
+};
 export const DEFAULT_PUNT_QUEUE = 256;
+const KINDS = PUNT_KINDS.length;
 
 const POLICED = [C.punt_policed_bfd, C.punt_policed_ospf, C.punt_policed_icmpv6, C.punt_policed_other];
 
@@ -97,6 +112,11 @@ export class PuntQueue {
   private nBfd = 0;
   private nOther = 0;
   private readonly buckets: TokenBucket[];
+  /** Per link id and kind (index linkId * KINDS + kind): tokens and the time they were last counted. */
+  private linkTokens = new Float64Array(64 * KINDS);
+  private linkLast = new Float64Array(64 * KINDS).fill(Number.NEGATIVE_INFINITY);
+  private readonly linkRate = new Float64Array(KINDS);
+  private readonly linkBurst = new Float64Array(KINDS);
   readonly batch: PuntBatch;
 
   constructor(
@@ -113,6 +133,12 @@ export class PuntQueue {
       const r = opts.rates?.[k] ?? DEFAULT_PUNT_RATES[k];
       if (!(r.rate > 0) || !(r.burst >= 1)) throw new RangeError(`punt rate for ${k} needs rate > 0 and burst >= 1`);
       return new TokenBucket(r.rate, r.burst);
+    });
+    PUNT_KINDS.forEach((k, i) => {
+      const r = opts.linkRates?.[k] ?? DEFAULT_LINK_PUNT_RATES[k];
+      if (!(r.rate > 0) || !(r.burst >= 1)) throw new RangeError(`per-link punt rate for ${k} needs rate > 0 and burst >= 1`);
+      this.linkRate[i] = r.rate;
+      this.linkBurst[i] = r.burst;
     });
     this.batch = {
       count: 0,
@@ -131,7 +157,7 @@ export class PuntQueue {
   /** Offer the packet at slab[off..off+len) from link `linkId`; drops are counted here. */
   offer(linkId: number, slab: Uint8Array, off: number, len: number, now: number): void {
     const kind = puntKind(slab, off, len);
-    if (!this.buckets[kind]!.take(now)) {
+    if (!this.takeLink(linkId, kind, now) || !this.buckets[kind]!.take(now)) {
       this.node[C.drop_punt_overflow]!++;
       this.node[POLICED[kind]!]!++;
       return;
@@ -148,6 +174,39 @@ export class PuntQueue {
     this.links[j] = linkId;
     this.offs[j] = off;
     this.lens[j] = len;
+  }
+
+  /** A token from the link's bucket of this kind (links get a full bucket when first seen). */
+  private takeLink(linkId: number, kind: number, now: number): boolean {
+    const i = linkId * KINDS + kind;
+    if (i >= this.linkTokens.length) this.grow(linkId);
+    const last = this.linkLast[i]!;
+    const burst = this.linkBurst[kind]!;
+    let t = last === Number.NEGATIVE_INFINITY ? burst : Math.min(burst, this.linkTokens[i]! + ((now - last) * this.linkRate[kind]!) / 1000);
+    this.linkLast[i] = now;
+    if (t < 1) {
+      this.linkTokens[i] = t;
+      return false;
+    }
+    this.linkTokens[i] = t - 1;
+    return true;
+  }
+
+  private grow(linkId: number): void {
+    let n = this.linkTokens.length;
+    while (n <= linkId * KINDS + KINDS) n *= 2;
+    const tokens = new Float64Array(n);
+    tokens.set(this.linkTokens);
+    const last = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
+    last.set(this.linkLast);
+    this.linkTokens = tokens;
+    this.linkLast = last;
+  }
+
+  /** A link id was (re)assigned: its buckets start full. */
+  resetLink(linkId: number): void {
+    const i = linkId * KINDS;
+    if (i < this.linkLast.length) this.linkLast.fill(Number.NEGATIVE_INFINITY, i, i + KINDS);
   }
 
   /** Lay the queue out BFD first into `batch` and empty it; returns the batch (count 0 if nothing). */
