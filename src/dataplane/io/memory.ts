@@ -176,6 +176,12 @@ export class MemoryNetwork implements NativeAddon {
     this.enqueue(f, { data: Buffer.from(packet), from: Buffer.alloc(ADDR_RECORD_LEN) });
   }
 
+  /** The fd of the open TUN named `name`, or undefined. */
+  tunFd(name: string): number | undefined {
+    for (const f of this.fds.values()) if (f.kind === 'tun' && f.name === name) return f.fd;
+    return undefined;
+  }
+
   /** Take the packets the engine wrote to a TUN, oldest first. */
   written(tunFd: number): Buffer[] {
     const f = this.fake(tunFd, 'tun');
