@@ -8,13 +8,10 @@
  * memory addon has one), by a change or send, or by a timer when a backed-off fd is due. An addon with
  * no notification is polled every `idlePollMs`. It never blocks: pollIn is not used.
  */
-import { EventEmitter } from 'node:events';
 import { createCounters, type CounterSet } from '../dataplane/counters.js';
-import type { Port } from '../dataplane/engine.js';
-import type { LinkSpec } from '../transport/link-spec.js';
 import { ForwardingCore } from './forwarding-core.js';
-import { packPunts, unpackPunts, type RouteChange, type ToWorker } from './forwarding-messages.js';
-import { PlaneState, type ForwardingPlaneHandle, type ForwardingPlaneOptions } from './forwarding-plane.js';
+import { packPunts, unpackPunts, type ToWorker } from './forwarding-messages.js';
+import { MessagePlane, type ForwardingPlaneHandle, type ForwardingPlaneOptions } from './forwarding-plane.js';
 
 /** An addon that can say when an fd has something to read (MemoryNetwork does). */
 interface Notifying {
@@ -30,9 +27,8 @@ export interface InProcessForwardingPlaneOptions extends ForwardingPlaneOptions 
 
 const STEPS_PER_TURN = 32;
 
-export class InProcessForwardingPlane extends EventEmitter implements ForwardingPlaneHandle {
+export class InProcessForwardingPlane extends MessagePlane implements ForwardingPlaneHandle {
   readonly counters: CounterSet = createCounters(false);
-  private readonly state = new PlaneState();
   private core: ForwardingCore | undefined;
   private inbox: ToWorker[] = [];
   private punted: { count: number; data: ArrayBuffer }[] = [];
@@ -86,39 +82,14 @@ export class InProcessForwardingPlane extends EventEmitter implements Forwarding
     this.emit('exit', 0);
   }
 
-  addPort(id: number, port: Port): void {
-    this.state.addPort(id, port);
-    this.post({ type: 'addPort', id, port: { fd: port.fd, kind: port.kind } });
-  }
 
-  removePort(id: number): void {
-    this.state.removePort(id);
-    this.post({ type: 'removePort', id });
-  }
-
-  addLink(spec: LinkSpec): void {
-    this.state.addLink(spec);
-    this.post({ type: 'addLink', spec });
-  }
-
-  removeLink(id: number): void {
-    this.state.removeLink(id);
-    this.post({ type: 'removeLink', id });
-  }
-
-  updateRoutes(change: RouteChange): void {
-    this.state.checkRoutes(change);
-    if (change.remove.length === 0 && change.insert.length === 0) return;
-    this.post({ type: 'routes', remove: change.remove, insert: change.insert });
-  }
-
-  send(linkId: number, packet: Uint8Array): void {
+  override send(linkId: number, packet: Uint8Array): void {
     // A copy, as postMessage makes one: the caller may reuse its buffer at once.
     this.post({ type: 'send', linkId, packet: new Uint8Array(packet) });
   }
 
   /** Messages wait for the next turn, so that many sends in one callback leave in one flush. */
-  private post(msg: ToWorker): void {
+  protected post(msg: ToWorker): void {
     this.inbox.push(msg);
     this.schedule();
   }

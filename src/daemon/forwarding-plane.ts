@@ -137,11 +137,50 @@ function checkId(what: string, id: number, max: number): void {
   if (!Number.isInteger(id) || id < 0 || id > max) throw new RangeError(`${what} must be an integer 0..${max}, got ${String(id)}`);
 }
 
+/**
+ * The change methods both planes share: each change is checked on the caller's side (PlaneState), then
+ * posted as one message to wherever the plane runs.
+ */
+export abstract class MessagePlane extends EventEmitter {
+  protected readonly state = new PlaneState();
+
+  protected abstract post(msg: ToWorker): void;
+
+  addPort(id: number, port: Port): void {
+    this.state.addPort(id, port);
+    this.post({ type: 'addPort', id, port: { fd: port.fd, kind: port.kind } });
+  }
+
+  removePort(id: number): void {
+    this.state.removePort(id);
+    this.post({ type: 'removePort', id });
+  }
+
+  addLink(spec: LinkSpec): void {
+    this.state.addLink(spec);
+    this.post({ type: 'addLink', spec });
+  }
+
+  removeLink(id: number): void {
+    this.state.removeLink(id);
+    this.post({ type: 'removeLink', id });
+  }
+
+  updateRoutes(change: RouteChange): void {
+    this.state.checkRoutes(change);
+    if (change.remove.length === 0 && change.insert.length === 0) return;
+    this.post({ type: 'routes', remove: change.remove, insert: change.insert });
+  }
+
+  send(linkId: number, packet: Uint8Array): void {
+    this.post({ type: 'send', linkId, packet });
+  }
+}
+
 /** The forwarding plane on a worker thread (forwarding-worker.ts), blocking in poll(2) when idle. */
-export class ForwardingPlane extends EventEmitter implements ForwardingPlaneHandle {
+export class ForwardingPlane extends MessagePlane implements ForwardingPlaneHandle {
   readonly counters: CounterSet;
   private worker: Worker | undefined;
-  private readonly state = new PlaneState();
   /** Changes made before start(), posted to the worker as soon as it exists. */
   private pending: ToWorker[] = [];
   private readonly control = new Int32Array(new SharedArrayBuffer(4));
@@ -200,35 +239,7 @@ export class ForwardingPlane extends EventEmitter implements ForwardingPlaneHand
     this.wakeRecord.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1, wakePort >> 8, wakePort & 0xff]);
   }
 
-  addPort(id: number, port: Port): void {
-    this.state.addPort(id, port);
-    this.post({ type: 'addPort', id, port: { fd: port.fd, kind: port.kind } });
-  }
 
-  removePort(id: number): void {
-    this.state.removePort(id);
-    this.post({ type: 'removePort', id });
-  }
-
-  addLink(spec: LinkSpec): void {
-    this.state.addLink(spec);
-    this.post({ type: 'addLink', spec });
-  }
-
-  removeLink(id: number): void {
-    this.state.removeLink(id);
-    this.post({ type: 'removeLink', id });
-  }
-
-  updateRoutes(change: RouteChange): void {
-    this.state.checkRoutes(change);
-    if (change.remove.length === 0 && change.insert.length === 0) return;
-    this.post({ type: 'routes', remove: change.remove, insert: change.insert });
-  }
-
-  send(linkId: number, packet: Uint8Array): void {
-    this.post({ type: 'send', linkId, packet });
-  }
 
   async stop(): Promise<void> {
     const worker = this.worker;
@@ -243,7 +254,7 @@ export class ForwardingPlane extends EventEmitter implements ForwardingPlaneHand
     this.wakeFd = -1;
   }
 
-  private post(msg: ToWorker): void {
+  protected post(msg: ToWorker): void {
     if (this.worker) this.postTo(this.worker, msg);
     else this.pending.push(msg);
   }

@@ -163,7 +163,7 @@ for (const impl of ['bird', 'frr'] as const) {
       const r = await run('tshark', ['-r', pcap, '-V', '-Y', 'ospf'], 30_000);
       assert.equal(r.code, 0, `tshark: ${r.stderr}\ncapture: ${capErr}`);
       assert.match(r.stdout, /Open Shortest Path First/);
-      assert.match(r.stdout, /Source OSPF Router: 74\.247\.146\.104/, 'our hellos are in the capture');
+      assert.match(r.stdout, /Source OSPF Router: 193\.242\.3\.195/, 'our hellos are in the capture');
       assert.doesNotMatch(r.stdout, /Malformed/i);
       assert.doesNotMatch(r.stdout, /\[Bad checksum|incorrect/i);
       await rm(pcapDir, { recursive: true, force: true });

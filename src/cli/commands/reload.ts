@@ -2,21 +2,14 @@
 import type { CommandModule } from 'yargs';
 import { callDaemon } from '../control-client.js';
 import { DEFAULT_SOCKET } from './show.js';
+// Types only: the CLI does not load the daemon.
+import type { ReloadSummary as Summary } from '../../daemon/daemon.js';
 
 interface Args {
   socket: string;
   json: boolean;
 }
 
-interface Summary {
-  changed: boolean;
-  added: string[];
-  removed: string[];
-  remade: string[];
-  cost: string[];
-  routes: boolean;
-  services: { restarted: string[]; started: string[]; stopped: string[]; changed: string[] };
-}
 
 export const reloadCommand: CommandModule<object, Args> = {
   command: 'reload',
