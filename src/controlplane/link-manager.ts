@@ -14,16 +14,15 @@
  * space is used up are freed ids taken again, oldest first. Every listener runs synchronously in
  * registration order, so by the time remove() returns, the RIB and OSPF have let go of the id.
  */
+import { MAX_LINK_ID, MAX_PORT_ID } from '../common/limits.js';
 import { EventEmitter } from 'node:events';
 import { MoltnetError } from '../common/errors.js';
 import { PORT_FIRST_KERNEL, type LinkSpec } from '../transport/link-spec.js';
 import type { LinkDriver, LinkKind, LinkOrigin, LinkPlane, LinkRequest, PreparedLink } from '../transport/link-driver.js';
 
 export type { LinkDriver, LinkKind, LinkOrigin, LinkPlane, LinkRequest, PreparedLink };
+export { MAX_LINK_ID };
 
-/** The FIB's largest link id. */
-export const MAX_LINK_ID = 65534;
-const MAX_PORT_ID = 65535;
 
 export interface Link {
   readonly id: number;

@@ -13,13 +13,12 @@
  * rebuild. Listeners (the forwarding worker's FIB and the control plane's copy) get each change once.
  * Pure: no I/O, no clock.
  */
+import { MAX_NEXTHOPS } from '../common/limits.js';
 import { formatIpv6 } from '../common/address.js';
 
 export type RouteSource = 'connected' | 'static' | 'ospf';
 export const ROUTE_SOURCES: readonly RouteSource[] = ['connected', 'static', 'ospf'];
 const PREFERENCE: Record<RouteSource, number> = { connected: 0, static: 1, ospf: 2 };
-/** The FIB holds at most this many next hops per route (ECMP). */
-export const MAX_NEXTHOPS = 16;
 
 export interface Route {
   /** 16 bytes; bits past `length` are zero. */

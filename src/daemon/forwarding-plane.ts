@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { EventEmitter } from 'node:events';
 import { ADDR_RECORD_LEN, type NativeAddon } from '../dataplane/io/native.js';
 import { MAX_LINK_ID, createCounters, type CounterSet } from '../dataplane/counters.js';
+import { MAX_NEXTHOPS } from '../common/limits.js';
 import { MAX_PORT_ID, type Port } from '../dataplane/engine.js';
 import type { PuntOptions } from '../dataplane/punt.js';
 import type { LinkSpec } from '../transport/link-spec.js';
@@ -121,8 +122,8 @@ export class PlaneState {
       }
     }
     for (const r of change.insert) {
-      if (!Array.isArray(r.nexthops) || r.nexthops.length < 1 || r.nexthops.length > 16) {
-        throw new RangeError(`a route needs 1..16 next hops, got ${Array.isArray(r.nexthops) ? r.nexthops.length : typeof r.nexthops}`);
+      if (!Array.isArray(r.nexthops) || r.nexthops.length < 1 || r.nexthops.length > MAX_NEXTHOPS) {
+        throw new RangeError(`a route needs 1..${MAX_NEXTHOPS} next hops, got ${Array.isArray(r.nexthops) ? r.nexthops.length : typeof r.nexthops}`);
       }
       for (const nh of r.nexthops) checkId('next hop', nh, MAX_LINK_ID);
     }

@@ -2,6 +2,7 @@
  * Data-plane counters live in typed arrays (in a SharedArrayBuffer when the forwarding plane runs in a
  * worker), so the hot path increments a slot and the control plane reads them without messages.
  */
+import { MAX_LINK_ID } from '../common/limits.js';
 
 /** Node-wide counters. Drops are counted by reason; every dropped packet lands in exactly one slot. */
 export const NODE_COUNTERS = [
@@ -50,8 +51,8 @@ export const LINK_COUNTERS = ['rx_packets', 'rx_bytes', 'tx_packets', 'tx_bytes'
 export type LinkCounter = (typeof LINK_COUNTERS)[number];
 export const L = Object.fromEntries(LINK_COUNTERS.map((n, i) => [n, i])) as { readonly [K in LinkCounter]: number };
 export const LINK_COUNTER_STRIDE = LINK_COUNTERS.length;
+export { MAX_LINK_ID };
 /** Link ids are 0..MAX_LINK_ID (the FIB's next-hop range); every id has a counter block (65535 x 6 x 8 = 3 MiB). */
-export const MAX_LINK_ID = 65534;
 export const MAX_LINKS = MAX_LINK_ID + 1;
 
 export interface CounterSet {

@@ -23,6 +23,7 @@
  * and left out of reads and of the poll set for a while (10 ms, doubling with each failure to 1 s), so a
  * dead fd cannot make the loop spin. A read that returns packets resets the pause to its shortest.
  */
+import { MAX_PORT_ID } from '../common/limits.js';
 import { ADDR_RECORD_LEN, POLL_FAILED, POLL_IN, type NativeAddon } from './io/native.js';
 import { C, L, LINK_COUNTER_STRIDE, MAX_LINK_ID, zeroLinkCounters, type CounterSet } from './counters.js';
 import { DECAP_BAD, DECAP_NOT_IPV6, DECAP_REPLY, DECAP_WRONG_MAC, type DataplaneLink } from './link.js';
@@ -60,7 +61,7 @@ export interface EngineOptions {
 }
 
 /** Port ids are chosen by the control plane: integers 0..MAX_PORT_ID. */
-export const MAX_PORT_ID = 65535;
+export { MAX_PORT_ID };
 
 const HEADROOM = 64;
 

@@ -44,6 +44,7 @@
  * A Map from "hex/length" to route id serves replace and remove, and finds the covering route
  * that takes back the expanded slots of a removed one.
  */
+import { MAX_LINK_ID, MAX_NEXTHOPS } from '../../common/limits.js';
 import { InvalidInputError } from '../../common/errors.js';
 import { IP6_DST, formatIpv6, parseIpv6Address } from '../wire/ipv6.js';
 import { flowHash as defaultFlowHash, type FlowHashFn } from './flow-hash.js';
@@ -71,8 +72,6 @@ const CLASS_CAP = [1, 2, 4, LEAF_CAP];
 const CLASS_WORDS = CLASS_CAP.map((c) => 1 + ENTRY * c);
 const NODE_WORDS = 512; // 256 slots x [child, route]
 const ROOT_WORDS = 65536 * 2;
-const MAX_NEXTHOPS = 16;
-const MAX_LINK_ID = 65534;
 const MAX_ROUTES = 1 << 24;
 /** ECMP set numbers share an int32 with the length in leaf entries (as ~set << 8). */
 const MAX_ECMP_SETS = 1 << 23;
