@@ -70,7 +70,8 @@ export class MinimaStub {
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((r) => this.server?.close(() => r()) ?? r());
+    this.server?.closeAllConnections();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 
   private answer(line: string): Record<string, unknown> {
@@ -123,13 +124,13 @@ export class MinimaStub {
         this.mls = params['host'];
         return ok({ staticmls: true, mls: this.mls });
       case 'maxextra addpermanent':
-        this.permanent.add(String(params['publickey']).toUpperCase());
+        this.permanent.add(String(params['publickey']));
         return ok({ publickey: params['publickey'] });
       case 'maxextra listpermanent':
         return ok({ permanent: [...this.permanent] });
       case 'maxextra getaddress': {
         const parts = String(params['maxaddress'] ?? '').split('#');
-        const success = parts.length === 3 && this.permanent.has(String(parts[1]).toUpperCase()) && parts[2] === this.mls;
+        const success = parts.length === 3 && [...this.permanent].some((k) => k.toUpperCase() === String(parts[1]).toUpperCase()) && parts[2] === this.mls;
         return ok(success ? { success, mlsresponse: { address: `Mx${'0'.repeat(8)}@${this.mls}` } } : { success, error: 'Public key not found' });
       }
       case 'maxextra allowallcontacts':

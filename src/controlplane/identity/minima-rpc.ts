@@ -104,8 +104,16 @@ export class MinimaClient {
       headers['authorization'] = `Basic ${Buffer.from(`minima:${this.o.password}`).toString('base64')}`;
     }
     const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise<MinimaReply>((resolve, reject) => {
-      const req = request(target, { method: 'GET', headers, timeout: this.o.timeoutMs }, (res) => {
+    return new Promise<MinimaReply>((resolveOnce, rejectOnce) => {
+      let settled = false;
+      const resolve = (r: MinimaReply) => {
+        if (!settled) (settled = true), resolveOnce(r);
+      };
+      const reject = (e: unknown) => {
+        if (!settled) (settled = true), rejectOnce(e);
+      };
+      // One connection per command (agent: false): nothing pooled outlives the call.
+      const req = request(target, { method: 'GET', headers, timeout: this.o.timeoutMs, agent: false }, (res) => {
         const status = res.statusCode ?? 0;
         if (status === 401 || status === 403) {
           res.resume();
@@ -117,12 +125,14 @@ export class MinimaClient {
         res.on('data', (c: Buffer) => {
           size += c.length;
           if (size > this.o.maxReplyBytes) {
-            req.destroy(new MinimaReplyError(`minima: ${verb(line)}: reply longer than ${this.o.maxReplyBytes} bytes`));
+            reject(new MinimaReplyError(`minima: ${verb(line)}: reply longer than ${this.o.maxReplyBytes} bytes`));
+            res.destroy();
+            req.destroy();
             return;
           }
           chunks.push(c);
         });
-        res.on('error', (e) => reject(e));
+        res.on('error', (e) => reject(new MinimaUnreachableError(`minima at ${this.url}: the reply broke off (${e.message})`)));
         res.on('end', () => {
           if (size > this.o.maxReplyBytes) return;
           if (status < 200 || status >= 300) {
