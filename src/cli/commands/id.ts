@@ -327,8 +327,10 @@ const personaVerify: CommandModule<object, PersonaVerifyArgs> = {
   builder: (y) => y.positional('file', { type: 'string', demandOption: true, describe: 'the persona JSON file, or -' }),
   handler: async (argv) => {
     let text: string;
+    // yargs hands a lone "-" over as an empty string
+    const fromStdin = argv.file === '-' || argv.file === '';
     try {
-      text = argv.file === '-' ? await readStdin() : await readFile(argv.file, 'utf8');
+      text = fromStdin ? await readStdin() : await readFile(argv.file, 'utf8');
     } catch (err) {
       throw new InvalidInputError(`${argv.file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
