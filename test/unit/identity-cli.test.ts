@@ -242,3 +242,40 @@ describe('cli: moltnet id (minima, against a stub Minima RPC)', () => {
     assert.equal((await moltnet(['id', 'contacts', 'list', '--config', cfg], { env })).code, 0);
   });
 });
+
+describe('scripts/moltid: the seed\'s nine scripts over moltnet id', () => {
+  const SCRIPTS = fileURLToPath(new URL('../../../scripts/moltid/', import.meta.url));
+  const NAMES = ['init', 'setup_mls', 'register_permanent', 'lockdown_contacts', 'claim', 'info', 'challenge', 'sign', 'verify'];
+  let cfg: string;
+  before(async () => {
+    cfg = await config('s');
+  });
+  async function script(name: string, args: string[] = [], extraEnv: Record<string, string> = {}) {
+    const r = await execa(join(SCRIPTS, `moltid_${name}.sh`), args, {
+      reject: false,
+      timeout: 20_000,
+      env: { MOLTNET_CONFIG: cfg, MOLTNET_BIN: `node ${BIN}`, MOLTNET_DEBUG: '', ...extraEnv },
+    });
+    return { code: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
+  }
+
+  it('all nine exist and are executable', async () => {
+    for (const n of NAMES) assert.equal((await stat(join(SCRIPTS, `moltid_${n}.sh`))).mode & 0o111, 0o111, n);
+  });
+
+  it('init, info, challenge, sign, verify, claim work as the seed documents them', async () => {
+    assert.equal((await script('init', ['--yes'])).code, 0);
+    const card = JSON.parse((await script('info')).stdout);
+    const challenge = (await script('challenge')).stdout.trim();
+    assert.match(challenge, /^0x[0-9A-F]{64}$/);
+    const sig = (await script('sign', [challenge])).stdout.trim();
+    assert.equal((await script('verify', [challenge, card.moltid, sig])).code, 0);
+    assert.equal((await script('verify', [challenge, card.publickey, sig.replace(/.$/, (c) => (c === '0' ? '1' : '0'))])).code, 1);
+    assert.equal((await script('verify', [challenge])).code, 2);
+    assert.equal((await script('sign')).code, 2);
+    assert.equal((await script('claim')).code, 1);
+    const mls = await script('setup_mls');
+    assert.equal(mls.code, 2);
+    assert.match(mls.stderr, /needs the Minima backend/);
+  });
+});
