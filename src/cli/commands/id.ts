@@ -16,11 +16,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { parseDocument } from 'yaml';
 import { InvalidInputError } from '../../common/errors.js';
-import { loadConfig } from '../../config/load.js';
+import { loadConfig, parseConfig } from '../../config/load.js';
 import { IDENTITY_BACKENDS, type IdentityBackendKind, type MoltnetConfig } from '../../config/schema.js';
 import type { MoltIdBackend } from '../../controlplane/identity/backend.js';
 import { checkClaim } from '../../controlplane/identity/claim.js';
@@ -117,11 +118,13 @@ function note(text: string): void {
   process.stderr.write(`moltnet: ${text}\n`);
 }
 
-/** Sets keys in the YAML file in place (comments kept), then re-validates it. */
+/** Sets keys in the YAML file in place (comments kept); the file is written only if the result validates. */
 async function updateConfig(path: string, changes: [string[], unknown][]): Promise<MoltnetConfig> {
   const doc = parseDocument(await readFile(path, 'utf8'));
   for (const [keyPath, value] of changes) doc.setIn(keyPath, value);
-  await writeFile(path, doc.toString());
+  const text = doc.toString();
+  parseConfig(text, path, { baseDir: dirname(resolve(path)) });
+  await writeFile(path, text);
   return loadConfig(path);
 }
 
