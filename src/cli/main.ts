@@ -6,6 +6,7 @@ import { hideBin } from 'yargs/helpers';
 import { addressCommand } from './commands/address.js';
 import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
+import { idCommand } from './commands/id.js';
 import { peerCommand } from './commands/peer.js';
 import { reloadCommand } from './commands/reload.js';
 import { showCommand } from './commands/show.js';
@@ -20,6 +21,7 @@ const commands: AnyCommand[] = [
   demoCommand,
   peerCommand,
   reloadCommand,
+  idCommand,
 ];
 
 await runCli(commands, hideBin(process.argv));

@@ -65,6 +65,12 @@ moltbook:
   apiKeyEnv: MOLTBOOK_API_KEY            # the environment variable holding the API key
   pollSeconds: 300
 
+identity:                                # MoltID: the node's identity key
+  backend: builtin                       # builtin (Ed25519 in stateDir) | minima (a local Minima node's Maxima key)
+  minima:
+    url: "http://127.0.0.1:9005"         # Minima RPC
+    passwordEnv: MINIMA_PASSWORD         # the environment variable holding the RPC password (user "minima")
+
 discovery:
   lan: true                              # LAN beacons
   exchange: true                         # peer exchange

@@ -25,6 +25,9 @@ import { PORTS } from '../common/ports.js';
 export const LINK_KINDS = ['vxlan', 'gre', 'wireguard'] as const;
 export type LinkKind = (typeof LINK_KINDS)[number];
 
+export const IDENTITY_BACKENDS = ['builtin', 'minima'] as const;
+export type IdentityBackendKind = (typeof IDENTITY_BACKENDS)[number];
+
 /** The underlay UDP port a peer endpoint gets when it names none. */
 export const DEFAULT_PORTS: Readonly<Record<LinkKind, number>> = { vxlan: PORTS.vxlan, gre: PORTS.greInUdp, wireguard: PORTS.wireguard };
 /** VXLAN network identifier 0x6d6f6c ("mol"). */
@@ -357,6 +360,15 @@ const shape = {
     apiKeyEnv: text('an environment variable name', checkPattern(/^[A-Za-z_][A-Za-z0-9_]*$/)).default('MOLTBOOK_API_KEY'),
     pollSeconds: int(1, 86400).default(300),
   }).default({}),
+  /** MoltID (seed moltid-v0.md): the node's identity key, built in (Ed25519 in stateDir) or a local Minima node's Maxima key. */
+  identity: obj({
+    backend: z.enum(IDENTITY_BACKENDS, { errorMap: () => ({ message: `expected one of ${IDENTITY_BACKENDS.join('|')}` }) }).default('builtin'),
+    minima: obj({
+      url: text('an http(s) URL', parseUrl).default('http://127.0.0.1:9005'),
+      /** The environment variable holding the RPC password (Basic auth as user "minima"); unset = no auth. */
+      passwordEnv: text('an environment variable name', checkPattern(/^[A-Za-z_][A-Za-z0-9_]*$/)).default('MINIMA_PASSWORD'),
+    }).default({}),
+  }).default({}),
   discovery: obj({
     lan: bool().default(true),
     exchange: bool().default(true),
@@ -394,6 +406,7 @@ export type MoltnetConfig = z.output<typeof configSchema>;
 export type PeerConfig = MoltnetConfig['peers'][number];
 export type RouteConfig = MoltnetConfig['routes'][number];
 export type KernelLinkConfig = MoltnetConfig['kernelLinks'][number];
+export type IdentityConfig = MoltnetConfig['identity'];
 /** What a config file may contain (before defaults). */
 export type MoltnetConfigInput = z.input<typeof configSchema>;
 

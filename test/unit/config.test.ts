@@ -79,6 +79,7 @@ describe('config: valid', () => {
       ospf: { enabled: true, area: '0.0.0.0', helloInterval: 10, deadInterval: 40, mtuIgnore: false },
       bfd: { enabled: true, minTxMs: 100, minRxMs: 100, multiplier: 3, multihop: [] },
       moltbook: { baseUrl: 'https://www.moltbook.com', apiKeyEnv: 'MOLTBOOK_API_KEY', pollSeconds: 300 },
+      identity: { backend: 'builtin', minima: { url: 'http://127.0.0.1:9005', passwordEnv: 'MINIMA_PASSWORD' } },
       discovery: { lan: true, exchange: true },
       services: { rpc: true, mcp: true, dns: true, http: true },
     };
@@ -235,6 +236,16 @@ kernelLinks:
   });
 });
 
+describe('config: identity', () => {
+  it('the identity section: minima backend, url and password variable, defaults filled in', () => {
+    const cfg = parseConfig(withUuid('identity:\n  backend: minima\n  minima: { url: "http://127.0.0.1:19005/" }\n'));
+    assert.deepEqual(cfg.identity, { backend: 'minima', minima: { url: 'http://127.0.0.1:19005', passwordEnv: 'MINIMA_PASSWORD' } });
+    const cfg2 = parseConfig(withUuid('identity: { minima: { passwordEnv: MY_PASS } }\n'));
+    assert.deepEqual(cfg2.identity, { backend: 'builtin', minima: { url: 'http://127.0.0.1:9005', passwordEnv: 'MY_PASS' } });
+    assert.deepEqual(parseConfig(formatConfigYaml(cfg)), cfg);
+  });
+});
+
 describe('config: errors name the key', () => {
   const cases: [string, string, RegExp][] = [
     ['unknown top-level key', withUuid('bogus: 1\n'), /^config\.yaml: bogus: unknown key \(known keys: uuid, name, .*\)$/m],
@@ -278,6 +289,10 @@ describe('config: errors name the key', () => {
     ['ospf dead <= hello', withUuid('ospf: { helloInterval: 10, deadInterval: 10 }\n'), /^config\.yaml: ospf\.deadInterval: must be greater than helloInterval \(10\), got 10$/m],
     ['ospf bad area', withUuid('ospf: { area: 1.2.3 }\n'), /^config\.yaml: ospf\.area: expected an area ID/m],
     ['bad moltbook url', withUuid('moltbook: { baseUrl: "ftp://x" }\n'), /^config\.yaml: moltbook\.baseUrl: expected an http\(s\) URL, got "ftp:\/\/x" \(http or https only\)$/m],
+    ['bad identity backend', withUuid('identity: { backend: gpg }\n'), /^config\.yaml: identity\.backend: expected one of builtin\|minima, got "gpg"$/m],
+    ['unknown identity.minima key', withUuid('identity: { minima: { password: x } }\n'), /^config\.yaml: identity\.minima\.password: unknown key \(known keys: url, passwordEnv\)$/m],
+    ['bad minima url', withUuid('identity: { minima: { url: "127.0.0.1:9005" } }\n'), /^config\.yaml: identity\.minima\.url: expected an http\(s\) URL/m],
+    ['bad minima passwordEnv', withUuid('identity: { minima: { passwordEnv: "MY-PASS" } }\n'), /^config\.yaml: identity\.minima\.passwordEnv: expected an environment variable name, got "MY-PASS"$/m],
     ['kernel link named like the interface', withUuid('kernelLinks:\n  - { name: molt0 }\n'), /^config\.yaml: kernelLinks\[0\]\.name: "molt0" is the mesh interface's name/m],
     ['kernel link name too long', withUuid('kernelLinks:\n  - { name: abcdefghijklmnop }\n'), /^config\.yaml: kernelLinks\[0\]\.name: expected an interface name/m],
     ['null list item', withUuid('peers:\n  -\n'), /^config\.yaml: peers\[0\]: expected a mapping, got nothing$/m],
