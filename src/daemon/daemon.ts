@@ -91,11 +91,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     const cfg = this.config;
-    for (const p of cfg.peers) {
-      if (p.link === 'wireguard') {
-        throw new ConfigError(`peers "${p.name}": link wireguard is not implemented yet; use vxlan or gre`);
-      }
-    }
+    for (const p of cfg.peers) refuseUnbuiltLink(p);
     this.io = this.deps.io ?? loadNative();
     const io = this.io;
     const hostNet = this.deps.hostNet ?? linuxHostNet;
@@ -259,9 +255,7 @@ export class Daemon {
       const links = this.mustRun();
       if (!this.deps.loadConfig) throw new MoltnetError('this daemon was started without a config file to reload');
       const next = await this.deps.loadConfig();
-      for (const p of next.peers) {
-        if (p.link === 'wireguard') throw new ConfigError(`peers "${p.name}": link wireguard is not implemented yet; use vxlan or gre`);
-      }
+      for (const p of next.peers) refuseUnbuiltLink(p);
       const plan = planReload(this.config, next);
       // Resolve every new endpoint first: a name that does not resolve refuses the reload before any change.
       for (const p of [...plan.peers.add, ...plan.peers.remake]) await resolveEndpoint(p.endpoint);
@@ -322,7 +316,7 @@ export class Daemon {
   }
 
   private checkNewPeer(p: PeerConfig): void {
-    if (p.link === 'wireguard') throw new ConfigError(`peer "${p.name}": link wireguard is not implemented yet; use vxlan or gre`);
+    refuseUnbuiltLink(p);
     if (p.address === this.config.address) throw new ConfigError(`peer "${p.name}": ${p.address} is this node's own address`);
     const links = this.links!;
     if (links.find(p.name)) throw new ConfigError(`peer "${p.name}": a link with that name exists`);
@@ -454,6 +448,11 @@ export class Daemon {
       counters: this.plane ? linkCountersObject(this.plane.counters, l.id) : {},
     };
   }
+}
+
+/** WireGuard links are issue 8's: refused clearly rather than ignored. */
+function refuseUnbuiltLink(p: PeerConfig): void {
+  if (p.link === 'wireguard') throw new ConfigError(`peers "${p.name}": link wireguard is not implemented yet; use vxlan or gre`);
 }
 
 function peerRequest(p: PeerConfig, origin: 'config' | 'runtime'): LinkRequest {
