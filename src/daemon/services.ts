@@ -6,11 +6,19 @@ import type { MoltnetConfig } from '../config/schema.js';
 import type { ServiceDefinition } from '../controlplane/service.js';
 import { BfdService } from '../controlplane/bfd/service.js';
 import { OspfService } from '../controlplane/ospf/service.js';
+import { IdentityService, type IdentitySection } from '../controlplane/identity/service.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyServiceDefinition = ServiceDefinition<MoltnetConfig, any>;
 
 export const SERVICES: readonly AnyServiceDefinition[] = [
+  {
+    name: 'identity',
+    section: (c): IdentitySection => ({ identity: c.identity, name: c.name }),
+    enabled: () => true,
+    create: () => new IdentityService(),
+    disabledHint: 'MoltID is not running on this node',
+  },
   {
     name: 'bfd',
     section: (c) => c.bfd,

@@ -3,7 +3,7 @@ import { callDaemon } from '../control-client.js';
 import { InvalidInputError } from '../../common/errors.js';
 
 export const DEFAULT_SOCKET = '/run/moltnet/moltnet.sock';
-const WHATS = ['status', 'links', 'routes', 'ospf', 'bfd', 'peers'] as const;
+const WHATS = ['status', 'links', 'routes', 'ospf', 'bfd', 'peers', 'identity'] as const;
 const OSPF_WHATS = ['neighbors', 'database', 'routes', 'interfaces', 'status'] as const;
 
 interface ShowArgs {
@@ -85,6 +85,11 @@ function render(what: string, r: unknown): string {
       x.cost === undefined ? '' : String(x.cost),
     ]);
     return table(['PREFIX', 'VIA', 'SOURCE', 'COST'], rows);
+  }
+  if (what === 'identity') {
+    return Object.entries(r as Record<string, unknown>)
+      .map(([k, v]) => `${k.padEnd(18)} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`)
+      .join('\n') + '\n';
   }
   // ospf ..., bfd: generic tables of the objects' scalar fields.
   return genericTable(r);
