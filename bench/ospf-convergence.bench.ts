@@ -5,7 +5,7 @@
  * of a router's own LSA bounds (b) from below: the LSA that lists a new adjacency waits for it.
  */
 import { pathToFileURL } from 'node:url';
-import { buildTopology, destroyChain, type Chain } from '../src/demo/chain.js';
+import { buildTopology, destroyChain, ringEdges, type Chain } from '../src/demo/chain.js';
 import { callDaemon } from '../src/cli/control-client.js';
 import { CLI, tempDir } from '../test/helpers/integration.js';
 import { formatResult, type BenchResult } from './result.js';
@@ -15,12 +15,7 @@ async function converge(tag: string, ospf: Record<string, unknown>): Promise<{ f
   const ring: Chain = await buildTopology({
     prefix: `mc${tag}${(process.pid % 1000).toString(36)}`,
     nodes: 4,
-    edges: [
-      [0, 1],
-      [1, 2],
-      [2, 3],
-      [3, 0],
-    ],
+    edges: ringEdges(4),
     staticRoutes: 'none',
     dir: await tempDir('conv'),
     cliPath: CLI,

@@ -74,6 +74,11 @@ export function agentFor(i: number): { name: string; uuid: string } {
   return SPEC_AGENTS[i] ?? { name: `agent${i + 1}`, uuid: randomUUID() };
 }
 
+/** The edges of a ring of n nodes: 0-1, 1-2, ..., (n-1)-0. */
+export function ringEdges(n: number): [number, number][] {
+  return Array.from({ length: n }, (_, i): [number, number] => [i, (i + 1) % n]);
+}
+
 export async function buildChain(o: ChainOptions): Promise<Chain> {
   const edges: [number, number][] = [];
   for (let i = 0; i + 1 < o.nodes; i++) edges.push([i, i + 1]);

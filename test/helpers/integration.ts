@@ -75,3 +75,12 @@ export async function startNode(
   await waitForDaemon(socket, 20_000);
   return { pid, socket, logPath };
 }
+
+/** True when every node's `show routes` has every other node's /128. */
+export async function everyNodeRoutesAll(nodes: readonly { socket: string; address: string }[]): Promise<boolean> {
+  for (const n of nodes) {
+    const routes = (await callDaemon(n.socket, 'show', { what: 'routes' })) as { prefix: string }[];
+    for (const m of nodes) if (m !== n && !routes.some((r) => r.prefix === `${m.address}/128`)) return false;
+  }
+  return true;
+}

@@ -17,7 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { parse, stringify } from 'yaml';
-import { buildTopology, destroyChain, type Chain } from '../../src/demo/chain.js';
+import { buildTopology, destroyChain, ringEdges, type Chain } from '../../src/demo/chain.js';
 import { callDaemon } from '../../src/cli/control-client.js';
 import { waitFor } from '../helpers/routers.js';
 import { CLI, inNs, logs, run, runPrefix, tempDir } from '../helpers/integration.js';
@@ -53,12 +53,7 @@ describe('live links: peer add/remove and reload on a running mesh', { timeout: 
     net = await buildTopology({
       prefix: runPrefix('ll'),
       nodes: 4,
-      edges: [
-        [0, 1],
-        [1, 2],
-        [2, 3],
-        [3, 0],
-      ],
+      edges: ringEdges(4),
       unconfiguredEdges: [2, 3],
       staticRoutes: 'none',
       dir: await tempDir('live'),

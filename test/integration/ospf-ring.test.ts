@@ -8,7 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildTopology, destroyChain, type Chain } from '../../src/demo/chain.js';
+import { buildTopology, destroyChain, ringEdges, type Chain } from '../../src/demo/chain.js';
 import { callDaemon } from '../../src/cli/control-client.js';
 import { sh } from '../../src/demo/netns.js';
 import { waitFor } from '../helpers/routers.js';
@@ -32,12 +32,7 @@ describe('OSPFv3: a 4-node ring', { timeout: 180_000 }, () => {
     ring = await buildTopology({
       prefix: runPrefix('r'),
       nodes: 4,
-      edges: [
-        [0, 1],
-        [1, 2],
-        [2, 3],
-        [3, 0],
-      ],
+      edges: ringEdges(4),
       staticRoutes: 'none',
       dir: await tempDir('ring'),
       cliPath: CLI,

@@ -11,10 +11,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { buildTopology, destroyChain, type Chain } from '../../src/demo/chain.js';
+import { buildTopology, destroyChain, ringEdges, type Chain } from '../../src/demo/chain.js';
 import { callDaemon } from '../../src/cli/control-client.js';
 import { waitFor } from '../helpers/routers.js';
-import { CLI, inNs, logs, runPrefix, tempDir } from '../helpers/integration.js';
+import { CLI, everyNodeRoutesAll, inNs, logs, runPrefix, tempDir } from '../helpers/integration.js';
 
 const OSPF = { ospf: { helloInterval: 1, deadInterval: 4 }, bfd: { enabled: false } };
 /** Only the first group differs: the mesh addresses share their last 32 bits. */
@@ -33,12 +33,7 @@ describe('router IDs of patterned UUIDs', { timeout: 180_000 }, () => {
       prefix: runPrefix('id'),
       nodes: 4,
       agents: PATTERNED,
-      edges: [
-        [0, 1],
-        [1, 2],
-        [2, 3],
-        [3, 0],
-      ],
+      edges: ringEdges(4),
       staticRoutes: 'none',
       dir: await tempDir('rid'),
       cliPath: CLI,
@@ -53,17 +48,7 @@ describe('router IDs of patterned UUIDs', { timeout: 180_000 }, () => {
   test('distinct router IDs, and every pair reaches the other', async () => {
     const ids = await Promise.all(ring.nodes.map(async (n) => ((await callDaemon(n.socket, 'show', { what: 'ospf status' })) as Status).routerId));
     assert.equal(new Set(ids).size, 4, `router IDs: ${ids.join(', ')}`);
-    await waitFor(
-      async () => {
-        for (const n of ring.nodes) {
-          const routes = (await callDaemon(n.socket, 'show', { what: 'routes' })) as { prefix: string }[];
-          for (const m of ring.nodes) if (m !== n && !routes.some((r) => r.prefix === `${m.address}/128`)) return false;
-        }
-        return true;
-      },
-      30_000,
-      'the ring did not converge',
-    ).catch(async (err) => {
+    await waitFor(() => everyNodeRoutesAll(ring.nodes), 30_000, 'the ring did not converge').catch(async (err) => {
       throw new Error(`${(err as Error).message}\n${await logs(ring.nodes.map((n) => n.logPath))}`);
     });
     for (const a of ring.nodes) {
