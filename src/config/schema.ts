@@ -157,6 +157,14 @@ function parsePeerAddress(s: string): string {
   return parseMeshAddress(s); // InvalidInputError's message names the problem
 }
 
+/** An allow/deny entry: a MoltID (lowercased) or a mesh address (RFC 5952). */
+function parseTrustEntry(s: string): string {
+  const t = s.trim();
+  if (/^MOLTID:0x[0-9a-f]+$/i.test(t)) return `MOLTID:${t.slice(7).toLowerCase()}`;
+  if (/^MOLTID:/i.test(t)) throw new Reason('a MoltID is MOLTID:0x followed by hex digits');
+  return parseMeshAddress(t);
+}
+
 function parseArea(v: string | number): string {
   if (typeof v === 'number') {
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Reason('');
@@ -251,6 +259,8 @@ export const peerSchema = obj({
   link: z.enum(LINK_KINDS, { invalid_type_error: `expected one of ${LINK_KINDS.join('|')}` }).default('vxlan'),
   vni: int(0, 0xffffff).optional(),
   moltid: text('a MoltID ("MOLTID:<public key>")', checkPattern(/^MOLTID:\S+$/)).optional(),
+  /** Peering handshake on TCP 6802 before the link carries traffic; false only for peers that are not MoltNet nodes. */
+  authenticate: bool().default(true),
   cost: int(1, 65535).default(10),
 }).transform((p, ctx) => {
   if ((p.uuid === undefined) === (p.address === undefined)) {
@@ -276,6 +286,7 @@ export const peerSchema = obj({
     link: p.link,
     ...(p.vni !== undefined ? { vni: p.vni } : p.link !== 'gre' ? { vni: DEFAULT_VNI } : {}),
     ...(p.moltid !== undefined ? { moltid: p.moltid } : {}),
+    authenticate: p.authenticate,
     cost: p.cost,
   };
 });
@@ -354,6 +365,36 @@ const shape = {
       keyId: int(0, 255),
       key: text('a key (1 to 20 characters)', checkPattern(/^.{1,20}$/)),
     }).optional(),
+  }).default({}),
+  /** Authenticated peering on TCP 6802 (spec §3.2): the handshake, its trust lists and its limits. */
+  peering: obj({
+    /** The address the server binds ("::" takes IPv4 too); peers are dialled on their endpoint's host. */
+    listen: text('an IP address', (s) => {
+      const t = s.trim().replace(/^\[(.*)\]$/, '$1');
+      if (!t.includes(':') && !parseIpv4(t)) throw new Reason('an IP address, not a name');
+      return t;
+    }).default('::'),
+    port: int(1, 65535).default(PORTS.control),
+    /** MoltIDs or mesh addresses that may never peer (checked first). */
+    deny: list(text('a MoltID or a MoltNet address', parseTrustEntry)).default([]),
+    /** When not empty, only these MoltIDs or mesh addresses may peer. */
+    allow: list(text('a MoltID or a MoltNet address', parseTrustEntry)).default([]),
+    keepaliveSeconds: int(1, 3600).default(10),
+    holdSeconds: int(3, 10800).default(40),
+    handshakeTimeoutMs: int(100, 120_000).default(10_000),
+    /** Bindings whose timestamp is further than this from our clock are refused as stale. */
+    windowSeconds: int(1, 86_400).default(120),
+    maxConnectionsPerSource: int(1, 1000).default(8),
+    connectionsPerMinutePerSource: int(1, 100_000).default(120),
+  }).default({}),
+  /** WireGuard links (wireguard-go): their own UDP port, learned by peers in the handshake. */
+  wireguard: obj({
+    listenPort: int(1, 65535).default(PORTS.wireguard),
+    /** The WireGuard interface's MTU; the mesh links over it carry 70 bytes less (VXLAN). */
+    mtu: int(1280, 9000).default(1420),
+    /** Default: mwg + 12 hex digits of a hash of the uuid (unique per node; the UAPI socket is host-wide). */
+    interface: ifName('an interface name').optional(),
+    binary: path('a path or command name').default('wireguard-go'),
   }).default({}),
   moltbook: obj({
     baseUrl: text('an http(s) URL', parseUrl).default('https://www.moltbook.com'),
@@ -443,11 +484,19 @@ function crossCheck(cfg: MoltnetConfig): CrossIssue[] {
       }
     }
   });
+  cfg.peers.forEach((p, i) => {
+    if (p.authenticate) return;
+    if (p.link === 'wireguard') issues.push({ path: ['peers', i, 'authenticate'], message: 'a wireguard link needs the peering handshake (its keys come from it)' });
+    if (p.moltid !== undefined) issues.push({ path: ['peers', i, 'moltid'], message: 'a pinned MoltID needs authenticate: true (it is checked in the handshake)' });
+  });
+  if (cfg.peering.holdSeconds <= cfg.peering.keepaliveSeconds) {
+    issues.push({ path: ['peering', 'holdSeconds'], message: `must be more than keepaliveSeconds (${cfg.peering.keepaliveSeconds})` });
+  }
   // Underlay packets are matched to a peer by the sender's address alone (VXLAN and GRE-in-UDP senders
   // vary the source port), so two peers on one socket cannot share an endpoint host.
   const byEndpoint = new Map<string, number>();
   cfg.peers.forEach((p, i) => {
-    const key = `${p.link === 'gre' ? 'gre' : 'vxlan'} ${p.endpoint.host.toLowerCase()}`;
+    const key = `${p.link} ${p.endpoint.host.toLowerCase()}`;
     const prev = byEndpoint.get(key);
     if (prev !== undefined) {
       issues.push({

@@ -192,6 +192,22 @@ export class LinkManager extends EventEmitter<LinkEvents> {
     return rec;
   }
 
+  /**
+   * A link to be that waits for its peer to prove who it is: its sender's packets are counted as
+   * drop_unauthenticated until then. Returns the undo (idempotent).
+   */
+  async holdPending(req: LinkRequest): Promise<() => void> {
+    const driver = this.drivers.get(req.kind);
+    if (!driver?.underlay || !this.plane.addPendingPeer) return () => undefined;
+    const { port, remote } = await driver.underlay(req);
+    this.plane.addPendingPeer(port, remote);
+    let held = true;
+    return () => {
+      if (held) this.plane.removePendingPeer?.(port, remote);
+      held = false;
+    };
+  }
+
   /** Stop forwarding on a link and tear it down; its id is not handed out again soon. */
   async remove(idOrName: number | string): Promise<Link> {
     const rec = typeof idOrName === 'number' ? this.links.get(idOrName) : this.byName.get(idOrName.toLowerCase());

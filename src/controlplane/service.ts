@@ -31,6 +31,8 @@ export interface NodeIdentity {
   linkLocal: Buffer;
   stateDir: string;
   mtu: number;
+  /** This node's WireGuard public key (32 bytes) and UDP port, offered to peers in the handshake. */
+  wireguard?: { publicKey: Uint8Array; port: number };
 }
 
 /** Timers a service uses, so tests and simulations can run it on a manual clock. */

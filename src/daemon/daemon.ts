@@ -11,7 +11,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { Registry } from 'prom-client';
-import { MESH_PREFIX, MESH_PREFIX_LEN, formatIpv6, linkLocalFor, meshAddressBytes } from '../common/address.js';
+import { MESH_PREFIX, MESH_PREFIX_LEN, linkLocalFor, meshAddressBytes } from '../common/address.js';
 import { ConfigError, MoltnetError } from '../common/errors.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
@@ -24,10 +24,12 @@ import { Fib, NO_ROUTE } from '../dataplane/fib/fib.js';
 import { PORT_GRE, PORT_VXLAN } from '../transport/link-spec.js';
 import { linkDrivers } from '../transport/drivers.js';
 import { resolveEndpoint } from '../transport/endpoint.js';
+import { WireGuardHost } from '../transport/wireguard/host.js';
 import { ControlPacketIo } from '../controlplane/packet-io.js';
 import { LinkManager, type Link, type LinkRequest } from '../controlplane/link-manager.js';
 import { Rib, formatPrefix, type FibChange } from '../controlplane/rib.js';
 import { systemTimers, type NodeIdentity, type Timers } from '../controlplane/service.js';
+import type { PeeringService } from '../controlplane/peering/service.js';
 import { parsePrefix } from '../dataplane/fib/fib.js';
 import { ControlServer } from './control-server.js';
 import { linuxHostNet, type HostNet } from './host-interface.js';
@@ -72,6 +74,7 @@ export class Daemon {
   private services: ServiceHost | undefined;
   private control: ControlServer | undefined;
   private runtimePeers: RuntimePeers | undefined;
+  private wireguard: WireGuardHost | undefined;
   private readonly metrics = new Registry();
   private readonly clock: Clock;
   private readonly startedAt: number;
@@ -91,7 +94,6 @@ export class Daemon {
 
   async start(): Promise<void> {
     const cfg = this.config;
-    for (const p of cfg.peers) refuseUnbuiltLink(p);
     this.io = this.deps.io ?? loadNative();
     const io = this.io;
     const hostNet = this.deps.hostNet ?? linuxHostNet;
@@ -154,6 +156,7 @@ export class Daemon {
     const packetIo = this.packetIo;
     plane.on('punt', (linkId: number, packet: Buffer) => packetIo.receive(linkId, packet));
 
+    this.wireguard = new WireGuardHost({ stateDir: cfg.stateDir, uuid: cfg.uuid, meshAddress: me, settings: cfg.wireguard, log: this.log.child({ service: 'wireguard' }) });
     const links = new LinkManager(
       plane,
       linkDrivers({
@@ -163,12 +166,21 @@ export class Daemon {
         localMesh: me,
         localLinkLocal: ll,
         configureKernelLink: (o) => hostNet.configureKernelLink(o),
+        wireguard: this.wireguard,
       }),
     );
     this.links = links;
     this.wireRib(links);
 
-    const node: NodeIdentity = { uuid: cfg.uuid, address: cfg.address, meshAddress: me, linkLocal: ll, stateDir: cfg.stateDir, mtu: cfg.interface.mtu };
+    const node: NodeIdentity = {
+      uuid: cfg.uuid,
+      address: cfg.address,
+      meshAddress: me,
+      linkLocal: ll,
+      stateDir: cfg.stateDir,
+      mtu: cfg.interface.mtu,
+      wireguard: await this.wireguard.offer(),
+    };
     this.services = new ServiceHost(
       SERVICES,
       {
@@ -189,14 +201,15 @@ export class Daemon {
     this.registerQueries();
     await this.services.startAll(cfg);
 
-    for (const p of cfg.peers) await links.add(peerRequest(p, 'config'));
+    const peering = this.peering();
+    for (const p of cfg.peers) await peering.addPeer(p, 'config');
     for (const k of cfg.kernelLinks) await links.add(kernelRequest(k));
     for (const p of await this.runtimePeers.load(this.log)) {
-      if (links.find(p.name)) {
+      if (peering.has(p.name) || links.find(p.name)) {
         this.log.warn({ peer: p.name }, 'a runtime peer has the name of a configured link; the config wins');
         continue;
       }
-      await links.add(peerRequest(p, 'runtime')).catch((err) => this.log.warn({ peer: p.name, err: (err as Error).message }, 'runtime peer not restored'));
+      await peering.addPeer(p, 'runtime').catch((err) => this.log.warn({ peer: p.name, err: (err as Error).message }, 'runtime peer not restored'));
     }
     this.applyStaticRoutes();
     this.state = 'up';
@@ -211,6 +224,7 @@ export class Daemon {
       await this.plane?.stop().catch((err) => this.log.warn({ err }, 'stopping the forwarding worker'));
       // The worker is gone: closing each link's resources (kernel TUNs) needs no more messages.
       for (const l of this.links?.list() ?? []) await this.links?.remove(l.id).catch(() => undefined);
+      await this.wireguard?.stop().catch((err) => this.log.warn({ err: (err as Error).message }, 'stopping wireguard-go'));
       for (const fd of this.sockets) if (fd !== undefined && fd >= 0) this.io?.close(fd);
       this.sockets = [];
       // Closing the TUN fd removes molt0, its address and the mesh route.
@@ -222,31 +236,44 @@ export class Daemon {
     return this.stopping;
   }
 
-  /** Add a peer at run time (`moltnet peer add`); it is kept in the state directory until removed. */
-  addPeer(peer: PeerConfig): Promise<Link> {
+  /**
+   * Add a peer at run time (`moltnet peer add`); it is kept in the state directory until removed. Its
+   * link comes once it has proved who it is (or at once with authenticate: false).
+   */
+  addPeer(peer: PeerConfig): Promise<Record<string, unknown>> {
     return this.serialized(async () => {
-      const links = this.mustRun();
+      this.mustRun();
       this.checkNewPeer(peer);
-      const link = await links.add(peerRequest(peer, 'runtime'));
+      await this.peering().addPeer(peer, 'runtime');
       await this.runtimePeers!.put(peer);
       this.applyStaticRoutes();
-      this.log.info({ peer: peer.name, id: link.id, kind: link.kind }, 'peer added');
-      return link;
+      this.log.info({ peer: peer.name, kind: peer.link, authenticate: peer.authenticate }, 'peer added');
+      return this.peerInfo(peer.name);
     });
   }
 
   /** Remove a peer (a runtime one, or a configured one until the next reload or restart). */
-  removePeer(name: string): Promise<Link> {
+  removePeer(name: string): Promise<{ removed: string }> {
     return this.serialized(async () => {
-      const links = this.mustRun();
-      const link = links.find(name);
-      if (!link || link.kind === 'kernel') throw new MoltnetError(`no peer named "${name}"`);
-      await links.remove(link.id);
-      if (link.origin === 'runtime') await this.runtimePeers!.delete(link.name);
+      this.mustRun();
+      const info = this.peering().describe().find((p) => String(p['name']).toLowerCase() === name.toLowerCase());
+      if (!info) throw new MoltnetError(`no peer named "${name}"`);
+      await this.peering().removePeer(name);
+      if (info['origin'] === 'runtime') await this.runtimePeers!.delete(String(info['name']));
       this.applyStaticRoutes();
-      this.log.info({ peer: link.name, id: link.id }, 'peer removed');
-      return link;
+      this.log.info({ peer: info['name'] }, 'peer removed');
+      return { removed: String(info['name']) };
     });
+  }
+
+  private peering(): PeeringService {
+    const p = this.services?.get<PeeringService>('peering');
+    if (!p) throw new MoltnetError('the peering service is not running');
+    return p;
+  }
+
+  private peerInfo(name: string): Record<string, unknown> {
+    return this.peering().describe().find((p) => String(p['name']).toLowerCase() === name.toLowerCase()) ?? { name };
   }
 
   /** Re-read the config and apply what changed; a config that does not load changes nothing. */
@@ -255,13 +282,14 @@ export class Daemon {
       const links = this.mustRun();
       if (!this.deps.loadConfig) throw new MoltnetError('this daemon was started without a config file to reload');
       const next = await this.deps.loadConfig();
-      for (const p of next.peers) refuseUnbuiltLink(p);
       const plan = planReload(this.config, next);
       // Resolve every new endpoint first: a name that does not resolve refuses the reload before any change.
       for (const p of [...plan.peers.add, ...plan.peers.remake]) await resolveEndpoint(p.endpoint);
       const summary: ReloadSummary = { changed: !plan.empty, added: [], removed: [], remade: [], cost: [], routes: plan.routesChanged, services: { restarted: [], started: [], stopped: [], changed: [] } };
+      const peering = this.peering();
       const drop = async (name: string) => {
-        if (links.find(name)) await links.remove(name);
+        if (peering.has(name)) await peering.removePeer(name);
+        else if (links.find(name)) await links.remove(name);
       };
       for (const name of [...plan.peers.remove, ...plan.kernelLinks.remove]) {
         await drop(name);
@@ -269,7 +297,7 @@ export class Daemon {
       }
       for (const p of plan.peers.remake) {
         await drop(p.name);
-        await links.add(peerRequest(p, 'config'));
+        await peering.addPeer(p, 'config');
         summary.remade.push(p.name);
       }
       for (const k of plan.kernelLinks.remake) {
@@ -278,20 +306,23 @@ export class Daemon {
         summary.remade.push(k.name);
       }
       for (const p of plan.peers.add) {
-        const clash = links.find(p.name);
-        if (clash?.origin === 'runtime') {
+        if (peering.has(p.name)) {
           this.log.warn({ peer: p.name }, 'the config now names a runtime peer: the config wins');
-          await links.remove(clash.id);
-          await this.runtimePeers!.delete(clash.name);
+          await peering.removePeer(p.name);
+          await this.runtimePeers!.delete(p.name);
         }
-        await links.add(peerRequest(p, 'config'));
+        await peering.addPeer(p, 'config');
         summary.added.push(p.name);
       }
       for (const k of plan.kernelLinks.add) {
         await links.add(kernelRequest(k));
         summary.added.push(k.name);
       }
-      for (const { name, cost } of [...plan.peers.cost, ...plan.kernelLinks.cost]) {
+      for (const { name, cost } of plan.peers.cost) {
+        peering.setCost(name, cost);
+        summary.cost.push(name);
+      }
+      for (const { name, cost } of plan.kernelLinks.cost) {
         const l = links.find(name);
         if (l) links.setCost(l.id, cost);
         summary.cost.push(name);
@@ -316,14 +347,11 @@ export class Daemon {
   }
 
   private checkNewPeer(p: PeerConfig): void {
-    refuseUnbuiltLink(p);
     if (p.address === this.config.address) throw new ConfigError(`peer "${p.name}": ${p.address} is this node's own address`);
     const links = this.links!;
-    if (links.find(p.name)) throw new ConfigError(`peer "${p.name}": a link with that name exists`);
-    for (const l of links.list()) {
-      if (l.peerMesh && formatIpv6(l.peerMesh) === p.address) {
-        throw new ConfigError(`peer "${p.name}": mesh address ${p.address} is already peer "${l.name}"`);
-      }
+    if (links.find(p.name) || this.peering().has(p.name)) throw new ConfigError(`peer "${p.name}": a link with that name exists`);
+    for (const other of this.peering().describe()) {
+      if (other['address'] === p.address) throw new ConfigError(`peer "${p.name}": mesh address ${p.address} is already peer "${String(other['name'])}"`);
     }
   }
 
@@ -349,7 +377,10 @@ export class Daemon {
     });
     links.on('removed', (l) => {
       if (l.peerMesh) this.rib.withdraw('connected', l.peerMesh, 128);
+      this.applyStaticRoutes();
     });
+    // A peer's link comes when its handshake succeeds: the static routes via it come with it.
+    links.on('added', () => this.applyStaticRoutes());
   }
 
   /** The config's static routes, on the links they name that exist. */
@@ -369,8 +400,8 @@ export class Daemon {
     const q = this.services!.queries;
     q.set('status', () => this.status());
     q.set('links', () => this.linksInfo());
-    q.set('peers', () => this.linksInfo().filter((l) => l['kind'] !== 'kernel'));
     q.set('routes', () => this.routesInfo());
+    q.set('wireguard', () => this.wireguard?.stats() ?? { running: false });
   }
 
   private async handle(method: string, params: Record<string, unknown>): Promise<unknown> {
@@ -385,13 +416,10 @@ export class Daemon {
       }
       case 'peer.add': {
         const { parsePeer } = await import('../config/load.js');
-        const link = await this.addPeer(parsePeer(params['peer'], 'peer'));
-        return this.linkInfo(link);
+        return this.addPeer(parsePeer(params['peer'], 'peer'));
       }
-      case 'peer.remove': {
-        const link = await this.removePeer(String(params['name'] ?? ''));
-        return { removed: link.name, id: link.id };
-      }
+      case 'peer.remove':
+        return this.removePeer(String(params['name'] ?? ''));
       case 'reload':
         return this.reload();
       default:
@@ -448,15 +476,6 @@ export class Daemon {
       counters: this.plane ? linkCountersObject(this.plane.counters, l.id) : {},
     };
   }
-}
-
-/** WireGuard links are issue 8's: refused clearly rather than ignored. */
-function refuseUnbuiltLink(p: PeerConfig): void {
-  if (p.link === 'wireguard') throw new ConfigError(`peers "${p.name}": link wireguard is not implemented yet; use vxlan or gre`);
-}
-
-function peerRequest(p: PeerConfig, origin: 'config' | 'runtime'): LinkRequest {
-  return { name: p.name, kind: p.link === 'gre' ? 'gre' : 'vxlan', origin, cost: p.cost, params: { peer: p } };
 }
 
 function kernelRequest(k: KernelLinkConfig): LinkRequest {

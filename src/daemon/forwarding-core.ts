@@ -77,6 +77,12 @@ export class ForwardingCore {
       case 'removeLink':
         e.removeLink(msg.id);
         return true;
+      case 'addPendingPeer':
+        e.addPendingPeer(msg.port, msg.remote);
+        return true;
+      case 'removePendingPeer':
+        e.removePendingPeer(msg.port, msg.remote);
+        return true;
       case 'routes':
         for (const r of msg.remove) this.fib.remove(r.prefix, r.length);
         for (const r of msg.insert) this.fib.insert(r.prefix, r.length, r.nexthops);

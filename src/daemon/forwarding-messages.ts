@@ -45,6 +45,8 @@ export type ToWorker =
   | { type: 'removePort'; id: number }
   | { type: 'addLink'; spec: LinkSpec }
   | { type: 'removeLink'; id: number }
+  | { type: 'addPendingPeer'; port: number; remote: Uint8Array }
+  | { type: 'removePendingPeer'; port: number; remote: Uint8Array }
   | { type: 'routes'; remove: RouteKey[]; insert: RouteSpec[] }
   | { type: 'send'; linkId: number; packet: Uint8Array }
   | { type: 'stop' };

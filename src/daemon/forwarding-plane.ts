@@ -32,6 +32,9 @@ export interface ForwardingPlaneHandle {
   /** Add a link, or replace the link with its id; no other link is touched. */
   addLink(spec: LinkSpec): void;
   removeLink(id: number): void;
+  /** A configured peer not yet authenticated: its packets count drop_unauthenticated until a link replaces it. */
+  addPendingPeer(port: number, remote: Uint8Array): void;
+  removePendingPeer(port: number, remote: Uint8Array): void;
   /** Apply a FIB change: removes, then inserts (an insert of an existing prefix replaces it). */
   updateRoutes(change: RouteChange): void;
   /** Send an inner IPv6 packet made by the control plane on a link. */
@@ -134,6 +137,11 @@ function peerKey(spec: LinkSpec): string {
   return `${spec.port}/${Buffer.from(spec.remote.subarray(0, 16)).toString('hex')}`;
 }
 
+function checkPeerRecord(port: number, remote: Uint8Array): void {
+  checkId('port id', port, MAX_PORT_ID);
+  if (!(remote instanceof Uint8Array) || remote.length !== ADDR_RECORD_LEN) throw new RangeError(`a peer's remote must be an address record of ${ADDR_RECORD_LEN} bytes`);
+}
+
 function checkId(what: string, id: number, max: number): void {
   if (!Number.isInteger(id) || id < 0 || id > max) throw new RangeError(`${what} must be an integer 0..${max}, got ${String(id)}`);
 }
@@ -165,6 +173,16 @@ export abstract class MessagePlane extends EventEmitter {
   removeLink(id: number): void {
     this.state.removeLink(id);
     this.post({ type: 'removeLink', id });
+  }
+
+  addPendingPeer(port: number, remote: Uint8Array): void {
+    checkPeerRecord(port, remote);
+    this.post({ type: 'addPendingPeer', port, remote });
+  }
+
+  removePendingPeer(port: number, remote: Uint8Array): void {
+    checkPeerRecord(port, remote);
+    this.post({ type: 'removePendingPeer', port, remote });
   }
 
   updateRoutes(change: RouteChange): void {

@@ -7,6 +7,7 @@ import type { ServiceDefinition } from '../controlplane/service.js';
 import { BfdService } from '../controlplane/bfd/service.js';
 import { OspfService } from '../controlplane/ospf/service.js';
 import { IdentityService, type IdentitySection } from '../controlplane/identity/service.js';
+import { PeeringService, type PeeringSection } from '../controlplane/peering/service.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyServiceDefinition = ServiceDefinition<MoltnetConfig, any>;
@@ -18,6 +19,14 @@ export const SERVICES: readonly AnyServiceDefinition[] = [
     enabled: () => true,
     create: () => new IdentityService(),
     disabledHint: 'MoltID is not running on this node',
+  },
+  {
+    // Always on: it is also how peers without authentication get their links (peers[].authenticate).
+    name: 'peering',
+    section: (c): PeeringSection => ({ peering: c.peering, deadInterval: c.ospf.deadInterval, wireguard: c.wireguard }),
+    enabled: () => true,
+    create: () => new PeeringService(),
+    disabledHint: 'peering is not running on this node',
   },
   {
     name: 'bfd',

@@ -30,6 +30,7 @@ export const NODE_COUNTERS = [
   'drop_link_local', // link-local destination that is not ours: never forwarded
   'drop_host_multicast', // multicast from the host (MLD, RS) has nowhere to go
   'drop_unknown_peer', // underlay packet from an address that is no configured peer
+  'drop_unauthenticated', // underlay packet from a configured peer that has not (or no longer) proved who it is
   'drop_bad_encap', // VXLAN/GRE header that does not parse, wrong VNI or key
   'drop_wrong_mac', // VXLAN inner frame not addressed to us
   'drop_not_ipv6', // VXLAN inner EtherType other than IPv6

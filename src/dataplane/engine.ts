@@ -138,6 +138,8 @@ export class Engine {
   /** Links by id (0..MAX_LINK_ID), and the sender look-up (port id, peer address) -> link id. */
   private readonly links: (DataplaneLink | undefined)[];
   private readonly peers = new PeerTable();
+  /** Senders that are configured peers still to be authenticated (peering): dropped, but counted apart. */
+  private readonly pendingPeers = new PeerTable();
   private readonly punts: PuntQueue;
 
   private pollFds = new Int32Array(0);
@@ -267,6 +269,20 @@ export class Engine {
 
   link(id: number): DataplaneLink | undefined {
     return this.links[id];
+  }
+
+  /**
+   * A configured peer whose handshake has not succeeded (or whose session was lost): until a link takes
+   * its place, its packets are dropped as drop_unauthenticated rather than drop_unknown_peer.
+   */
+  addPendingPeer(port: number, remote: Uint8Array): void {
+    checkId('port id', port, MAX_PORT_ID);
+    this.pendingPeers.set(port, remote, 0);
+  }
+
+  removePendingPeer(port: number, remote: Uint8Array): void {
+    checkId('port id', port, MAX_PORT_ID);
+    this.pendingPeers.delete(port, remote);
   }
 
   /** Whether reads of a port (or the host TUN, 'host') are paused after failures. */
@@ -410,7 +426,7 @@ export class Engine {
     this.node[C.underlay_rx_bytes]! += len;
     const link = this.findLink(ps, i * ADDR_RECORD_LEN);
     if (link === undefined) {
-      this.node[C.drop_unknown_peer]!++;
+      this.node[this.pendingPeers.size > 0 && this.pendingPeers.get(ps.id, ps.addrs, i * ADDR_RECORD_LEN) >= 0 ? C.drop_unauthenticated : C.drop_unknown_peer]!++;
       return;
     }
     const lc = link.id * LINK_COUNTER_STRIDE;

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { stringify } from 'yaml';
 import { uuidToMeshAddress } from '../common/address.js';
 import { PORTS } from '../common/ports.js';
-import { connectVeth, createNamespace, deleteNamespace, startDaemon, stopProcess, waitForDaemon } from './netns.js';
+import { connectVeth, createNamespace, deleteNamespace, startDaemon, stopProcess, waitForDaemon, waitForPeers } from './netns.js';
 
 /** The spec's three agents come first, so the demo shows the addresses the spec talks about. */
 export const SPEC_AGENTS = [
@@ -156,6 +156,7 @@ export async function buildTopology(o: TopologyOptions): Promise<Chain> {
     for (const n of nodes) n.pid = startDaemon(n.ns, o.cliPath, n.configPath, n.logPath, o.detached ?? false);
     o.onDaemonsStarted?.();
     await Promise.all(nodes.map((n) => waitForDaemon(n.socket, 20_000)));
+    await Promise.all(nodes.map((n) => waitForPeers(n.socket, 20_000)));
   } catch (err) {
     await destroyChain(chain);
     throw err;

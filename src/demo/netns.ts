@@ -90,6 +90,24 @@ export async function waitForDaemon(socket: string, timeoutMs = 15_000): Promise
   throw new SystemCommandError(`daemon on ${socket} did not come up within ${timeoutMs} ms: ${String(last)}`);
 }
 
+/** Wait until every peer that authenticates has an established peering session (its link exists). */
+export async function waitForPeers(socket: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const peers = (await callDaemon(socket, 'show', { what: 'peers' }, 1000)) as { name: string; state: string; reason?: string }[];
+      const waiting = peers.filter((p) => p.state !== 'established' && p.state !== 'unauthenticated');
+      if (waiting.length === 0) return;
+      last = waiting.map((p) => `${p.name}: ${p.state}${p.reason ? ` (${p.reason})` : ''}`).join('; ');
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new SystemCommandError(`peers of the daemon on ${socket} not authenticated within ${timeoutMs} ms: ${String(last)}`);
+}
+
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -6,7 +6,8 @@
 import type { Port } from '../dataplane/engine.js';
 import type { LinkSpec } from './link-spec.js';
 
-export type LinkKind = LinkSpec['kind'];
+/** The driver that makes a link; a wireguard link is a VXLAN link (spec kind 'vxlan') over wireguard-go. */
+export type LinkKind = LinkSpec['kind'] | 'wireguard';
 export type LinkOrigin = 'config' | 'runtime' | 'kernel';
 
 /** What the forwarding plane must do for links; the real one is the worker's handle. */
@@ -15,6 +16,9 @@ export interface LinkPlane {
   removePort(id: number): void;
   addLink(spec: LinkSpec): void;
   removeLink(id: number): void;
+  /** Senders awaiting authentication (peering), dropped as drop_unauthenticated until their link exists. */
+  addPendingPeer?(port: number, remote: Uint8Array): void;
+  removePendingPeer?(port: number, remote: Uint8Array): void;
 }
 
 /** What a driver made of a link request: the hot-path description and how to undo it. */
@@ -42,5 +46,7 @@ export interface LinkRequest {
 export interface LinkDriver {
   readonly kind: LinkKind;
   prepare(req: LinkRequest): Promise<PreparedLink>;
+  /** Where the link's packets will come from (port id, address record), before the link exists. */
+  underlay?(req: LinkRequest): Promise<{ port: number; remote: Uint8Array }>;
 }
 

@@ -38,7 +38,7 @@ describe('a Linux kernel vxlan interface as a peer', { timeout: 120_000 }, () =>
       name: 'node',
       stateDir: join(dir, 'state'),
       controlSocket: socket(),
-      peers: [{ name: 'kernel', address: kernAddr, endpoint: '[fdff:6d6e:10::2]:4789', link: 'vxlan' }],
+      peers: [{ name: 'kernel', address: kernAddr, endpoint: '[fdff:6d6e:10::2]:4789', link: 'vxlan', authenticate: false }],
     };
     await writeFile(join(dir, 'node.yaml'), stringify(config));
     pid = startDaemon(nodeNs, CLI, join(dir, 'node.yaml'), join(dir, 'node.log'));

@@ -71,9 +71,11 @@ describe('live links: peer add/remove and reload on a running mesh', { timeout: 
     const [, , n3, n4] = net.nodes;
     const add3 = await cli('peer', 'add', '--name', n4!.name, '--uuid', n4!.uuid, '--endpoint', endpointOf(2, 'b'), '--socket', n3!.socket);
     assert.equal(add3.code, 0, add3.stderr);
-    assert.match(add3.stdout, new RegExp(`added peer ${n4!.name} \\(link \\d+, vxlan`));
+    assert.match(add3.stdout, new RegExp(`added peer ${n4!.name} \\(vxlan, \\[[0-9a-f:]+\\]:4789, (connecting|handshake|waiting)\\)`));
     const add4 = await cli('peer', 'add', '--name', n3!.name, '--uuid', n3!.uuid, '--endpoint', endpointOf(2, 'a'), '--socket', n4!.socket);
     assert.equal(add4.code, 0, add4.stderr);
+    // The link comes once the handshake succeeds.
+    await waitFor(async () => ((await callDaemon(n3!.socket, 'show', { what: 'peers' })) as { name: string; state: string }[]).some((p) => p.name === n4!.name && p.state === 'established'), 20_000, 'n3 and n4 did not peer').catch(fail);
     const links = (await callDaemon(n3!.socket, 'show', { what: 'links' })) as LinkInfo[];
     assert.equal(links.find((l) => l.name === n4!.name)?.origin, 'runtime');
     // Every node on the way must have run SPF (each has its own throttle), not only n1.

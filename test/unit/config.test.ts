@@ -78,6 +78,19 @@ describe('config: valid', () => {
       kernelLinks: [],
       ospf: { enabled: true, area: '0.0.0.0', helloInterval: 10, deadInterval: 40, mtuIgnore: false },
       bfd: { enabled: true, minTxMs: 100, minRxMs: 100, multiplier: 3, multihop: [] },
+      peering: {
+        listen: '::',
+        port: 6802,
+        deny: [],
+        allow: [],
+        keepaliveSeconds: 10,
+        holdSeconds: 40,
+        handshakeTimeoutMs: 10_000,
+        windowSeconds: 120,
+        maxConnectionsPerSource: 8,
+        connectionsPerMinutePerSource: 120,
+      },
+      wireguard: { listenPort: 51820, mtu: 1420, binary: 'wireguard-go' },
       moltbook: { baseUrl: 'https://www.moltbook.com', apiKeyEnv: 'MOLTBOOK_API_KEY', pollSeconds: 300 },
       identity: { backend: 'builtin', minima: { url: 'http://127.0.0.1:9005', passwordEnv: 'MINIMA_PASSWORD' } },
       discovery: { lan: true, exchange: true },
@@ -103,6 +116,7 @@ describe('config: valid', () => {
         link: 'vxlan',
         vni: 7171948,
         moltid: 'MOLTID:0x302a0000',
+        authenticate: true,
         cost: 10,
       },
       {
@@ -111,6 +125,7 @@ describe('config: valid', () => {
         endpoint: { host: 'carlotta.example.net', port: 4789 },
         link: 'vxlan',
         vni: 7171948,
+        authenticate: true,
         cost: 20,
       },
       {
@@ -119,6 +134,7 @@ describe('config: valid', () => {
         endpoint: { host: '192.0.2.7', port: 51820 },
         link: 'wireguard',
         vni: 7171948,
+        authenticate: true,
         cost: 10,
       },
     ]);

@@ -19,6 +19,9 @@ import type { HostNet } from '../../src/daemon/host-interface.js';
 import { ipv6Packet } from '../helpers/packets.js';
 import { waitFor } from '../helpers/routers.js';
 
+// The in-memory underlay carries no TCP: these peers skip the handshake (peering has its own tests),
+// and the peering servers listen on loopback ports of their own.
+const PEERING_PORT = 20000 + (process.pid % 20000);
 const A = { uuid: 'daa46e88-46c5-4af7-9268-1482c54c1922', address: 'fd00:6d6f:6c74:daa4:6e88:46c5:4af7:9268', underlay: 'fd00:1::1' };
 const B = { uuid: '88833763-60b7-47db-8703-349c6b2c70ff', address: 'fd00:6d6f:6c74:8883:3763:60b7:47db:8703', underlay: 'fd00:1::2' };
 
@@ -43,9 +46,9 @@ test('two daemons over the in-memory addon: config and runtime peers, forwarding
     parseConfig(
       `uuid: ${n.uuid}\nstateDir: ${join(dir, name)}\ncontrolSocket: ${join(dir, `${name}.sock`)}\n` +
         `interface: { name: molt-${name} }\nunderlay: { listen: "[${n.underlay}]:4789", greListen: "[${n.underlay}]:4754" }\n` +
-        `ospf: { enabled: false }\nbfd: { enabled: false }\n${extra}`,
+        `ospf: { enabled: false }\nbfd: { enabled: false }\npeering: { listen: 127.0.0.1, port: ${n === A ? PEERING_PORT : PEERING_PORT + 1} }\n${extra}`,
     );
-  let configA = nodeConfig(A, 'a', `peers:\n  - { name: b, uuid: ${B.uuid}, endpoint: "[${B.underlay}]:4789" }\n`);
+  let configA = nodeConfig(A, 'a', `peers:\n  - { name: b, uuid: ${B.uuid}, endpoint: "[${B.underlay}]:4789", authenticate: false }\n`);
   const deps = (load: () => ReturnType<typeof nodeConfig>) => ({
     io: net,
     hostNet: fakeHostNet(calls),
@@ -62,12 +65,13 @@ test('two daemons over the in-memory addon: config and runtime peers, forwarding
       `host molt-b ${B.address} fd00:6d6f:6c74::/48`,
     ]);
     // B learns A at run time; it is kept in B's state directory.
-    const link = await b.addPeer(parsePeer({ name: 'a', uuid: A.uuid, endpoint: `[${A.underlay}]:4789` }));
-    assert.equal(link.origin, 'runtime');
+    const peer = await b.addPeer(parsePeer({ name: 'a', uuid: A.uuid, endpoint: `[${A.underlay}]:4789`, authenticate: false }));
+    assert.equal(peer['origin'], 'runtime');
+    assert.equal(peer['state'], 'unauthenticated');
     const saved = join(dir, 'b', 'runtime-peers.json');
     assert.equal((await stat(saved)).mode & 0o777, 0o600);
-    assert.deepEqual(JSON.parse(await readFile(saved, 'utf8')), [{ name: 'a', uuid: A.uuid, endpoint: `[${A.underlay}]:4789`, link: 'vxlan', vni: 7171948, cost: 10 }]);
-    await assert.rejects(b.addPeer(parsePeer({ name: 'a2', uuid: A.uuid, endpoint: '[fd00:1::9]:4789' })), /already peer "a"/);
+    assert.deepEqual(JSON.parse(await readFile(saved, 'utf8')), [{ name: 'a', uuid: A.uuid, endpoint: `[${A.underlay}]:4789`, link: 'vxlan', vni: 7171948, authenticate: false, cost: 10 }]);
+    await assert.rejects(b.addPeer(parsePeer({ name: 'a2', uuid: A.uuid, endpoint: '[fd00:1::9]:4789', authenticate: false })), /already peer "a"/);
 
     // A ping from A's host reaches B's host through both engines (connected routes, no OSPF).
     const tunA = net.tunFd('molt-a');
@@ -84,7 +88,7 @@ test('two daemons over the in-memory addon: config and runtime peers, forwarding
     assert.deepEqual(linksB.map((l) => [l.name, l.origin, l.state]), [['a', 'runtime', 'up']]);
 
     // Reload: a cost change is taken in place (same link id); a static route is added.
-    configA = nodeConfig(A, 'a', `peers:\n  - { name: b, uuid: ${B.uuid}, endpoint: "[${B.underlay}]:4789", cost: 30 }\nroutes:\n  - { prefix: "fd00:6d6f:6c74:f8a9::/64", via: b }\n`);
+    configA = nodeConfig(A, 'a', `peers:\n  - { name: b, uuid: ${B.uuid}, endpoint: "[${B.underlay}]:4789", cost: 30, authenticate: false }\nroutes:\n  - { prefix: "fd00:6d6f:6c74:f8a9::/64", via: b }\n`);
     const idBefore = ((await callDaemon(configA.controlSocket, 'show', { what: 'links' })) as { id: number }[])[0]!.id;
     const summary = await a.reload();
     assert.deepEqual(summary.cost, ['b']);

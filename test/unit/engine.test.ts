@@ -195,6 +195,18 @@ test('2000 VXLAN links on one socket: each sender found by its address (any sour
   n.run();
   assert.equal(n.node('drop_unknown_peer'), 2);
   assert.equal(linkCounter(n, 1235, 'rx_packets'), 2);
+  // The removed peer waits for its handshake: dropped still, but counted as unauthenticated; once its
+  // link is back, its packets are forwarded again.
+  n.engine.addPendingPeer(vxlanSpec(1234, 1234).port, vxlanSpec(1234, 1234).remote);
+  n.net.sendTo(fds[1234]!, vxlanFrame(packet({ src: peerMesh(1234), dst: ME }), meshMac(addr(peerMesh(1234)))), `[fd00:1::1]:4789`);
+  n.run();
+  assert.equal(n.node('drop_unauthenticated'), 1);
+  assert.equal(n.node('drop_unknown_peer'), 2);
+  n.add(vxlanSpec(1234, 1234));
+  n.net.sendTo(fds[1234]!, vxlanFrame(packet({ src: peerMesh(1234), dst: ME }), meshMac(addr(peerMesh(1234)))), `[fd00:1::1]:4789`);
+  n.run();
+  assert.equal(linkCounter(n, 1234, 'rx_packets'), 1);
+  assert.equal(n.node('drop_unauthenticated'), 1);
 });
 
 test('punts: one batch per step, BFD first; a full queue counts drop_punt_overflow and BFD displaces others', () => {

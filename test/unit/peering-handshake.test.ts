@@ -24,7 +24,7 @@ function identity(uuid: string, kind: 'ed25519' | 'rsa' = 'ed25519', over: Parti
       linkKinds: ['vxlan', 'gre'],
       timestampMs: wall,
     }),
-    sign: (data) => cryptoSign(kind === 'ed25519' ? null : 'sha256', data, privateKey),
+    sign: (data: Buffer) => cryptoSign(kind === 'ed25519' ? null : 'sha256', data, privateKey),
   };
 }
 
@@ -39,26 +39,26 @@ function pair(a: LocalIdentity, b: LocalIdentity, opt: { policyB?: TrustPolicy; 
 }
 
 /** Run the exchange over real frames; returns the initiator's and responder's states. */
-function run(init: Handshake, resp: Handshake, tamper?: (env: Envelope, i: number) => Envelope) {
+async function run(init: Handshake, resp: Handshake, tamper?: (env: Envelope, i: number) => Envelope) {
   const di = new FrameDecoder();
   const dr = new FrameDecoder();
-  let toResp = init.start().send;
+  let toResp = (await init.start()).send;
   let i = 0;
   for (let round = 0; round < 4 && toResp.length > 0; round++) {
     const back: Envelope[] = [];
-    for (const e of toResp) for (const m of dr.push(encodeFrame(tamper ? tamper(e, i++) : e))) back.push(...resp.receive(m, 1, T0).send);
+    for (const e of toResp) for (const m of dr.push(encodeFrame(tamper ? tamper(e, i++) : e))) back.push(...(await resp.receive(m, 1, T0)).send);
     toResp = [];
-    for (const e of back) for (const m of di.push(encodeFrame(tamper ? tamper(e, i++) : e))) toResp.push(...init.receive(m, 2, T0).send);
+    for (const e of back) for (const m of di.push(encodeFrame(tamper ? tamper(e, i++) : e))) toResp.push(...(await init.receive(m, 2, T0)).send);
   }
   return { i: init.state, r: resp.state };
 }
 
-test('Ed25519 and RSA nodes complete the handshake both ways and learn each other', () => {
+test('Ed25519 and RSA nodes complete the handshake both ways and learn each other', async () => {
   for (const [ka, kb] of [['ed25519', 'ed25519'], ['rsa', 'ed25519'], ['ed25519', 'rsa']] as const) {
     const a = identity(U1, ka);
     const b = identity(U2, kb);
     const { init, resp } = pair(a, b, { expect: U2 });
-    assert.deepEqual(run(init, resp), { i: 'Established', r: 'Established' }, `${ka}/${kb}: ${init.reason ?? ''} ${resp.reason ?? ''}`);
+    assert.deepEqual(await run(init, resp), { i: 'Established', r: 'Established' }, `${ka}/${kb}: ${init.reason ?? ''} ${resp.reason ?? ''}`);
     assert.equal(init.peer!.uuid, U2);
     assert.equal(init.peer!.moltid, b.moltid);
     assert.equal(resp.peer!.address, 'fd00:6d6f:6c74:daa4:6e88:46c5:4af7:9268');
@@ -66,51 +66,51 @@ test('Ed25519 and RSA nodes complete the handshake both ways and learn each othe
   }
 });
 
-test('the link the responder offers reaches the initiator', () => {
+test('the link the responder offers reaches the initiator', async () => {
   const policy = new TrustPolicy();
   const offering = Object.assign(policy, { linkFor: () => ({ kind: 'gre', greKey: 0x1234 }) });
   const { init, resp } = pair(identity(U1), identity(U2), { policyB: offering });
-  assert.equal(run(init, resp).i, 'Established');
+  assert.equal((await run(init, resp)).i, 'Established');
   assert.deepEqual(init.link, { kind: 'gre', greKey: 0x1234 });
 });
 
-test('a binding whose address does not derive from its uuid is refused, with the reason sent back', () => {
+test('a binding whose address does not derive from its uuid is refused, with the reason sent back', async () => {
   const a = identity(U1, 'ed25519', { address: U2 });
   const { init, resp } = pair(a, identity(U2));
-  const hello = init.start().send[0]!;
-  const step = resp.receive(hello, 1, T0);
+  const hello = (await init.start()).send[0]!;
+  const step = await resp.receive(hello, 1, T0);
   assert.equal(step.state, 'Failed');
   assert.match(resp.reason!, /does not derive from uuid/);
   assert.deepEqual(step.send, [{ result: { accepted: false, reason: resp.reason } }]);
-  const back = init.receive(step.send[0]!, 2, T0);
+  const back = await init.receive(step.send[0]!, 2, T0);
   assert.equal(back.state, 'Failed');
   assert.match(init.reason!, /refused by the peer: binding address does not derive/);
 });
 
-test('a stale or future binding is refused before any signature work', () => {
+test('a stale or future binding is refused before any signature work', async () => {
   for (const skew of [-200_000, 200_000]) {
     const { init, resp } = pair(identity(U1), identity(U2));
-    const hello = init.start().send[0]!;
-    resp.receive(hello, 1, T0 - skew);
+    const hello = (await init.start()).send[0]!;
+    await resp.receive(hello, 1, T0 - skew);
     assert.match(resp.reason!, /stale binding/);
   }
 });
 
-test('a replayed Hello is refused; a tampered binding or proof fails', () => {
+test('a replayed Hello is refused; a tampered binding or proof fails', async () => {
   const a = identity(U1);
   const b = identity(U2);
   const replay = new ReplayCache();
   const mk = () => new Handshake({ role: 'responder', local: b, policy: new TrustPolicy(), replay, random, now: 0, wallNow: T0 });
   const init = new Handshake({ role: 'initiator', local: a, policy: new TrustPolicy(), replay: new ReplayCache(), random, now: 0, wallNow: T0 });
-  const hello = init.start().send[0]!;
-  assert.equal(mk().receive(hello, 1, T0).state, 'AwaitProof');
+  const hello = (await init.start()).send[0]!;
+  assert.equal((await mk().receive(hello, 1, T0)).state, 'AwaitProof');
   const again = mk();
-  again.receive(hello, 1, T0);
+  await again.receive(hello, 1, T0);
   assert.equal(again.reason, 'replayed binding');
 
   // A flipped bit in the signed binding.
   const { init: i2, resp: r2 } = pair(a, b);
-  const states = run(i2, r2, (e) => {
+  const states = await run(i2, r2, (e) => {
     if ('hello' in e) {
       const bytes = Buffer.from(e.hello.binding.binding);
       bytes[bytes.length - 1]! ^= 1;
@@ -124,76 +124,76 @@ test('a replayed Hello is refused; a tampered binding or proof fails', () => {
   // The initiator's proof signed with another key.
   const { init: i3, resp: r3 } = pair(a, b);
   const other = identity(U1);
-  run(i3, r3, (e) => ('proof' in e ? { proof: { response: other.sign(Buffer.from('whatever')) } } : e));
+  await run(i3, r3, (e) => ('proof' in e ? { proof: { response: other.sign(Buffer.from('whatever')) as Buffer } } : e));
   assert.equal(r3.state, 'Failed');
   assert.match(r3.reason!, /initiator's proof of control does not verify/);
 });
 
-test('a responder that cannot sign for its binding key fails the initiator', () => {
+test('a responder that cannot sign for its binding key fails the initiator', async () => {
   const b = identity(U2);
   const impostor = { ...b, sign: identity(U2).sign }; // binding names b's key, signs with another
   const { init, resp } = pair(identity(U1), impostor);
-  const s = run(init, resp);
+  const s = await run(init, resp);
   assert.equal(s.i, 'Failed');
   assert.match(init.reason!, /binding signature does not verify/);
 });
 
-test('pins: a configured MoltID must match; the first key is pinned; another key for the uuid is refused; deny lists', () => {
+test('pins: a configured MoltID must match; the first key is pinned; another key for the uuid is refused; deny lists', async () => {
   const a = identity(U1);
   const b = identity(U2);
   const configured = new TrustPolicy({ configured: new Map([[U1, identity(U1).moltid]]) });
   let { init, resp } = pair(a, b, { policyB: configured });
-  run(init, resp);
+  await run(init, resp);
   assert.match(resp.reason!, /another MoltID than the one configured/);
 
   const tofu = new TrustPolicy();
   ({ init, resp } = pair(a, b, { policyB: tofu }));
-  assert.equal(run(init, resp).r, 'Established');
+  assert.equal((await run(init, resp)).r, 'Established');
   assert.equal(tofu.pin(resp.peer!), true);
   assert.equal(tofu.pin(resp.peer!), false);
   const thief = identity(U1); // same uuid, another key
   ({ init, resp } = pair(thief, b, { policyB: tofu }));
-  run(init, resp);
+  await run(init, resp);
   assert.equal(resp.state, 'Failed');
   assert.match(resp.reason!, /another MoltID than the one pinned/);
   assert.match(init.reason!, /refused by the peer/);
 
   const denied = new TrustPolicy({ deny: [a.moltid] });
   ({ init, resp } = pair(a, b, { policyB: denied }));
-  run(init, resp);
+  await run(init, resp);
   assert.match(resp.reason!, /is denied/);
   const byAddress = new TrustPolicy({ deny: ['fd00:6d6f:6c74:daa4:6e88:46c5:4af7:9268'] });
   ({ init, resp } = pair(a, b, { policyB: byAddress }));
-  const step = resp.receive(init.start().send[0]!, 1, T0);
+  const step = await resp.receive((await init.start()).send[0]!, 1, T0);
   assert.equal(step.state, 'Failed');
   assert.match(resp.reason!, /mesh address .* is denied/);
   const allow = new TrustPolicy({ allow: [identity(U1).moltid] });
   ({ init, resp } = pair(a, b, { policyB: allow }));
-  run(init, resp);
+  await run(init, resp);
   assert.match(resp.reason!, /not on the allow list/);
 });
 
-test('the initiator refuses a responder that is not the peer it dialled', () => {
+test('the initiator refuses a responder that is not the peer it dialled', async () => {
   const { init, resp } = pair(identity(U1), identity(U2), { expect: 'f8a9ce03-f512-4311-8792-519109168903' });
-  run(init, resp);
+  await run(init, resp);
   assert.equal(init.state, 'Failed');
   assert.match(init.reason!, /not the expected f8a9ce03/);
 });
 
-test('timeouts on a manual clock; messages out of order fail', () => {
+test('timeouts on a manual clock; messages out of order fail', async () => {
   const init = new Handshake({ role: 'initiator', local: identity(U1), policy: new TrustPolicy(), replay: new ReplayCache(), random, now: 1000, wallNow: T0, timeoutMs: 5000 });
-  init.start();
+  await init.start();
   assert.equal(init.nextWake(), 6000);
   assert.equal(init.tick(5999).state, 'AwaitReply');
   assert.equal(init.tick(6000).state, 'Failed');
   assert.equal(init.reason, 'handshake timed out');
   const resp = new Handshake({ role: 'responder', local: identity(U2), policy: new TrustPolicy(), replay: new ReplayCache(), random, now: 0, wallNow: T0 });
-  resp.receive({ proof: { response: Buffer.alloc(64) } }, 1, T0);
+  await resp.receive({ proof: { response: Buffer.alloc(64) } }, 1, T0);
   assert.equal(resp.state, 'Failed');
   assert.match(resp.reason!, /unexpected proof in state Start/);
 });
 
-test('framing: partial frames wait, oversize frames and garbage are named errors', () => {
+test('framing: partial frames wait, oversize frames and garbage are named errors', async () => {
   const a = identity(U1);
   const frame = encodeFrame({ proof: { response: Buffer.alloc(64, 7) } });
   const d = new FrameDecoder();

@@ -13,6 +13,8 @@ interface AddArgs {
   link: string;
   cost?: number;
   vni?: number;
+  moltid?: string;
+  authenticate: boolean;
   socket: string;
   json: boolean;
 }
@@ -26,9 +28,11 @@ const add: CommandModule<object, AddArgs> = {
       .option('uuid', { type: 'string', requiresArg: true, describe: 'the peer agent\'s UUID' })
       .option('address', { type: 'string', requiresArg: true, describe: 'or its mesh address (vxlan only)' })
       .option('endpoint', { type: 'string', demandOption: true, requiresArg: true, describe: 'its underlay host:port, [IPv6]:port or DNS name' })
-      .option('link', { type: 'string', default: 'vxlan', choices: LINK_KINDS.filter((k) => k !== 'wireguard'), describe: 'link kind' })
+      .option('link', { type: 'string', default: 'vxlan', choices: LINK_KINDS, describe: 'link kind' })
       .option('cost', { type: 'number', requiresArg: true, describe: 'OSPF cost (default 10)' })
       .option('vni', { type: 'number', requiresArg: true, describe: 'VXLAN network identifier' })
+      .option('moltid', { type: 'string', requiresArg: true, describe: 'pin the peer\'s MoltID (MOLTID:0x...)' })
+      .option('authenticate', { type: 'boolean', default: true, describe: 'peering handshake first (--no-authenticate for a non-MoltNet peer)' })
       .option('socket', { type: 'string', default: DEFAULT_SOCKET, describe: 'the daemon control socket' })
       .option('json', { type: 'boolean', default: false, describe: 'print the new link as JSON' }),
   handler: async (argv) => {
@@ -40,11 +44,13 @@ const add: CommandModule<object, AddArgs> = {
       link: argv.link,
       ...(argv.cost !== undefined ? { cost: argv.cost } : {}),
       ...(argv.vni !== undefined ? { vni: argv.vni } : {}),
+      ...(argv.moltid !== undefined ? { moltid: argv.moltid } : {}),
+      ...(argv.authenticate ? {} : { authenticate: false }),
     };
     parsePeer(input, 'peer add'); // the same checks the daemon makes, with exit 2 before any call
-    const link = (await callDaemon(argv.socket, 'peer.add', { peer: input }, 20_000)) as Record<string, unknown>;
-    if (argv.json) process.stdout.write(`${JSON.stringify(link, null, 2)}\n`);
-    else process.stdout.write(`added peer ${String(link['name'])} (link ${String(link['id'])}, ${String(link['kind'])}, ${String(link['endpoint'])})\n`);
+    const peer = (await callDaemon(argv.socket, 'peer.add', { peer: input }, 20_000)) as Record<string, unknown>;
+    if (argv.json) process.stdout.write(`${JSON.stringify(peer, null, 2)}\n`);
+    else process.stdout.write(`added peer ${String(peer['name'])} (${String(peer['kind'])}, ${String(peer['endpoint'])}, ${String(peer['state'])})\n`);
   },
 };
 
@@ -61,8 +67,8 @@ const remove: CommandModule<object, RemoveArgs> = {
       .positional('name', { type: 'string', demandOption: true, describe: 'the peer\'s name' })
       .option('socket', { type: 'string', default: DEFAULT_SOCKET, describe: 'the daemon control socket' }),
   handler: async (argv) => {
-    const r = (await callDaemon(argv.socket, 'peer.remove', { name: argv.name })) as { removed: string; id: number };
-    process.stdout.write(`removed peer ${r.removed} (link ${r.id})\n`);
+    const r = (await callDaemon(argv.socket, 'peer.remove', { name: argv.name })) as { removed: string };
+    process.stdout.write(`removed peer ${r.removed}\n`);
   },
 };
 

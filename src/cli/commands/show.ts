@@ -62,7 +62,22 @@ function render(what: string, r: unknown): string {
     ];
     return lines.join('\n') + '\n';
   }
-  if (what === 'links' || what === 'peers') {
+  if (what === 'peers') {
+    const rows = (r as Array<Record<string, unknown>>).map((p) => {
+      const link = p['link'] as { id: number; state: string; downReasons?: string[] } | null;
+      return [
+        String(p['name']),
+        String(p['kind']),
+        String(p['endpoint']),
+        String(p['state']),
+        link ? `${link.id} ${link.state}${link.downReasons ? ` (${link.downReasons.join(',')})` : ''}` : '-',
+        p['moltid'] ? shortMoltid(String(p['moltid'])) : '-',
+        String(p['reason'] ?? ''),
+      ];
+    });
+    return table(['NAME', 'KIND', 'ENDPOINT', 'PEERING', 'LINK', 'MOLTID', 'REASON'], rows);
+  }
+  if (what === 'links') {
     const rows = (r as Array<Record<string, unknown> & { counters: Record<string, number> }>).map((l) => [
       String(l['id']),
       String(l['name']),
@@ -93,6 +108,10 @@ function render(what: string, r: unknown): string {
   }
   // ospf ..., bfd: generic tables of the objects' scalar fields.
   return genericTable(r);
+}
+
+function shortMoltid(m: string): string {
+  return m.length > 28 ? `${m.slice(0, 14)}…${m.slice(-8)}` : m;
 }
 
 function genericTable(r: unknown): string {

@@ -23,7 +23,7 @@ const MAX_RETRY_MS = 60_000;
 export class IdentityService implements Service<IdentitySection> {
   readonly name = 'identity';
   private ctx!: ServiceContext<IdentitySection>;
-  private backend!: MoltIdBackend;
+  private moltid!: MoltIdBackend;
   private timer: unknown;
   private retryMs = FIRST_RETRY_MS;
   private stopped = false;
@@ -35,19 +35,24 @@ export class IdentityService implements Service<IdentitySection> {
   start(ctx: ServiceContext<IdentitySection>): void {
     this.ctx = ctx;
     const { identity, name } = ctx.config;
-    this.backend =
+    this.moltid =
       identity.backend === 'minima'
         ? new MinimaBackend(new MinimaClient({ url: identity.minima.url, password: this.env[identity.minima.passwordEnv], startAttempts: 1 }))
         : new BuiltinBackend({ stateDir: ctx.node.stateDir, ...(name !== undefined ? { name } : {}) });
     ctx.queries.register('identity', async () => ({
       backend: identity.backend,
-      ...(await this.backend.info().catch((err: Error) => ({ error: err.message }))),
+      ...(await this.moltid.info().catch((err: Error) => ({ error: err.message }))),
       ...(this.lockdown ? { lockdown: this.lockdown } : {}),
     }));
-    if (this.backend instanceof MinimaBackend) {
+    if (this.moltid instanceof MinimaBackend) {
       this.lockdown = { applied: false, allowed: 0 };
       void this.applyLockdown();
     }
+  }
+
+  /** The node's MoltID key, for those that sign with it (peering). */
+  get backend(): MoltIdBackend {
+    return this.moltid;
   }
 
   /** Any change of backend, URL, password variable or name: a new backend. */
@@ -66,7 +71,7 @@ export class IdentityService implements Service<IdentitySection> {
     if (this.stopped) return;
     try {
       const keys = await new AllowList(this.ctx.node.stateDir).list();
-      await applyLockdown(this.backend as MinimaBackend, keys);
+      await applyLockdown(this.moltid as MinimaBackend, keys);
       if (this.stopped) return;
       this.lockdown = { applied: true, allowed: keys.length };
       this.ctx.log.info({ allowed: keys.length }, 'MoltID contacts lockdown applied to the Minima node');

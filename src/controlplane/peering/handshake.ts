@@ -1,8 +1,9 @@
 /**
  * The peering handshake: one round trip and a half, after which each side knows that the other
  * controls the MoltID key behind its binding, and the binding (uuid, mesh address, endpoint, link
- * kinds, WireGuard key) is fresh. Pure: it takes `now`, randomness and a signer, does no I/O, and
- * returns what to send.
+ * kinds, WireGuard key) is fresh. Pure: it takes `now`, randomness and a signer, does no I/O of its
+ * own, and returns what to send. The steps that sign are async only because a Minima node signs over
+ * RPC; `now` is the time the message arrived, so the timeout does not depend on the signer's speed.
  *
  *   initiator                                   responder
  *   Hello {binding_i, challenge_i}      ->
@@ -39,7 +40,7 @@ const TAG_INITIATOR = Buffer.from('moltnet-peering-v1 initiator\0');
 
 export type HandshakeState = 'Start' | 'AwaitReply' | 'AwaitResult' | 'AwaitProof' | 'Established' | 'Failed';
 type Role = 'initiator' | 'responder';
-type MessageKind = 'hello' | 'reply' | 'proof' | 'result';
+type MessageKind = 'hello' | 'reply' | 'proof' | 'result' | 'keepalive';
 
 /** Which messages each state takes (anything else fails the handshake); a refusal may come at any time. */
 const ACCEPTS: Readonly<Record<Role, Partial<Record<HandshakeState, readonly MessageKind[]>>>> = {
@@ -50,8 +51,8 @@ const ACCEPTS: Readonly<Record<Role, Partial<Record<HandshakeState, readonly Mes
 /** This node, as a handshake needs it. */
 export interface LocalIdentity {
   binding(nowWallMs: number): BindingFields;
-  /** Sign with the MoltID key (Ed25519: the raw message; RSA: SHA256withRSA). */
-  sign(data: Buffer): Buffer;
+  /** Sign with the MoltID key (Ed25519: the raw message; RSA: SHA256withRSA). Minima signs over RPC. */
+  sign(data: Buffer): Buffer | Promise<Buffer>;
 }
 
 /** A peer whose binding verified and whose key signed this session. */
@@ -137,11 +138,11 @@ export class Handshake {
   }
 
   /** The initiator's first message. */
-  start(): Step {
+  async start(): Promise<Step> {
     if (this.o.role !== 'initiator' || this.state !== 'Start') return this.fail('start() is the initiator\'s, once');
-    this.ownBinding = this.signedBinding(this.o.wallNow);
-    this.ownChallenge = this.o.random(CHALLENGE_LEN);
     this.state = 'AwaitReply';
+    this.ownBinding = await this.signedBinding(this.o.wallNow);
+    this.ownChallenge = this.o.random(CHALLENGE_LEN);
     return { send: [{ hello: { version: PEERING_VERSION, capabilities: this.caps(), binding: this.ownBinding, challenge: this.ownChallenge } }], state: this.state };
   }
 
@@ -159,7 +160,8 @@ export class Handshake {
     return { send: [], state: this.state };
   }
 
-  receive(env: Envelope, now: number, wallNow: number): Step {
+  /** Feed one message; not re-entrant (the caller awaits each before the next). */
+  async receive(env: Envelope, now: number, wallNow: number): Promise<Step> {
     if (this.done) return { send: [], state: this.state };
     if (now >= this.deadline) return this.fail('handshake timed out');
     const kind = Object.keys(env)[0] as MessageKind;
@@ -173,10 +175,12 @@ export class Handshake {
         return this.onProof((env as Extract<Envelope, { proof: unknown }>).proof);
       case 'result':
         return this.onResult((env as Extract<Envelope, { result: unknown }>).result);
+      default:
+        return this.fail(`unexpected ${kind} in state ${this.state}`);
     }
   }
 
-  private onHello(h: Extract<Envelope, { hello: unknown }>['hello'], wallNow: number): Step {
+  private async onHello(h: Extract<Envelope, { hello: unknown }>['hello'], wallNow: number): Promise<Step> {
     const refuse = (why: string): Step => this.refuse(why);
     if (h.version !== PEERING_VERSION) return refuse(`peering version ${h.version} is not ${PEERING_VERSION}`);
     if (h.challenge.length !== CHALLENGE_LEN) return refuse(`challenge must be ${CHALLENGE_LEN} bytes`);
@@ -184,17 +188,17 @@ export class Handshake {
     if (typeof v === 'string') return refuse(v);
     this.peer = v;
     this.peerBindingBytes = h.binding.binding;
-    this.ownBinding = this.signedBinding(wallNow);
-    this.ownChallenge = this.o.random(CHALLENGE_LEN);
-    const response = this.o.local.sign(this.transcript(TAG_RESPONDER, h.challenge, h.binding.binding, this.ownBinding.binding));
     this.state = 'AwaitProof';
+    this.ownBinding = await this.signedBinding(wallNow);
+    this.ownChallenge = this.o.random(CHALLENGE_LEN);
+    const response = await this.o.local.sign(this.transcript(TAG_RESPONDER, h.challenge, h.binding.binding, this.ownBinding.binding));
     return {
       send: [{ reply: { version: PEERING_VERSION, capabilities: this.caps(), binding: this.ownBinding, challenge: this.ownChallenge, response } }],
       state: this.state,
     };
   }
 
-  private onReply(r: Extract<Envelope, { reply: unknown }>['reply'], wallNow: number): Step {
+  private async onReply(r: Extract<Envelope, { reply: unknown }>['reply'], wallNow: number): Promise<Step> {
     if (r.version !== PEERING_VERSION) return this.fail(`peering version ${r.version} is not ${PEERING_VERSION}`);
     if (r.challenge.length !== CHALLENGE_LEN) return this.fail(`challenge must be ${CHALLENGE_LEN} bytes`);
     const v = this.verifyBinding(r.binding, wallNow);
@@ -202,8 +206,8 @@ export class Handshake {
     const t = this.transcript(TAG_RESPONDER, this.ownChallenge!, this.ownBinding!.binding, r.binding.binding);
     if (!verifySignature(v.key, t, r.response)) return this.fail('the responder\'s proof of control does not verify');
     this.peer = v;
-    const response = this.o.local.sign(this.transcript(TAG_INITIATOR, r.challenge, this.ownBinding!.binding, r.binding.binding));
     this.state = 'AwaitResult';
+    const response = await this.o.local.sign(this.transcript(TAG_INITIATOR, r.challenge, this.ownBinding!.binding, r.binding.binding));
     return { send: [{ proof: { response } }], state: this.state };
   }
 
@@ -268,9 +272,9 @@ export class Handshake {
     };
   }
 
-  private signedBinding(wallNow: number): SignedBinding {
+  private async signedBinding(wallNow: number): Promise<SignedBinding> {
     const binding = encodeBinding(this.o.local.binding(wallNow));
-    return { binding, signature: this.o.local.sign(Buffer.concat([BINDING_TAG, binding])) };
+    return { binding, signature: await this.o.local.sign(Buffer.concat([BINDING_TAG, binding])) };
   }
 
   private transcript(tag: Buffer, challenge: Uint8Array, initiatorBinding: Uint8Array, responderBinding: Uint8Array): Buffer {

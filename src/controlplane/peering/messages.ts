@@ -41,7 +41,8 @@ export type Envelope =
   | { hello: { version: number; capabilities: string[]; binding: SignedBinding; challenge: Uint8Array } }
   | { reply: { version: number; capabilities: string[]; binding: SignedBinding; challenge: Uint8Array; response: Uint8Array } }
   | { proof: { response: Uint8Array } }
-  | { result: { accepted: boolean; reason: string; link?: LinkParams } };
+  | { result: { accepted: boolean; reason: string; link?: LinkParams } }
+  | { keepalive: { sentMs: number } };
 
 // dist/src/controlplane/peering -> the repository's proto/ (and src/... when run from sources).
 const protoPath = fileURLToPath(new URL('../../../../proto/peering.proto', import.meta.url));
@@ -108,7 +109,7 @@ export function decodeEnvelope(body: Uint8Array): Envelope {
   }
   const o = envelope.toObject(m, { ...toObject, defaults: false }) as Record<string, Record<string, unknown>>;
   const keys = Object.keys(o);
-  if (keys.length !== 1) throw new PeeringProtocolError('message carries no hello, reply, proof or result');
+  if (keys.length !== 1) throw new PeeringProtocolError('message carries no hello, reply, proof, result or keepalive');
   const which = keys[0]!;
   const x = envelope.toObject(m, toObject) as Record<string, Record<string, unknown>>;
   const v = x[which]!;
@@ -125,6 +126,8 @@ export function decodeEnvelope(body: Uint8Array): Envelope {
       };
     case 'proof':
       return { proof: { response: v['response'] as Buffer } };
+    case 'keepalive':
+      return { keepalive: { sentMs: Number(v['sentMs']) } };
     case 'result': {
       const link = o[which]!['link'] as { kind?: string; vni?: number; greKey?: number } | undefined;
       return {

@@ -10,6 +10,11 @@
  */
 import type { PeerPolicy, VerifiedPeer } from './handshake.js';
 
+/** MOLTID:0x<lowercase hex>; any other entry (a mesh address) lowercased. */
+export function canonicalEntry(s: string): string {
+  return /^moltid:/i.test(s) ? `MOLTID:${s.slice(7).toLowerCase()}` : s.toLowerCase();
+}
+
 export interface TrustOptions {
   /** uuid -> MoltID from the config. */
   configured?: ReadonlyMap<string, string>;
@@ -26,11 +31,11 @@ export class TrustPolicy implements PeerPolicy {
   private readonly deny: Set<string>;
 
   constructor(o: TrustOptions = {}) {
-    const norm = (m?: ReadonlyMap<string, string>) => new Map([...(m ?? [])].map(([u, k]) => [u.toLowerCase(), k.toLowerCase()]));
+    const norm = (m?: ReadonlyMap<string, string>) => new Map([...(m ?? [])].map(([u, k]) => [u.toLowerCase(), canonicalEntry(k)]));
     this.configured = norm(o.configured);
     this.pinned = norm(o.pinned);
-    this.allow = new Set((o.allow ?? []).map((x) => x.toLowerCase()));
-    this.deny = new Set((o.deny ?? []).map((x) => x.toLowerCase()));
+    this.allow = new Set((o.allow ?? []).map(canonicalEntry));
+    this.deny = new Set((o.deny ?? []).map(canonicalEntry));
   }
 
   precheck(_uuid: string, address: string): string | undefined {
@@ -39,7 +44,7 @@ export class TrustPolicy implements PeerPolicy {
   }
 
   check(peer: VerifiedPeer): string | undefined {
-    const moltid = peer.moltid.toLowerCase();
+    const moltid = canonicalEntry(peer.moltid);
     if (this.deny.has(moltid)) return `MoltID of ${peer.uuid} is denied`;
     if (this.deny.has(peer.address)) return `mesh address ${peer.address} is denied`;
     if (this.allow.size > 0 && !this.allow.has(moltid) && !this.allow.has(peer.address)) return `${peer.uuid} is not on the allow list`;
@@ -53,7 +58,7 @@ export class TrustPolicy implements PeerPolicy {
   /** Remember the key of an accepted peer; true when that is a new pin. */
   pin(peer: VerifiedPeer): boolean {
     if (this.configured.has(peer.uuid) || this.pinned.has(peer.uuid)) return false;
-    this.pinned.set(peer.uuid, peer.moltid.toLowerCase());
+    this.pinned.set(peer.uuid, canonicalEntry(peer.moltid));
     return true;
   }
 

@@ -1,0 +1,597 @@
+/**
+ * Authenticated peering (spec §3.2) as a service: the TCP 6802 server and the dialer for every peer
+ * that must prove who it is, and the rule that ties links to it: a peer's link exists in the data plane
+ * only while an authenticated session with that peer is up.
+ *
+ *   addPeer     authenticate: false -> the link now (a Linux vxlan device, a non-MoltNet peer);
+ *               otherwise its underlay sender is held as pending (drop_unauthenticated) and dialled
+ *   session up  the first established session adds the link with the parameters agreed in the
+ *               handshake; the MoltID is pinned (stateDir/known-peers.json) on first sight
+ *   session down the last session gone (EOF, hold time, error) removes the link, holds the sender
+ *               pending again and dials with backoff
+ *   link down   down for longer than the OSPF dead interval: the sessions are closed and peering runs again
+ *
+ * Both sides dial; when both connections succeed, the node with the lower uuid closes the one it did not
+ * open, so both keep the same one. A peer that is not configured here is refused (discovery adds peers).
+ */
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { MoltnetConfig, PeerConfig } from '../../config/schema.js';
+import { deriveGreKey } from '../../transport/wire/gre.js';
+import { PORTS } from '../../common/ports.js';
+import type { Link, LinkRequest } from '../link-manager.js';
+import type { Service, ServiceContext } from '../service.js';
+import type { MoltIdBackend } from '../identity/backend.js';
+import { ReplayCache, type LocalIdentity, type PeerPolicy } from './handshake.js';
+import type { LinkParams } from './messages.js';
+import { SourceLimiter } from './limits.js';
+import { PinStore } from './pins.js';
+import { PeeringSession } from './session.js';
+import { TrustPolicy, canonicalEntry } from './trust.js';
+
+export interface PeeringSection {
+  peering: MoltnetConfig['peering'];
+  /** OSPF's dead interval (s): a link down this long is peered again. */
+  deadInterval: number;
+  wireguard: MoltnetConfig['wireguard'];
+}
+
+export type PeerState = 'connecting' | 'handshake' | 'established' | 'refused' | 'waiting' | 'unauthenticated';
+
+const FIRST_RETRY_MS = 250;
+const MAX_RETRY_MS = 15_000;
+const REFUSED_RETRY_MS = 5_000;
+const MAX_REFUSED_RETRY_MS = 60_000;
+const CONNECT_TIMEOUT_MS = 5_000;
+const MAX_HANDSHAKES = 256;
+
+interface PeerEntry {
+  config: PeerConfig;
+  origin: 'config' | 'runtime';
+  state: PeerState;
+  reason: string | undefined;
+  since: number;
+  attempts: number;
+  sessions: Set<PeeringSession>;
+  moltid: string | undefined;
+  uuid: string | undefined;
+  link: Link | undefined;
+  /** What the link was made with; a session that agrees on other parameters remakes it. */
+  linkKey: string | undefined;
+  release: (() => void) | undefined;
+  dialTimer: unknown;
+  downTimer: unknown;
+  retryMs: number;
+  dialing: boolean;
+  /** Link changes for this peer run one at a time. */
+  ops: Promise<void>;
+  removed: boolean;
+}
+
+/** What a WireGuard link learns from the handshake. */
+export interface WireGuardPeerParams {
+  publicKey: Uint8Array;
+  port: number;
+}
+
+/** The params a peer's link request carries: its config and, for wireguard, what the handshake taught. */
+export interface PeerLinkRequestParams {
+  peer: PeerConfig;
+  wireguard?: WireGuardPeerParams;
+}
+
+export class PeeringService implements Service<PeeringSection> {
+  readonly name = 'peering';
+  private ctx!: ServiceContext<PeeringSection>;
+  private cfg!: PeeringSection;
+  private server: Server | undefined;
+  private backend: MoltIdBackend | undefined;
+  private moltidKey: Buffer | undefined;
+  private readonly peers = new Map<string, PeerEntry>();
+  private readonly byAddress = new Map<string, PeerEntry>();
+  private pins = new Map<string, string>();
+  private pinStore!: PinStore;
+  private limiter!: SourceLimiter;
+  private readonly replay = new ReplayCache();
+  private readonly inbound = new Set<PeeringSession>();
+  private stopped = false;
+  private readonly unsubscribe: (() => void)[] = [];
+  readonly counters = { connections: 0, refused_connections: 0, handshakes_ok: 0, handshakes_failed: 0, sessions_lost: 0 };
+
+  constructor(private readonly wallClock: () => number = Date.now) {}
+
+  async start(ctx: ServiceContext<PeeringSection>): Promise<void> {
+    this.ctx = ctx;
+    this.cfg = ctx.config;
+    this.pinStore = new PinStore(ctx.node.stateDir);
+    this.pins = await this.pinStore.load();
+    this.limiter = this.makeLimiter();
+    const identity = ctx.services.get<{ backend: MoltIdBackend }>('identity');
+    this.backend = identity?.backend;
+    if (this.backend?.kind === 'builtin') await this.backend.init();
+    await this.loadKey();
+    const onDown = (l: Link, reason: string) => this.linkDown(l, reason);
+    const onUp = (l: Link) => this.linkUp(l);
+    ctx.links.on('down', onDown);
+    ctx.links.on('up', onUp);
+    this.unsubscribe.push(() => ctx.links.off('down', onDown), () => ctx.links.off('up', onUp));
+    ctx.queries.register('peers', () => this.describe());
+    ctx.queries.register('peering', () => ({
+      port: this.cfg.peering.port,
+      moltid: this.moltidKey ? `MOLTID:0x${this.moltidKey.toString('hex')}` : null,
+      pinned: Object.fromEntries(this.pins),
+      handshakesInProgress: this.limiter.inProgress,
+      counters: this.counters,
+    }));
+    await this.listen();
+  }
+
+  reconfigure(section: PeeringSection): boolean {
+    if (section.peering.port !== this.cfg.peering.port || section.peering.listen !== this.cfg.peering.listen) return false;
+    this.cfg = section;
+    this.limiter = this.makeLimiter();
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const u of this.unsubscribe) u();
+    for (const e of this.peers.values()) this.clearTimers(e);
+    for (const e of this.peers.values()) for (const s of e.sessions) s.close('shutting down');
+    for (const s of this.inbound) s.close('shutting down');
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** The identity service exposes its backend; without one the node cannot prove itself. */
+  private async loadKey(): Promise<void> {
+    if (!this.backend) return;
+    try {
+      const info = await this.backend.info();
+      this.moltidKey = Buffer.from(info.publicKey.replace(/^0x/i, ''), 'hex');
+    } catch (err) {
+      this.ctx.log.warn({ err: (err as Error).message }, 'MoltID key not available yet: peering handshakes will fail until it is');
+    }
+  }
+
+  has(name: string): boolean {
+    return this.peers.has(name.toLowerCase());
+  }
+
+  /** Start peering with a peer (or add its link at once when it does not authenticate). */
+  async addPeer(config: PeerConfig, origin: 'config' | 'runtime'): Promise<void> {
+    const key = config.name.toLowerCase();
+    if (this.peers.has(key)) throw new Error(`a peer named "${config.name}" already exists`);
+    const e: PeerEntry = {
+      config,
+      origin,
+      state: config.authenticate ? 'connecting' : 'unauthenticated',
+      reason: undefined,
+      since: this.ctx.clock.now(),
+      attempts: 0,
+      sessions: new Set(),
+      moltid: undefined,
+      uuid: config.uuid,
+      link: undefined,
+      linkKey: undefined,
+      release: undefined,
+      dialTimer: undefined,
+      downTimer: undefined,
+      retryMs: FIRST_RETRY_MS,
+      dialing: false,
+      ops: Promise.resolve(),
+      removed: false,
+    };
+    if (!config.authenticate) {
+      e.link = await this.ctx.links.add(this.request(e, undefined));
+      this.peers.set(key, e);
+      this.byAddress.set(config.address, e);
+      return;
+    }
+    e.release = await this.ctx.links.holdPending(this.request(e, undefined));
+    this.peers.set(key, e);
+    this.byAddress.set(config.address, e);
+    this.dial(e);
+  }
+
+  async removePeer(name: string): Promise<PeerConfig | undefined> {
+    const e = this.peers.get(name.toLowerCase());
+    if (!e) return undefined;
+    e.removed = true;
+    this.peers.delete(name.toLowerCase());
+    this.byAddress.delete(e.config.address);
+    this.clearTimers(e);
+    for (const s of e.sessions) s.close('peer removed');
+    await this.serial(e, async () => {
+      if (e.link) await this.ctx.links.remove(e.link.id).catch(() => undefined);
+      e.link = undefined;
+    });
+    e.release?.();
+    return e.config;
+  }
+
+  /** A configured cost change: the link keeps forwarding, and a later one gets the new cost. */
+  setCost(name: string, cost: number): void {
+    const e = this.peers.get(name.toLowerCase());
+    if (!e) return;
+    e.config = { ...e.config, cost };
+    if (e.link) this.ctx.links.setCost(e.link.id, cost);
+  }
+
+  describe(): Record<string, unknown>[] {
+    const now = this.ctx.clock.now();
+    return [...this.peers.values()].map((e) => ({
+      name: e.config.name,
+      address: e.config.address,
+      ...(e.uuid ? { uuid: e.uuid } : {}),
+      endpoint: `${e.config.endpoint.host.includes(':') ? `[${e.config.endpoint.host}]` : e.config.endpoint.host}:${e.config.endpoint.port}`,
+      kind: e.config.link,
+      origin: e.origin,
+      authenticated: e.config.authenticate,
+      state: e.state,
+      ...(e.reason ? { reason: e.reason } : {}),
+      ...(e.moltid ? { moltid: e.moltid } : {}),
+      sinceSeconds: Math.round((now - e.since) / 1000),
+      sessions: [...e.sessions].filter((s) => s.state === 'established').length,
+      ...(e.link ? { link: { id: e.link.id, state: e.link.up ? 'up' : 'down', ...(e.link.up ? {} : { downReasons: [...e.link.downReasons] }) } } : { link: null }),
+    }));
+  }
+
+  // --- sessions -------------------------------------------------------------------------------
+
+  private makeLimiter(): SourceLimiter {
+    return new SourceLimiter({
+      maxPerSource: this.cfg.peering.maxConnectionsPerSource,
+      perMinute: this.cfg.peering.connectionsPerMinutePerSource,
+      maxHandshakes: MAX_HANDSHAKES,
+    });
+  }
+
+  private listen(): Promise<void> {
+    const server = createServer({ allowHalfOpen: false }, (socket) => this.accept(socket));
+    server.maxConnections = 4096;
+    server.on('error', (err) => this.ctx.log.error({ err: err.message }, 'peering server error'));
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port: this.cfg.peering.port, host: this.cfg.peering.listen, ipv6Only: false }, () => {
+        server.off('error', reject);
+        this.ctx.log.info({ listen: this.cfg.peering.listen, port: this.cfg.peering.port }, 'peering listens');
+        resolve();
+      });
+    });
+  }
+
+  private accept(socket: Socket): void {
+    const addr = normalizeAddr(socket.remoteAddress ?? '');
+    const why = this.stopped ? 'shutting down' : this.limiter.admit(addr, this.ctx.clock.now());
+    if (why) {
+      this.counters.refused_connections++;
+      this.ctx.log.debug({ from: addr, why }, 'peering connection refused');
+      socket.destroy();
+      return;
+    }
+    this.counters.connections++;
+    socket.on('error', () => undefined);
+    const session = this.session(socket, 'responder', undefined);
+    this.inbound.add(session);
+    let counted = true;
+    const handshakeOver = () => {
+      if (counted) this.limiter.handshakeDone();
+      counted = false;
+    };
+    session.once('established', handshakeOver);
+    session.once('closed', () => {
+      handshakeOver();
+      this.limiter.release(addr);
+      this.inbound.delete(session);
+    });
+  }
+
+  private dial(e: PeerEntry): void {
+    if (this.stopped || e.removed || e.dialing || e.dialTimer !== undefined) return;
+    if ([...e.sessions].some((s) => s.state === 'established')) return;
+    e.dialing = true;
+    e.attempts++;
+    if (e.state !== 'established') this.setState(e, 'connecting', e.reason);
+    const socket = connect({ host: e.config.endpoint.host, port: this.cfg.peering.port, timeout: CONNECT_TIMEOUT_MS });
+    const failed = (reason: string) => {
+      socket.destroy();
+      if (!e.dialing) return;
+      e.dialing = false;
+      if (e.removed || this.stopped) return;
+      this.setState(e, e.state === 'refused' ? 'refused' : 'waiting', reason);
+      this.retry(e);
+    };
+    socket.once('timeout', () => failed(`no answer from ${e.config.endpoint.host} port ${this.cfg.peering.port} within ${CONNECT_TIMEOUT_MS / 1000} s`));
+    socket.once('error', (err) => failed(`cannot reach ${e.config.endpoint.host} port ${this.cfg.peering.port}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+    socket.once('connect', () => {
+      socket.setTimeout(0);
+      socket.removeAllListeners('timeout');
+      socket.removeAllListeners('error');
+      socket.on('error', () => undefined);
+      e.dialing = false;
+      if (e.removed || this.stopped) {
+        socket.destroy();
+        return;
+      }
+      if (e.state !== 'established') this.setState(e, 'handshake', e.reason);
+      this.session(socket, 'initiator', e);
+    });
+  }
+
+  private retry(e: PeerEntry): void {
+    if (this.stopped || e.removed || e.dialTimer !== undefined) return;
+    const refused = e.state === 'refused';
+    const base = refused ? Math.max(e.retryMs, REFUSED_RETRY_MS) : e.retryMs;
+    const wait = Math.round(base * (0.8 + 0.4 * Math.random()));
+    e.retryMs = Math.min(base * 2, refused ? MAX_REFUSED_RETRY_MS : MAX_RETRY_MS);
+    e.dialTimer = this.ctx.timers.setTimeout(() => {
+      e.dialTimer = undefined;
+      this.dial(e);
+    }, wait);
+  }
+
+  private session(socket: Socket, role: 'initiator' | 'responder', dialled: PeerEntry | undefined): PeeringSession {
+    const local = this.localIdentity(socket);
+    const session = new PeeringSession({
+      socket,
+      handshake: {
+        role,
+        local,
+        policy: this.policy(dialled),
+        replay: this.replay,
+        random: randomBytes,
+        ...(dialled?.config.uuid ? { expectUuid: dialled.config.uuid } : {}),
+        timeoutMs: this.cfg.peering.handshakeTimeoutMs,
+        windowMs: this.cfg.peering.windowSeconds * 1000,
+        capabilities: ['vxlan', 'gre', 'wireguard'],
+      },
+      clock: this.ctx.clock,
+      wallClock: this.wallClock,
+      timers: this.ctx.timers,
+      keepaliveMs: this.cfg.peering.keepaliveSeconds * 1000,
+      holdMs: this.cfg.peering.holdSeconds * 1000,
+      log: this.ctx.log,
+    });
+    if (dialled) dialled.sessions.add(session);
+    session.once('established', () => this.established(session));
+    session.once('closed', (reason) => this.closed(session, reason));
+    return session;
+  }
+
+  private localIdentity(socket: Socket): LocalIdentity {
+    const backend = this.backend;
+    const node = this.ctx.node;
+    const wg = this.ctx.node.wireguard;
+    return {
+      binding: (wall) => {
+        if (!this.moltidKey) throw new Error('this node has no MoltID key (run moltnet id init)');
+        const host = normalizeAddr(socket.localAddress ?? '');
+        return {
+          uuid: node.uuid,
+          meshAddress: node.meshAddress,
+          moltidKey: this.moltidKey,
+          endpoint: host.includes(':') ? `[${host}]:${PORTS.vxlan}` : `${host}:${PORTS.vxlan}`,
+          linkKinds: ['vxlan', 'gre', ...(wg ? ['wireguard'] : [])],
+          ...(wg ? { wireguardKey: wg.publicKey, wireguardPort: wg.port } : {}),
+          timestampMs: wall,
+        };
+      },
+      sign: (data) => {
+        if (!backend) throw new Error('this node has no MoltID backend');
+        return backend.sign(data);
+      },
+    };
+  }
+
+  /** The handshake's questions, answered from this node's peers and trust lists. */
+  private policy(dialled: PeerEntry | undefined): PeerPolicy {
+    const entryFor = (address: string) => (dialled && dialled.config.address === address ? dialled : this.byAddress.get(address));
+    return {
+      precheck: (_uuid, address) => {
+        const e = entryFor(address);
+        if (!e || e.removed) return dialled ? `the peer at ${dialled.config.endpoint.host} is ${address}, not ${dialled.config.address}` : `${address} is not a peer of this node`;
+        if (!e.config.authenticate) return `${address} is configured without authentication here`;
+        return this.trust(e, undefined).precheck(_uuid, address);
+      },
+      check: (peer) => {
+        const e = entryFor(peer.address);
+        if (!e) return `${peer.address} is not a peer of this node`;
+        if (e.config.moltid !== undefined && canonicalEntry(e.config.moltid) !== canonicalEntry(peer.moltid)) {
+          return `${peer.uuid} presented another MoltID than the one configured for it`;
+        }
+        return this.trust(e, peer.uuid).check(peer);
+      },
+      linkFor: (peer) => {
+        const e = entryFor(peer.address)!;
+        return this.offer(e.config, peer.uuid);
+      },
+    };
+  }
+
+  private trust(e: PeerEntry, uuid: string | undefined): TrustPolicy {
+    const configured = e.config.moltid !== undefined && uuid !== undefined ? new Map([[uuid, e.config.moltid]]) : undefined;
+    return new TrustPolicy({ ...(configured ? { configured } : {}), pinned: this.pins, allow: this.cfg.peering.allow, deny: this.cfg.peering.deny });
+  }
+
+  /** The link this node uses with a peer, as a handshake states it. */
+  private offer(p: PeerConfig, peerUuid: string): LinkParams {
+    if (p.link === 'gre') return { kind: 'gre', greKey: deriveGreKey(this.ctx.node.uuid, peerUuid) };
+    return { kind: p.link, ...(p.vni !== undefined ? { vni: p.vni } : {}) };
+  }
+
+  private established(s: PeeringSession): void {
+    const peer = s.peer!;
+    const e = this.byAddress.get(peer.address);
+    if (!e || e.removed || this.stopped) {
+      s.close(`${peer.address} is no longer a peer of this node`);
+      return;
+    }
+    // An inbound session joins its peer's entry now that we know who it is.
+    if (!e.sessions.has(s)) e.sessions.add(s);
+    this.inbound.delete(s);
+    if (s.role === 'initiator') {
+      const ours = this.offer(e.config, peer.uuid);
+      const theirs = s.link;
+      if (theirs && (theirs.kind !== ours.kind || (theirs.vni ?? 0) !== (ours.vni ?? 0) || (theirs.greKey ?? 0) !== (ours.greKey ?? 0))) {
+        const why = `link parameters disagree: we use ${describeParams(ours)}, the peer ${describeParams(theirs)}`;
+        this.ctx.log.warn({ peer: e.config.name, why }, 'peering refused');
+        this.setState(e, 'refused', why);
+        s.close(why);
+        return;
+      }
+    }
+    if (e.config.link === 'wireguard' && (!peer.wireguardKey || !peer.wireguardPort)) {
+      const why = 'the peer offers no WireGuard key (is wireguard available on it?)';
+      this.setState(e, 'refused', why);
+      s.close(why);
+      return;
+    }
+    this.counters.handshakes_ok++;
+    if (this.ctx.node.uuid < peer.uuid && s.role === 'initiator') {
+      for (const other of e.sessions) if (other !== s && other.role === 'responder') other.close('a duplicate of the session this node opened');
+    } else if (this.ctx.node.uuid < peer.uuid && s.role === 'responder' && [...e.sessions].some((o) => o !== s && o.role === 'initiator' && o.state === 'established')) {
+      s.close('a duplicate of the session this node opened');
+      return;
+    }
+    const firstPin = !this.pins.has(peer.uuid) && e.config.moltid === undefined;
+    if (firstPin) {
+      this.pins.set(peer.uuid, canonicalEntry(peer.moltid));
+      this.pinStore.save(this.pins).catch((err) => this.ctx.log.error({ err: (err as Error).message }, 'cannot save pinned MoltIDs'));
+      this.ctx.log.info({ peer: e.config.name, uuid: peer.uuid, moltid: shortId(peer.moltid) }, 'pinned the MoltID of a new peer');
+    }
+    e.uuid = peer.uuid;
+    e.moltid = peer.moltid;
+    e.retryMs = FIRST_RETRY_MS;
+    if (e.dialTimer !== undefined) this.ctx.timers.clearTimeout(e.dialTimer);
+    e.dialTimer = undefined;
+    const wireguard = e.config.link === 'wireguard' ? { publicKey: peer.wireguardKey!, port: peer.wireguardPort! } : undefined;
+    const key = wireguard ? `${Buffer.from(wireguard.publicKey).toString('hex')}:${wireguard.port}` : 'plain';
+    void this.serial(e, async () => {
+      if (e.removed || s.state !== 'established') return;
+      if (e.link && e.linkKey === key) {
+        this.setState(e, 'established', undefined);
+        return;
+      }
+      if (e.link) await this.ctx.links.remove(e.link.id);
+      e.link = undefined;
+      try {
+        e.link = await this.ctx.links.add(this.request(e, wireguard));
+        e.linkKey = key;
+        this.setState(e, 'established', undefined);
+        this.ctx.log.info({ peer: e.config.name, uuid: peer.uuid, link: e.link.id, role: s.role }, 'peer authenticated; link up');
+      } catch (err) {
+        const why = `link not made: ${(err as Error).message}`;
+        this.setState(e, 'refused', why);
+        this.ctx.log.error({ peer: e.config.name, err: (err as Error).message }, 'peer authenticated but its link could not be made');
+        s.close(why);
+      }
+    });
+  }
+
+  private closed(s: PeeringSession, reason: string): void {
+    const peer = s.peer;
+    const e = [...this.peers.values()].find((x) => x.sessions.has(s)) ?? (peer ? this.byAddress.get(peer.address) : undefined);
+    this.inbound.delete(s);
+    if (!e) {
+      if (s.role === 'responder' && s.state === 'closed' && !peer) this.counters.handshakes_failed++;
+      return;
+    }
+    const wasEstablished = s.wasEstablished;
+    e.sessions.delete(s);
+    if (e.removed || this.stopped) return;
+    const stillUp = [...e.sessions].some((o) => o.state === 'established');
+    if (stillUp) return;
+    const refusal = isRefusal(reason);
+    if (wasEstablished && e.link) {
+      this.counters.sessions_lost++;
+      this.ctx.log.warn({ peer: e.config.name, reason }, 'peering session lost: link removed until the peer proves itself again');
+      void this.serial(e, async () => {
+        if (e.link && ![...e.sessions].some((o) => o.state === 'established')) {
+          await this.ctx.links.remove(e.link.id).catch(() => undefined);
+          e.link = undefined;
+          e.linkKey = undefined;
+        }
+      });
+      this.setState(e, 'waiting', reason);
+    } else if (wasEstablished) {
+      this.setState(e, 'waiting', reason);
+    } else {
+      this.counters.handshakes_failed++;
+      if (refusal) this.ctx.log.warn({ peer: e.config.name, reason }, 'peering refused');
+      this.setState(e, refusal ? 'refused' : 'waiting', reason);
+    }
+    // A session we did not dial still tells us to try ours.
+    if (!e.dialing && e.dialTimer === undefined && ![...e.sessions].some((o) => o.state === 'handshake')) this.retry(e);
+  }
+
+  // --- links ----------------------------------------------------------------------------------
+
+  private linkDown(l: Link, reason: string): void {
+    if (reason === 'removed') return;
+    const e = this.entryOfLink(l);
+    if (!e || !e.config.authenticate || e.downTimer !== undefined) return;
+    e.downTimer = this.ctx.timers.setTimeout(() => {
+      e.downTimer = undefined;
+      if (!e.link || e.link.up || e.removed) return;
+      this.ctx.log.warn({ peer: e.config.name, seconds: this.cfg.deadInterval }, 'link down for longer than the dead interval: peering again');
+      for (const s of e.sessions) s.close(`link down for more than ${this.cfg.deadInterval} s`);
+    }, this.cfg.deadInterval * 1000);
+  }
+
+  private linkUp(l: Link): void {
+    const e = this.entryOfLink(l);
+    if (e?.downTimer !== undefined) {
+      this.ctx.timers.clearTimeout(e.downTimer);
+      e.downTimer = undefined;
+    }
+  }
+
+  private entryOfLink(l: Link): PeerEntry | undefined {
+    for (const e of this.peers.values()) if (e.link?.id === l.id) return e;
+    return undefined;
+  }
+
+  private request(e: PeerEntry, wireguard: WireGuardPeerParams | undefined): LinkRequest {
+    const params: PeerLinkRequestParams = { peer: e.config, ...(wireguard ? { wireguard } : {}) };
+    return { name: e.config.name, kind: e.config.link, origin: e.origin, cost: e.config.cost, params };
+  }
+
+  private serial(e: PeerEntry, fn: () => Promise<void>): Promise<void> {
+    const run = e.ops.then(fn, fn);
+    e.ops = run.catch((err) => this.ctx.log.error({ peer: e.config.name, err: (err as Error).message }, 'peer link change failed'));
+    return e.ops;
+  }
+
+  private setState(e: PeerEntry, state: PeerState, reason: string | undefined): void {
+    if (e.state !== state) e.since = this.ctx.clock.now();
+    e.state = state;
+    e.reason = reason;
+  }
+
+  private clearTimers(e: PeerEntry): void {
+    if (e.dialTimer !== undefined) this.ctx.timers.clearTimeout(e.dialTimer);
+    if (e.downTimer !== undefined) this.ctx.timers.clearTimeout(e.downTimer);
+    e.dialTimer = e.downTimer = undefined;
+  }
+}
+
+/** A refusal (policy, identity) rather than a transport failure: retried more slowly. */
+function isRefusal(reason: string): boolean {
+  return /refused by the peer|another MoltID|denied|allow list|not a peer|not the expected|does not derive|does not verify|disagree|configured without|offers no WireGuard|not made/.test(reason);
+}
+
+function describeParams(p: LinkParams): string {
+  return p.kind === 'gre' ? `gre key ${p.greKey ?? 0}` : p.kind === 'vxlan' || p.kind === 'wireguard' ? `${p.kind} vni ${p.vni ?? 0}` : p.kind;
+}
+
+function shortId(moltid: string): string {
+  return moltid.length > 24 ? `${moltid.slice(0, 16)}…${moltid.slice(-8)}` : moltid;
+}
+
+/** ::ffff:192.0.2.1 (a v4 client on the dual-stack socket) -> 192.0.2.1. */
+function normalizeAddr(a: string): string {
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
