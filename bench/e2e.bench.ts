@@ -2,7 +2,8 @@
  * End to end, between two network namespaces on this host, in one run:
  *   - a plain veth (the ceiling),
  *   - wireguard-go (Debian's package) over the same kind of veth (the mesh VPN we compare with),
- *   - MoltNet: two daemons joined by a VXLAN link (and GRE-in-UDP).
+ *   - MoltNet: two daemons joined by a VXLAN link (and GRE-in-UDP), and by a WireGuard link (VXLAN inside
+ *     the daemons' own wireguard-go, keys learned in the peering handshake).
  * For each: iperf3 TCP throughput, 64-byte UDP packets per second, and ping round-trip time; then the
  * ratios. Traffic goes only to addresses inside the namespaces made here.
  */
@@ -96,7 +97,7 @@ async function wireguardGo(p: string, dir: string): Promise<Figures> {
   }
 }
 
-async function moltnet(p: string, link: 'vxlan' | 'gre', dir: string): Promise<Figures> {
+async function moltnet(p: string, link: 'vxlan' | 'gre' | 'wireguard', dir: string): Promise<Figures> {
   const chain = await buildChain({ prefix: `${p}${link[0]}`, nodes: 2, link, dir: `${dir}/${link}`, cliPath: CLI });
   try {
     return await measure(chain.nodes[0]!.ns, chain.nodes[1]!.ns, chain.nodes[1]!.address);
@@ -112,6 +113,7 @@ export async function run(): Promise<BenchResult[]> {
   const wg = await wireguardGo(p, dir);
   const vx = await moltnet(p, 'vxlan', dir);
   const gre = await moltnet(p, 'gre', dir);
+  const wgLink = await moltnet(p, 'wireguard', dir);
   const out: BenchResult[] = [];
   const add = (name: string, f: Figures) => {
     out.push({ name: `e2e.${name}.tcp`, value: f.tcpGbps, unit: 'Gbit/s' });
@@ -122,8 +124,10 @@ export async function run(): Promise<BenchResult[]> {
   add('wireguard-go', wg);
   add('moltnet-vxlan', vx);
   add('moltnet-gre', gre);
+  add('moltnet-wireguard', wgLink);
   out.push({ name: 'e2e.ratio.vxlan/wg.tcp', value: vx.tcpGbps / wg.tcpGbps, unit: 'x', note: 'goal >= 1.5' });
   out.push({ name: 'e2e.ratio.gre/wg.tcp', value: gre.tcpGbps / wg.tcpGbps, unit: 'x' });
+  out.push({ name: 'e2e.ratio.wglink/wg.tcp', value: wgLink.tcpGbps / wg.tcpGbps, unit: 'x', note: 'goal >= 0.8' });
   out.push({ name: 'e2e.ratio.vxlan/veth.tcp', value: vx.tcpGbps / veth.tcpGbps, unit: 'x' });
   out.push({ name: 'e2e.ratio.vxlan/wg.udp64', value: vx.udpKpps / wg.udpKpps, unit: 'x' });
   out.push({ name: 'e2e.added-rtt.vxlan', value: (vx.rttMs - veth.rttMs) * 1000, unit: 'us', note: 'vs plain veth' });

@@ -6,8 +6,9 @@ import { run as e2e } from './e2e.bench.js';
 import { run as spf } from './spf.bench.js';
 import { run as ospfConvergence } from './ospf-convergence.bench.js';
 import { run as failover } from './failover.bench.js';
+import { run as peering } from './peering.bench.js';
 
-for (const [name, bench] of [['fib', fib], ['forward', forward], ['e2e', e2e], ['spf', spf], ['ospf-convergence', ospfConvergence], ['failover', failover]] as const) {
+for (const [name, bench] of [['fib', fib], ['forward', forward], ['e2e', e2e], ['spf', spf], ['ospf-convergence', ospfConvergence], ['failover', failover], ['peering', peering]] as const) {
   console.log(`# ${name}`);
   for (const r of await bench()) console.log(formatResult(r));
 }

@@ -34,7 +34,7 @@ export interface ChainNode {
 export interface Chain {
   prefix: string;
   dir: string;
-  link: 'vxlan' | 'gre';
+  link: 'vxlan' | 'gre' | 'wireguard';
   underlay: 'ipv4' | 'ipv6';
   nodes: ChainNode[];
   /** The veth on node i's side toward node i+1 is `${prefix}v${i}a`, the other end `${prefix}v${i}b`. */
@@ -47,7 +47,7 @@ export interface ChainOptions {
   /** Namespace and interface name prefix (short: interface names are at most 15 bytes). */
   prefix: string;
   nodes: number;
-  link?: 'vxlan' | 'gre';
+  link?: 'vxlan' | 'gre' | 'wireguard';
   underlay?: 'ipv4' | 'ipv6';
   dir: string;
   cliPath: string;
@@ -102,7 +102,7 @@ export interface TopologyOptions extends ChainOptions {
 export async function buildTopology(o: TopologyOptions): Promise<Chain> {
   const link = o.link ?? 'vxlan';
   const underlay = o.underlay ?? 'ipv6';
-  const port = link === 'gre' ? PORTS.greInUdp : PORTS.vxlan;
+  const port = link === 'gre' ? PORTS.greInUdp : link === 'wireguard' ? PORTS.wireguard : PORTS.vxlan;
   await mkdir(o.dir, { recursive: true, mode: 0o700 });
   const nodes: ChainNode[] = [];
   for (let i = 0; i < o.nodes; i++) {

@@ -146,7 +146,7 @@ export class WireGuardDevice extends EventEmitter<WireGuardEvents> {
   /** Add or change a peer (its allowed IPs are replaced, not merged). */
   async setPeer(peer: WireGuardPeer): Promise<void> {
     const request = formatSetRequest({ peers: [peerConfig(peer)] });
-    this.peers.set(keyToHex(peer.publicKey), { ...peer, publicKey: Buffer.from(peer.publicKey), allowedIps: [...peer.allowedIps] });
+    this.peers.set(keyToHex(peer.publicKey), { ...peer, publicKey: Buffer.from(peer.publicKey), endpoint: { ...peer.endpoint }, allowedIps: [...peer.allowedIps] });
     await this.applyIfReady(request);
   }
 
