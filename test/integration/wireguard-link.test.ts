@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { buildTopology, destroyChain, type Chain } from '../../src/demo/chain.js';
 import { callDaemon } from '../../src/cli/control-client.js';
 import { waitFor } from '../helpers/routers.js';
+import { startDaemon, waitForDaemon, waitForPeers } from '../../src/demo/netns.js';
 import { CLI, inNs, logs, run, runPrefix, tempDir } from '../helpers/integration.js';
 
 interface WgInfo {
@@ -96,5 +97,22 @@ describe('WireGuard links', { timeout: 240_000 }, () => {
     await waitFor(async () => (await inNs(n1!.ns, 'ping', ['-6', '-c', '1', '-W', '1', n2!.address], 5000)).code === 0, 30_000, 'no ping after the restart').catch(async (err) =>
       assert.fail(`${(err as Error).message}\n${await allLogs()}`),
     );
+  });
+
+  test('a daemon killed with SIGKILL leaves wireguard-go behind; the next daemon ends it and takes over', async () => {
+    const [n1, n2] = net.nodes;
+    const orphan = ((await callDaemon(n1!.socket, 'show', { what: 'wireguard' })) as WgInfo).pid!;
+    process.kill(n1!.pid!, 'SIGKILL');
+    await new Promise((res) => setTimeout(res, 300));
+    assert.doesNotThrow(() => process.kill(orphan, 0), 'wireguard-go outlived the daemon, as expected');
+    n1!.pid = startDaemon(n1!.ns, CLI, n1!.configPath, n1!.logPath);
+    await waitForDaemon(n1!.socket, 20_000);
+    await waitForPeers(n1!.socket, 20_000);
+    await waitFor(async () => (await inNs(n1!.ns, 'ping', ['-6', '-c', '1', '-W', '1', n2!.address], 5000)).code === 0, 30_000, 'no ping after the daemon came back').catch(async (err) =>
+      assert.fail(`${(err as Error).message}\n${await allLogs()}`),
+    );
+    const now = (await callDaemon(n1!.socket, 'show', { what: 'wireguard' })) as WgInfo;
+    assert.notEqual(now.pid, orphan);
+    assert.throws(() => process.kill(orphan, 0), 'the orphan is gone');
   });
 });

@@ -5,7 +5,9 @@
  * the device whose allowed IP is the peer's overlay address; the link itself is VXLAN to that address.
  */
 import { lookup } from 'node:dns/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import type { Logger } from '../../common/log.js';
 import { MoltnetError } from '../../common/errors.js';
 import { WireGuardDevice } from './device.js';
@@ -21,6 +23,8 @@ export interface WireGuardSettings {
 
 /** Keepalives keep NAT and stateful-firewall mappings open between the two ends. */
 const KEEPALIVE_SECONDS = 25;
+/** The running wireguard-go's pid, so a daemon that was killed (SIGKILL skips our cleanup) finds its orphan. */
+const PID_FILE = 'wireguard-go.pid';
 
 export class WireGuardHost {
   readonly interfaceName: string;
@@ -73,6 +77,33 @@ export class WireGuardHost {
     this.device = undefined;
     this.starting = undefined;
     await d?.stop();
+    if (d) await rm(this.pidPath, { force: true });
+  }
+
+  private get pidPath(): string {
+    return join(this.o.stateDir, PID_FILE);
+  }
+
+  private async savePid(pid: number | undefined): Promise<void> {
+    if (pid !== undefined) await writeFile(this.pidPath, `${pid}\n`, { mode: 0o600 }).catch(() => undefined);
+  }
+
+  /**
+   * A wireguard-go left by this node's previous daemon (killed before it could stop it) still holds
+   * the interface: end it, but only if the pid is a wireguard-go for our interface name.
+   */
+  private async killOrphan(): Promise<void> {
+    const pid = Number((await readFile(this.pidPath, 'utf8').catch(() => '')).trim());
+    if (!Number.isInteger(pid) || pid <= 1) return;
+    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (!cmdline.some((a) => a.endsWith('wireguard-go')) || !cmdline.includes(this.interfaceName)) return;
+    this.o.log.warn({ pid, interface: this.interfaceName }, 'ending the wireguard-go a previous daemon left running');
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 100; i++) {
+      if (!(await readFile(`/proc/${pid}/cmdline`, 'utf8').then(() => true, () => false))) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await rm(this.pidPath, { force: true });
   }
 
   private ensure(): Promise<WireGuardDevice> {
@@ -89,9 +120,14 @@ export class WireGuardHost {
         log: this.o.log,
       });
       device.on('exit', (e) => this.o.log.warn({ interface: this.interfaceName, ...e }, 'wireguard-go exited; restarting it'));
-      device.on('restarted', () => this.o.log.info({ interface: this.interfaceName }, 'wireguard-go restarted; peers applied again'));
+      device.on('restarted', () => {
+        this.o.log.info({ interface: this.interfaceName, pid: device.pid }, 'wireguard-go restarted; peers applied again');
+        void this.savePid(device.pid);
+      });
       try {
+        await this.killOrphan();
         await device.start();
+        await this.savePid(device.pid);
       } catch (err) {
         this.starting = undefined;
         throw err instanceof MoltnetError ? err : new MoltnetError(`cannot start WireGuard: ${(err as Error).message}`);
