@@ -63,6 +63,30 @@ describe('authenticated peering on TCP 6802', { timeout: 240_000 }, () => {
     assert.equal(r.code, 0, `${r.stdout}\n${await allLogs()}`);
   });
 
+  test('a connection flood on 6802 from the peer\'s address is refused past the per-source limit; the session stays up', async () => {
+    const [n1, n2] = net.nodes;
+    const edge = net.edges[0]!;
+    // 60 connections at once from n2's underlay address, held open for a second, sending garbage.
+    const script = `
+      const net = require('node:net');
+      const socks = [];
+      for (let i = 0; i < 60; i++) {
+        const s = net.connect({ host: '${edge.addrA}', port: 6802, localAddress: '${edge.addrB}' });
+        s.on('error', () => {});
+        s.on('connect', () => s.write(Buffer.alloc(64, 0xff)));
+        socks.push(s);
+      }
+      setTimeout(() => { for (const s of socks) s.destroy(); }, 1000);`;
+    const r = await inNs(n2!.ns, process.execPath, ['-e', script], 20_000);
+    assert.equal(r.code, 0, r.stderr);
+    const st = (await callDaemon(n1!.socket, 'show', { what: 'peering' })) as { counters: { refused_connections: number } };
+    assert.ok(st.counters.refused_connections >= 40, JSON.stringify(st));
+    const p = (await peersOf(n1!.socket))[0]!;
+    assert.equal(p.state, 'established', JSON.stringify(p));
+    const ping = await inNs(n1!.ns, 'ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', n2!.address], 10_000);
+    assert.equal(ping.code, 0, ping.stdout);
+  });
+
   test('an impostor with the uuid of a stopped node and another key is refused and cannot inject packets', async () => {
     const [n1, n2] = net.nodes;
     await stopProcess(n2!.pid!);

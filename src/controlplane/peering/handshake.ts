@@ -252,14 +252,8 @@ export class Handshake {
     const pre = this.o.policy.precheck?.(b.uuid.toLowerCase(), address);
     if (pre) return pre;
     if (!this.o.replay.admit(sb.binding, wallNow)) return 'replayed binding';
-    let key: KeyObject;
-    try {
-      key = createPublicKey({ key: Buffer.from(b.moltidKey), format: 'der', type: 'spki' });
-    } catch {
-      return 'binding key is not a DER SubjectPublicKeyInfo';
-    }
-    if (key.asymmetricKeyType !== 'ed25519' && key.asymmetricKeyType !== 'rsa') return `binding key type ${key.asymmetricKeyType} is not Ed25519 or RSA`;
-    if (!verifySignature(key, Buffer.concat([BINDING_TAG, sb.binding]), sb.signature)) return 'binding signature does not verify';
+    const key = bindingKey(b, sb);
+    if (typeof key === 'string') return key;
     return {
       uuid: b.uuid.toLowerCase(),
       address,
@@ -272,9 +266,8 @@ export class Handshake {
     };
   }
 
-  private async signedBinding(wallNow: number): Promise<SignedBinding> {
-    const binding = encodeBinding(this.o.local.binding(wallNow));
-    return { binding, signature: await this.o.local.sign(Buffer.concat([BINDING_TAG, binding])) };
+  private signedBinding(wallNow: number): Promise<SignedBinding> {
+    return signBinding(this.o.local.binding(wallNow), (d) => this.o.local.sign(d));
   }
 
   private transcript(tag: Buffer, challenge: Uint8Array, initiatorBinding: Uint8Array, responderBinding: Uint8Array): Buffer {
@@ -298,6 +291,45 @@ export class Handshake {
     this.reason = why;
     return { send: [], state: this.state };
   }
+}
+
+/**
+ * A signed binding outside a handshake (a Moltbook post, a LAN beacon, peer exchange): decoded, its
+ * address derived from its uuid, its signature checked; no freshness or policy. Returns the fields and
+ * the MoltID, or why it does not hold.
+ */
+export function verifySignedBinding(sb: SignedBinding): { binding: BindingFields; moltid: string; key: KeyObject } | string {
+  let b: BindingFields;
+  try {
+    b = decodeBinding(sb.binding);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  if (!isUuid(b.uuid)) return `binding uuid ${JSON.stringify(b.uuid.slice(0, 40))} is not a UUID`;
+  const address = uuidToMeshAddress(b.uuid);
+  if (b.meshAddress.length !== 16 || formatIpv6(b.meshAddress) !== address) return `binding address does not derive from uuid ${b.uuid} (expected ${address})`;
+  const key = bindingKey(b, sb);
+  if (typeof key === 'string') return key;
+  return { binding: b, moltid: `MOLTID:0x${Buffer.from(b.moltidKey).toString('hex')}`, key };
+}
+
+/** The binding's MoltID key, if it is one we take and it signed the binding; else why not. */
+function bindingKey(b: BindingFields, sb: SignedBinding): KeyObject | string {
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: Buffer.from(b.moltidKey), format: 'der', type: 'spki' });
+  } catch {
+    return 'binding key is not a DER SubjectPublicKeyInfo';
+  }
+  if (key.asymmetricKeyType !== 'ed25519' && key.asymmetricKeyType !== 'rsa') return `binding key type ${key.asymmetricKeyType} is not Ed25519 or RSA`;
+  if (!verifySignature(key, Buffer.concat([BINDING_TAG, sb.binding]), sb.signature)) return 'binding signature does not verify';
+  return key;
+}
+
+/** Sign a binding as a handshake does (the same tag), for use outside one. */
+export async function signBinding(fields: BindingFields, sign: LocalIdentity['sign']): Promise<SignedBinding> {
+  const binding = encodeBinding(fields);
+  return { binding, signature: await sign(Buffer.concat([BINDING_TAG, binding])) };
 }
 
 /** Ed25519 over the message itself; RSA as SHA256withRSA, PKCS#1 v1.5 (as Maxima signs). */
