@@ -413,6 +413,17 @@ const shape = {
   discovery: obj({
     lan: bool().default(true),
     exchange: bool().default(true),
+    /** Interfaces that send and hear no LAN beacons (the mesh TUN and WireGuard never do). */
+    lanExclude: list(ifName('an interface name')).default([]),
+    /** Peers that dial us and are not configured are accepted (after the handshake) while any discovery is on. */
+    acceptInbound: bool().default(true),
+    /** The link kind discovered and inbound peers get. */
+    link: z.enum(LINK_KINDS, { invalid_type_error: `expected one of ${LINK_KINDS.join('|')}` }).default('vxlan'),
+    /** At most this many discovered and inbound peers at once. */
+    maxPeers: int(1, 65_000).default(256),
+    /** Moltbook posts without a signed MoltID binding: candidates (peered only after the handshake), or ignored. */
+    unsigned: z.enum(['accept', 'ignore'], { errorMap: () => ({ message: 'expected accept or ignore' }) }).default('accept'),
+    exchangeSeconds: int(5, 86_400).default(300),
   }).default({}),
   services: obj({
     rpc: bool().default(true),

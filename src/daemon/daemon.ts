@@ -258,7 +258,7 @@ export class Daemon {
       this.mustRun();
       const info = this.peering().describe().find((p) => String(p['name']).toLowerCase() === name.toLowerCase());
       if (!info) throw new MoltnetError(`no peer named "${name}"`);
-      await this.peering().removePeer(name);
+      await this.peering().removePeer(name, { operator: true });
       if (info['origin'] === 'runtime') await this.runtimePeers!.delete(String(info['name']));
       this.applyStaticRoutes();
       this.log.info({ peer: info['name'] }, 'peer removed');
@@ -288,7 +288,7 @@ export class Daemon {
       const summary: ReloadSummary = { changed: !plan.empty, added: [], removed: [], remade: [], cost: [], routes: plan.routesChanged, services: { restarted: [], started: [], stopped: [], changed: [] } };
       const peering = this.peering();
       const drop = async (name: string) => {
-        if (peering.has(name)) await peering.removePeer(name);
+        if (peering.has(name)) await peering.removePeer(name, { operator: true });
         else if (links.find(name)) await links.remove(name);
       };
       for (const name of [...plan.peers.remove, ...plan.kernelLinks.remove]) {
@@ -351,7 +351,7 @@ export class Daemon {
     const links = this.links!;
     if (links.find(p.name) || this.peering().has(p.name)) throw new ConfigError(`peer "${p.name}": a link with that name exists`);
     for (const other of this.peering().describe()) {
-      if (other['address'] === p.address) throw new ConfigError(`peer "${p.name}": mesh address ${p.address} is already peer "${String(other['name'])}"`);
+      if (other['address'] === p.address && other['origin'] !== 'discovered') throw new ConfigError(`peer "${p.name}": mesh address ${p.address} is already peer "${String(other['name'])}"`);
     }
   }
 

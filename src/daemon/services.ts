@@ -23,7 +23,13 @@ export const SERVICES: readonly AnyServiceDefinition[] = [
   {
     // Always on: it is also how peers without authentication get their links (peers[].authenticate).
     name: 'peering',
-    section: (c): PeeringSection => ({ peering: c.peering, deadInterval: c.ospf.deadInterval, wireguard: c.wireguard }),
+    section: (c): PeeringSection => ({
+      peering: c.peering,
+      deadInterval: c.ospf.deadInterval,
+      wireguard: c.wireguard,
+      discovery: c.discovery,
+      discovering: c.discovery.lan || c.discovery.exchange || process.env[c.moltbook.apiKeyEnv] !== undefined,
+    }),
     enabled: () => true,
     create: () => new PeeringService(),
     disabledHint: 'peering is not running on this node',

@@ -96,8 +96,9 @@ export async function waitForPeers(socket: string, timeoutMs = 20_000): Promise<
   let last: unknown;
   while (Date.now() < deadline) {
     try {
-      const peers = (await callDaemon(socket, 'show', { what: 'peers' }, 1000)) as { name: string; state: string; reason?: string }[];
-      const waiting = peers.filter((p) => p.state !== 'established' && p.state !== 'unauthenticated');
+      const peers = (await callDaemon(socket, 'show', { what: 'peers' }, 1000)) as { name: string; state: string; reason?: string; origin?: string }[];
+      // Configured and added peers only: discovered ones come and go on their own.
+      const waiting = peers.filter((p) => p.origin !== 'discovered' && p.state !== 'established' && p.state !== 'unauthenticated');
       if (waiting.length === 0) return;
       last = waiting.map((p) => `${p.name}: ${p.state}${p.reason ? ` (${p.reason})` : ''}`).join('; ');
     } catch (err) {

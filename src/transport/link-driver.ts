@@ -8,7 +8,8 @@ import type { LinkSpec } from './link-spec.js';
 
 /** The driver that makes a link; a wireguard link is a VXLAN link (spec kind 'vxlan') over wireguard-go. */
 export type LinkKind = LinkSpec['kind'] | 'wireguard';
-export type LinkOrigin = 'config' | 'runtime' | 'kernel';
+/** Where a link came from: the config, `peer add`, discovery (Moltbook, LAN, exchange, an inbound peer), a kernel link. */
+export type LinkOrigin = 'config' | 'runtime' | 'discovered' | 'kernel';
 
 /** What the forwarding plane must do for links; the real one is the worker's handle. */
 export interface LinkPlane {

@@ -67,6 +67,8 @@ export interface VerifiedPeer {
   wireguardKey?: Uint8Array;
   wireguardPort?: number;
   key: KeyObject;
+  /** The binding as the peer signed it (handed on in peer exchange). */
+  signed: SignedBinding;
 }
 
 /** The decisions that are not the handshake's own: who may peer, which key a uuid must have. */
@@ -263,6 +265,7 @@ export class Handshake {
       ...(b.wireguardKey ? { wireguardKey: b.wireguardKey } : {}),
       ...(b.wireguardPort ? { wireguardPort: b.wireguardPort } : {}),
       key,
+      signed: { binding: sb.binding, signature: sb.signature },
     };
   }
 

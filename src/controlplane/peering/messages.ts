@@ -42,7 +42,9 @@ export type Envelope =
   | { reply: { version: number; capabilities: string[]; binding: SignedBinding; challenge: Uint8Array; response: Uint8Array } }
   | { proof: { response: Uint8Array } }
   | { result: { accepted: boolean; reason: string; link?: LinkParams } }
-  | { keepalive: { sentMs: number } };
+  | { keepalive: { sentMs: number } }
+  | { peersRequest: { max: number } }
+  | { peersReply: { peers: SignedBinding[] } };
 
 // dist/src/controlplane/peering -> the repository's proto/ (and src/... when run from sources).
 const protoPath = fileURLToPath(new URL('../../../../proto/peering.proto', import.meta.url));
@@ -109,7 +111,7 @@ export function decodeEnvelope(body: Uint8Array): Envelope {
   }
   const o = envelope.toObject(m, { ...toObject, defaults: false }) as Record<string, Record<string, unknown>>;
   const keys = Object.keys(o);
-  if (keys.length !== 1) throw new PeeringProtocolError('message carries no hello, reply, proof, result or keepalive');
+  if (keys.length !== 1) throw new PeeringProtocolError('message carries no hello, reply, proof, result, keepalive or peer exchange');
   const which = keys[0]!;
   const x = envelope.toObject(m, toObject) as Record<string, Record<string, unknown>>;
   const v = x[which]!;
@@ -128,6 +130,10 @@ export function decodeEnvelope(body: Uint8Array): Envelope {
       return { proof: { response: v['response'] as Buffer } };
     case 'keepalive':
       return { keepalive: { sentMs: Number(v['sentMs']) } };
+    case 'peersRequest':
+      return { peersRequest: { max: Number(v['max']) } };
+    case 'peersReply':
+      return { peersReply: { peers: ((v['peers'] as unknown[]) ?? []).map(sb) } };
     case 'result': {
       const link = o[which]!['link'] as { kind?: string; vni?: number; greKey?: number } | undefined;
       return {

@@ -12,18 +12,26 @@
  *   link down   down for longer than the OSPF dead interval: the sessions are closed and peering runs again
  *
  * Both sides dial; when both connections succeed, the node with the lower uuid closes the one it did not
- * open, so both keep the same one. A peer that is not configured here is refused (discovery adds peers).
+ * open, so both keep the same one.
+ *
+ * Discovery (Moltbook, LAN beacons, peer exchange) hands in peers with addDiscovered(): they are dialled
+ * like configured ones and dropped after repeated failures. While discovery is on, a peer that is not
+ * known here and dials us is accepted once its handshake succeeds ('inbound'; it goes when its session
+ * does). Peer exchange runs on the sessions: a PeersRequest is answered with the signed bindings of the
+ * peers this node has authenticated, which the asker checks and dials.
  */
+import { EventEmitter } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import type { MoltnetConfig, PeerConfig } from '../../config/schema.js';
+import { DEFAULT_PORTS, DEFAULT_VNI, parseHostPort, type HostPort, type MoltnetConfig, type PeerConfig } from '../../config/schema.js';
+import { uuidToMeshAddress } from '../../common/address.js';
 import { deriveGreKey } from '../../transport/wire/gre.js';
 import { PORTS } from '../../common/ports.js';
 import type { Link, LinkRequest } from '../link-manager.js';
 import type { Service, ServiceContext } from '../service.js';
 import type { MoltIdBackend } from '../identity/backend.js';
-import { ReplayCache, type LocalIdentity, type PeerPolicy } from './handshake.js';
-import type { LinkParams } from './messages.js';
+import { ReplayCache, verifySignedBinding, type LocalIdentity, type PeerPolicy, type VerifiedPeer } from './handshake.js';
+import { MAX_FRAME, type Envelope, type LinkParams, type SignedBinding } from './messages.js';
 import { SourceLimiter } from './limits.js';
 import { PinStore } from './pins.js';
 import { PeeringSession } from './session.js';
@@ -34,9 +42,28 @@ export interface PeeringSection {
   /** OSPF's dead interval (s): a link down this long is peered again. */
   deadInterval: number;
   wireguard: MoltnetConfig['wireguard'];
+  discovery: MoltnetConfig['discovery'];
+  /** Some discovery runs (Moltbook with an API key, LAN beacons, exchange): unknown peers may dial in. */
+  discovering: boolean;
 }
 
 export type PeerState = 'connecting' | 'handshake' | 'established' | 'refused' | 'waiting' | 'unauthenticated';
+/** How this node knows a peer. */
+export type PeerSource = 'config' | 'runtime' | 'moltbook' | 'lan' | 'exchange' | 'inbound';
+
+/** A peer found by discovery. */
+export interface DiscoveredPeer {
+  uuid: string;
+  endpoint: HostPort;
+  /** A name to show it by (a Moltbook author's); made unique here. */
+  name?: string;
+  source: 'moltbook' | 'lan' | 'exchange';
+}
+
+export interface PeeringEvents {
+  established: [peer: { name: string; uuid: string; address: string; endpoint: HostPort; source: PeerSource; moltid: string }];
+  dropped: [peer: { name: string; uuid: string | undefined; source: PeerSource; reason: string }];
+}
 
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 15_000;
@@ -44,10 +71,19 @@ const REFUSED_RETRY_MS = 5_000;
 const MAX_REFUSED_RETRY_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 5_000;
 const MAX_HANDSHAKES = 256;
+/** A discovered peer that failed this many dials in a row is dropped. */
+const MAX_DISCOVERED_FAILURES = 6;
+/** Peer exchange: bindings per reply. */
+const MAX_EXCHANGE = 64;
 
 interface PeerEntry {
   config: PeerConfig;
-  origin: 'config' | 'runtime';
+  origin: 'config' | 'runtime' | 'discovered';
+  source: PeerSource;
+  /** Dials (or handshakes) that failed in a row. */
+  failures: number;
+  /** The peer's own signed binding from its last handshake, for peer exchange. */
+  signed: SignedBinding | undefined;
   state: PeerState;
   reason: string | undefined;
   since: number;
@@ -96,7 +132,20 @@ export class PeeringService implements Service<PeeringSection> {
   private readonly inbound = new Set<PeeringSession>();
   private stopped = false;
   private readonly unsubscribe: (() => void)[] = [];
-  readonly counters = { connections: 0, refused_connections: 0, handshakes_ok: 0, handshakes_failed: 0, sessions_lost: 0 };
+  private exchangeTimer: unknown;
+  /** Mesh addresses an operator removed: not accepted inbound or from discovery until added again. */
+  private readonly removedByOperator = new Set<string>();
+  readonly events = new EventEmitter<PeeringEvents>();
+  readonly counters = {
+    connections: 0,
+    refused_connections: 0,
+    handshakes_ok: 0,
+    handshakes_failed: 0,
+    sessions_lost: 0,
+    exchange_received: 0,
+    exchange_bad: 0,
+    discovered_dropped: 0,
+  };
 
   constructor(private readonly wallClock: () => number = Date.now) {}
 
@@ -124,6 +173,7 @@ export class PeeringService implements Service<PeeringSection> {
       counters: this.counters,
     }));
     await this.listen();
+    this.scheduleExchange();
   }
 
   reconfigure(section: PeeringSection): boolean {
@@ -135,6 +185,7 @@ export class PeeringService implements Service<PeeringSection> {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.exchangeTimer !== undefined) this.ctx.timers.clearTimeout(this.exchangeTimer);
     for (const u of this.unsubscribe) u();
     for (const e of this.peers.values()) this.clearTimers(e);
     for (const e of this.peers.values()) for (const s of e.sessions) s.close('shutting down');
@@ -160,12 +211,19 @@ export class PeeringService implements Service<PeeringSection> {
   }
 
   /** Start peering with a peer (or add its link at once when it does not authenticate). */
-  async addPeer(config: PeerConfig, origin: 'config' | 'runtime'): Promise<void> {
+  async addPeer(config: PeerConfig, origin: 'config' | 'runtime' | 'discovered', source: PeerSource = origin === 'discovered' ? 'moltbook' : origin): Promise<void> {
     const key = config.name.toLowerCase();
     if (this.peers.has(key)) throw new Error(`a peer named "${config.name}" already exists`);
+    if (origin !== 'discovered') this.removedByOperator.delete(config.address);
+    // A configured or added peer takes the place of the same node found by discovery.
+    const found = this.byAddress.get(config.address);
+    if (found && found.origin === 'discovered' && origin !== 'discovered') await this.removePeer(found.config.name);
     const e: PeerEntry = {
       config,
       origin,
+      source,
+      failures: 0,
+      signed: undefined,
       state: config.authenticate ? 'connecting' : 'unauthenticated',
       reason: undefined,
       since: this.ctx.clock.now(),
@@ -195,9 +253,14 @@ export class PeeringService implements Service<PeeringSection> {
     this.dial(e);
   }
 
-  async removePeer(name: string): Promise<PeerConfig | undefined> {
+  /**
+   * Stop peering with a peer and remove its link. `operator`: an operator's `peer remove` or a reload
+   * that dropped it: it is not taken back as an inbound peer when it dials again (until added again).
+   */
+  async removePeer(name: string, opts: { operator?: boolean } = {}): Promise<PeerConfig | undefined> {
     const e = this.peers.get(name.toLowerCase());
     if (!e) return undefined;
+    if (opts.operator) this.removedByOperator.add(e.config.address);
     e.removed = true;
     this.peers.delete(name.toLowerCase());
     this.byAddress.delete(e.config.address);
@@ -219,6 +282,56 @@ export class PeeringService implements Service<PeeringSection> {
     if (e.link) this.ctx.links.setCost(e.link.id, cost);
   }
 
+  /** A peer discovery found: dialled like a configured one. Returns whether it is new here. */
+  async addDiscovered(d: DiscoveredPeer): Promise<boolean> {
+    if (this.stopped) return false;
+    const uuid = d.uuid.toLowerCase();
+    if (uuid === this.ctx.node.uuid) return false;
+    const address = uuidToMeshAddress(uuid);
+    if (this.removedByOperator.has(address)) return false;
+    const known = this.byAddress.get(address);
+    if (known) {
+      // A newer endpoint for a discovered peer that is not up: dial that one from now on.
+      if (known.origin === 'discovered' && known.state !== 'established' && (known.config.endpoint.host !== d.endpoint.host || known.config.endpoint.port !== d.endpoint.port)) {
+        known.config = { ...known.config, endpoint: d.endpoint };
+      }
+      return false;
+    }
+    if (this.dynamicCount() >= this.cfg.discovery.maxPeers) return false;
+    await this.addPeer(this.discoveredConfig(uuid, d.endpoint, d.name), 'discovered', d.source);
+    return true;
+  }
+
+  private dynamicCount(): number {
+    let n = 0;
+    for (const e of this.peers.values()) if (e.origin === 'discovered') n++;
+    return n;
+  }
+
+  private discoveredConfig(uuid: string, endpoint: HostPort, hint: string | undefined): PeerConfig {
+    const link = this.cfg.discovery.link;
+    return {
+      name: this.uniqueName(uuid, hint),
+      uuid,
+      address: uuidToMeshAddress(uuid),
+      endpoint,
+      link,
+      ...(link !== 'gre' ? { vni: DEFAULT_VNI } : {}),
+      authenticate: true,
+      cost: 10,
+    };
+  }
+
+  /** A DNS label for a discovered peer: its hint if free, else peer-<uuid digits>. */
+  private uniqueName(uuid: string, hint: string | undefined): string {
+    const label = (hint ?? '').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
+    const hex = uuid.replace(/-/g, '');
+    for (const n of [label, `peer-${hex.slice(0, 8)}`, `peer-${hex.slice(0, 16)}`, `peer-${hex}`]) {
+      if (n && /^[a-z0-9]/.test(n) && !this.peers.has(n)) return n;
+    }
+    return `peer-${hex}-${this.peers.size}`;
+  }
+
   describe(): Record<string, unknown>[] {
     const now = this.ctx.clock.now();
     return [...this.peers.values()].map((e) => ({
@@ -228,6 +341,7 @@ export class PeeringService implements Service<PeeringSection> {
       endpoint: `${e.config.endpoint.host.includes(':') ? `[${e.config.endpoint.host}]` : e.config.endpoint.host}:${e.config.endpoint.port}`,
       kind: e.config.link,
       origin: e.origin,
+      source: e.source,
       authenticated: e.config.authenticate,
       state: e.state,
       ...(e.reason ? { reason: e.reason } : {}),
@@ -302,6 +416,7 @@ export class PeeringService implements Service<PeeringSection> {
       e.dialing = false;
       if (e.removed || this.stopped) return;
       this.setState(e, e.state === 'refused' ? 'refused' : 'waiting', reason);
+      if (this.failedTooOften(e, reason)) return;
       this.retry(e);
     };
     socket.once('timeout', () => failed(`no answer from ${e.config.endpoint.host} port ${this.cfg.peering.port} within ${CONNECT_TIMEOUT_MS / 1000} s`));
@@ -319,6 +434,17 @@ export class PeeringService implements Service<PeeringSection> {
       if (e.state !== 'established') this.setState(e, 'handshake', e.reason);
       this.session(socket, 'initiator', e);
     });
+  }
+
+  /** A discovered peer that keeps failing is let go (discovery may find it again). */
+  private failedTooOften(e: PeerEntry, reason: string): boolean {
+    if (e.origin !== 'discovered') return false;
+    e.failures++;
+    if (e.failures < MAX_DISCOVERED_FAILURES) return false;
+    this.counters.discovered_dropped++;
+    this.ctx.log.info({ peer: e.config.name, source: e.source, failures: e.failures, reason }, 'discovered peer dropped after failing repeatedly');
+    void this.removePeer(e.config.name).then(() => this.events.emit('dropped', { name: e.config.name, uuid: e.uuid, source: e.source, reason }));
+    return true;
   }
 
   private retry(e: PeerEntry): void {
@@ -392,23 +518,36 @@ export class PeeringService implements Service<PeeringSection> {
     return {
       precheck: (_uuid, address) => {
         const e = entryFor(address);
-        if (!e || e.removed) return dialled ? `the peer at ${dialled.config.endpoint.host} is ${address}, not ${dialled.config.address}` : `${address} is not a peer of this node`;
+        if (!e || e.removed) {
+          if (dialled) return `the peer at ${dialled.config.endpoint.host} is ${address}, not ${dialled.config.address}`;
+          if (this.removedByOperator.has(address)) return `${address} was removed from this node's peers`;
+          return this.acceptsInbound() ? this.inboundTrust().precheck(_uuid, address) : `${address} is not a peer of this node`;
+        }
         if (!e.config.authenticate) return `${address} is configured without authentication here`;
         return this.trust(e, undefined).precheck(_uuid, address);
       },
       check: (peer) => {
         const e = entryFor(peer.address);
-        if (!e) return `${peer.address} is not a peer of this node`;
+        if (!e) return this.acceptsInbound() ? this.inboundTrust().check(peer) : `${peer.address} is not a peer of this node`;
         if (e.config.moltid !== undefined && canonicalEntry(e.config.moltid) !== canonicalEntry(peer.moltid)) {
           return `${peer.uuid} presented another MoltID than the one configured for it`;
         }
         return this.trust(e, peer.uuid).check(peer);
       },
       linkFor: (peer) => {
-        const e = entryFor(peer.address)!;
-        return this.offer(e.config, peer.uuid);
+        const e = entryFor(peer.address);
+        return this.offer(e?.config ?? this.discoveredConfig(peer.uuid, { host: '::', port: DEFAULT_PORTS[this.cfg.discovery.link] }, undefined), peer.uuid);
       },
     };
+  }
+
+  private acceptsInbound(): boolean {
+    return this.cfg.discovering && this.cfg.discovery.acceptInbound && this.dynamicCount() < this.cfg.discovery.maxPeers;
+  }
+
+  /** An unknown peer that dials in: pins, allow and deny lists as for any other. */
+  private inboundTrust(): TrustPolicy {
+    return new TrustPolicy({ pinned: this.pins, allow: this.cfg.peering.allow, deny: this.cfg.peering.deny });
   }
 
   private trust(e: PeerEntry, uuid: string | undefined): TrustPolicy {
@@ -424,7 +563,7 @@ export class PeeringService implements Service<PeeringSection> {
 
   private established(s: PeeringSession): void {
     const peer = s.peer!;
-    const e = this.byAddress.get(peer.address);
+    const e = this.byAddress.get(peer.address) ?? (s.role === 'responder' && this.acceptsInbound() ? this.adoptInbound(s, peer) : undefined);
     if (!e || e.removed || this.stopped) {
       s.close(`${peer.address} is no longer a peer of this node`);
       return;
@@ -464,7 +603,11 @@ export class PeeringService implements Service<PeeringSection> {
     }
     e.uuid = peer.uuid;
     e.moltid = peer.moltid;
+    e.signed = peer.signed;
+    e.failures = 0;
     e.retryMs = FIRST_RETRY_MS;
+    s.on('exchange', (m) => this.onExchange(e, s, m));
+    if (this.cfg.discovery.exchange) s.send({ peersRequest: { max: MAX_EXCHANGE } });
     if (e.dialTimer !== undefined) this.ctx.timers.clearTimeout(e.dialTimer);
     e.dialTimer = undefined;
     const wireguard = e.config.link === 'wireguard' ? { publicKey: peer.wireguardKey!, port: peer.wireguardPort! } : undefined;
@@ -481,7 +624,8 @@ export class PeeringService implements Service<PeeringSection> {
         e.link = await this.ctx.links.add(this.request(e, wireguard));
         e.linkKey = key;
         this.setState(e, 'established', undefined);
-        this.ctx.log.info({ peer: e.config.name, uuid: peer.uuid, link: e.link.id, role: s.role }, 'peer authenticated; link up');
+        this.ctx.log.info({ peer: e.config.name, uuid: peer.uuid, link: e.link.id, role: s.role, source: e.source }, 'peer authenticated; link up');
+        this.events.emit('established', { name: e.config.name, uuid: peer.uuid, address: peer.address, endpoint: e.config.endpoint, source: e.source, moltid: peer.moltid });
       } catch (err) {
         const why = `link not made: ${(err as Error).message}`;
         this.setState(e, 'refused', why);
@@ -489,6 +633,96 @@ export class PeeringService implements Service<PeeringSection> {
         s.close(why);
       }
     });
+  }
+
+  /**
+   * An unknown peer that dialled in and proved itself: a peer entry of its own, its endpoint the address
+   * it came from (what we saw, not what it says: behind NAT only that one answers).
+   */
+  private adoptInbound(s: PeeringSession, peer: VerifiedPeer): PeerEntry {
+    const config = this.discoveredConfig(peer.uuid, { host: normalizeAddr(s.remoteAddress), port: DEFAULT_PORTS[this.cfg.discovery.link] }, undefined);
+    const e: PeerEntry = {
+      config,
+      origin: 'discovered',
+      source: 'inbound',
+      failures: 0,
+      signed: undefined,
+      state: 'handshake',
+      reason: undefined,
+      since: this.ctx.clock.now(),
+      attempts: 0,
+      sessions: new Set([s]),
+      moltid: undefined,
+      uuid: peer.uuid,
+      link: undefined,
+      linkKey: undefined,
+      release: undefined,
+      dialTimer: undefined,
+      downTimer: undefined,
+      retryMs: FIRST_RETRY_MS,
+      dialing: false,
+      ops: Promise.resolve(),
+      removed: false,
+    };
+    this.peers.set(config.name.toLowerCase(), e);
+    this.byAddress.set(config.address, e);
+    this.ctx.log.info({ peer: config.name, uuid: peer.uuid, from: config.endpoint.host }, 'accepted an inbound peer');
+    return e;
+  }
+
+  /** Peer exchange on an established session. */
+  private onExchange(e: PeerEntry, s: PeeringSession, m: Extract<Envelope, { peersRequest: unknown } | { peersReply: unknown }>): void {
+    if ('peersRequest' in m) {
+      if (!this.cfg.discovery.exchange) return s.send({ peersReply: { peers: [] } });
+      const max = Math.min(Math.max(0, m.peersRequest.max || MAX_EXCHANGE), MAX_EXCHANGE);
+      const peers: SignedBinding[] = [];
+      let bytes = 64;
+      for (const other of this.peers.values()) {
+        if (peers.length >= max) break;
+        if (other === e || !other.signed || other.state !== 'established') continue;
+        const size = other.signed.binding.length + other.signed.signature.length + 16;
+        if (bytes + size > MAX_FRAME) break;
+        bytes += size;
+        peers.push(other.signed);
+      }
+      s.send({ peersReply: { peers } });
+      return;
+    }
+    if (!this.cfg.discovery.exchange) return;
+    for (const sb of m.peersReply.peers.slice(0, MAX_EXCHANGE)) {
+      const v = verifySignedBinding(sb);
+      if (typeof v === 'string') {
+        this.counters.exchange_bad++;
+        continue;
+      }
+      let endpoint: HostPort;
+      try {
+        const ep = parseHostPort(v.binding.endpoint, DEFAULT_PORTS[this.cfg.discovery.link]);
+        endpoint = { host: ep.host, port: ep.port ?? DEFAULT_PORTS[this.cfg.discovery.link] };
+      } catch {
+        this.counters.exchange_bad++;
+        continue;
+      }
+      this.counters.exchange_received++;
+      void this.addDiscovered({ uuid: v.binding.uuid, endpoint, source: 'exchange' }).catch((err) =>
+        this.ctx.log.warn({ err: (err as Error).message, from: e.config.name }, 'exchanged peer not added'),
+      );
+    }
+  }
+
+  /** Ask every peer with a session for its peers, now and then. */
+  private scheduleExchange(): void {
+    const every = this.cfg.discovery.exchangeSeconds * 1000;
+    this.exchangeTimer = this.ctx.timers.setTimeout(() => {
+      this.exchangeTimer = undefined;
+      if (this.stopped) return;
+      if (this.cfg.discovery.exchange) {
+        for (const e of this.peers.values()) {
+          for (const s of e.sessions) if (s.state === 'established') s.send({ peersRequest: { max: MAX_EXCHANGE } });
+        }
+      }
+      this.scheduleExchange();
+    }, Math.round(every * (0.8 + 0.4 * Math.random())));
   }
 
   private closed(s: PeeringSession, reason: string): void {
@@ -505,6 +739,12 @@ export class PeeringService implements Service<PeeringSection> {
     const stillUp = [...e.sessions].some((o) => o.state === 'established');
     if (stillUp) return;
     const refusal = isRefusal(reason);
+    if (e.source === 'inbound') {
+      // We cannot dial it (it may be behind NAT): it comes back when it dials again.
+      if (wasEstablished) this.counters.sessions_lost++;
+      void this.removePeer(e.config.name).then(() => this.events.emit('dropped', { name: e.config.name, uuid: e.uuid, source: e.source, reason }));
+      return;
+    }
     if (wasEstablished && e.link) {
       this.counters.sessions_lost++;
       this.ctx.log.warn({ peer: e.config.name, reason }, 'peering session lost: link removed until the peer proves itself again');
@@ -522,6 +762,7 @@ export class PeeringService implements Service<PeeringSection> {
       this.counters.handshakes_failed++;
       if (refusal) this.ctx.log.warn({ peer: e.config.name, reason }, 'peering refused');
       this.setState(e, refusal ? 'refused' : 'waiting', reason);
+      if (s.role === 'initiator' && this.failedTooOften(e, reason)) return;
     }
     // A session we did not dial still tells us to try ours.
     if (!e.dialing && e.dialTimer === undefined && ![...e.sessions].some((o) => o.state === 'handshake')) this.retry(e);

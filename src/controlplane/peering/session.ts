@@ -35,6 +35,8 @@ export interface SessionOptions {
 export interface SessionEvents {
   established: [];
   closed: [reason: string];
+  /** A peer-exchange message on the established session. */
+  exchange: [message: Extract<Envelope, { peersRequest: unknown } | { peersReply: unknown }>];
 }
 
 export class PeeringSession extends EventEmitter<SessionEvents> {
@@ -116,7 +118,10 @@ export class PeeringSession extends EventEmitter<SessionEvents> {
     if (this.state === 'closed') return;
     if (this.state === 'established') {
       if ('keepalive' in m) this.armHold();
-      else this.close(`unexpected ${Object.keys(m)[0]} after the handshake`);
+      else if ('peersRequest' in m || 'peersReply' in m) {
+        this.armHold();
+        this.emit('exchange', m);
+      } else this.close(`unexpected ${Object.keys(m)[0]} after the handshake`);
       return;
     }
     const step = await this.hs.receive(m, this.o.clock.now(), this.o.wallClock());
@@ -134,6 +139,11 @@ export class PeeringSession extends EventEmitter<SessionEvents> {
     this.armHold();
     this.scheduleKeepalive();
     this.emit('established');
+  }
+
+  /** Send on the established session (peer exchange). */
+  send(env: Envelope): void {
+    if (this.state === 'established') this.sendAll([env]);
   }
 
   /** Send the last words (a refusal) and close. */

@@ -1,0 +1,60 @@
+/**
+ * Discovery between real daemons in namespaces: peer exchange (a node that knows one member reaches
+ * the others).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildTopology, destroyChain, type Chain } from '../../src/demo/chain.js';
+import { callDaemon } from '../../src/cli/control-client.js';
+import { sh } from '../../src/demo/netns.js';
+import { waitFor } from '../helpers/routers.js';
+import { CLI, inNs, logs, runPrefix, tempDir } from '../helpers/integration.js';
+
+interface Peer {
+  name: string;
+  uuid?: string;
+  state: string;
+  source: string;
+  origin: string;
+}
+
+const peersOf = async (socket: string) => (await callDaemon(socket, 'show', { what: 'peers' })) as Peer[];
+
+describe('peer exchange', { timeout: 180_000 }, () => {
+  let net: Chain;
+
+  before(async () => {
+    // n1 - n2 - n3, and the underlay routes between the two subnets through n2's kernel (as the Internet
+    // would), so n1 can reach the endpoint n3 announced to n2. Only n2 knows both.
+    net = await buildTopology({
+      prefix: runPrefix('px'),
+      nodes: 3,
+      edges: [[0, 1], [1, 2]],
+      staticRoutes: 'none',
+      dir: await tempDir('exchange'),
+      cliPath: CLI,
+      extra: { ospf: { helloInterval: 1, deadInterval: 4 }, discovery: { lan: false, exchange: true, exchangeSeconds: 5 } },
+    });
+    const [e0, e1] = net.edges;
+    await sh('ip', ['netns', 'exec', net.nodes[1]!.ns, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+    await sh('ip', ['-n', net.nodes[0]!.ns, '-6', 'route', 'add', `${e1!.addrB.replace(/::\d+$/, '::')}/64`, 'via', e0!.addrB]);
+    await sh('ip', ['-n', net.nodes[2]!.ns, '-6', 'route', 'add', `${e0!.addrA.replace(/::\d+$/, '::')}/64`, 'via', e1!.addrA]);
+  });
+
+  after(async () => {
+    if (net) await destroyChain(net);
+  });
+
+  test('n1, which knows only n2, learns n3 from n2, peers with it and pings it over their own link', async () => {
+    const [n1, , n3] = net.nodes;
+    await waitFor(
+      async () => (await peersOf(n1!.socket)).some((p) => p.uuid === n3!.uuid && p.state === 'established' && (p.source === 'exchange' || p.source === 'inbound')),
+      40_000,
+      'n1 did not peer with n3 through exchange',
+    ).catch(async (err) => assert.fail(`${(err as Error).message}\n${JSON.stringify(await peersOf(n1!.socket))}\n${await logs(net.nodes.map((n) => n.logPath))}`));
+    const viaN3 = (await peersOf(n1!.socket)).find((p) => p.uuid === n3!.uuid)!;
+    assert.equal(viaN3.origin, 'discovered');
+    const r = await inNs(n1!.ns, 'ping', ['-6', '-c', '1', '-t', '1', '-W', '2', n3!.address], 10_000);
+    assert.equal(r.code, 0, `one hop: n1 reaches n3 over their exchanged link\n${r.stdout}`);
+  });
+});
