@@ -8,6 +8,7 @@ import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
 import { idCommand } from './commands/id.js';
 import { peerCommand } from './commands/peer.js';
+import { announceCommand } from './commands/announce.js';
 import { reloadCommand } from './commands/reload.js';
 import { showCommand } from './commands/show.js';
 import { upCommand } from './commands/up.js';
@@ -20,6 +21,7 @@ const commands: AnyCommand[] = [
   showCommand,
   demoCommand,
   peerCommand,
+  announceCommand,
   reloadCommand,
   idCommand,
 ];

@@ -400,6 +400,10 @@ const shape = {
     baseUrl: text('an http(s) URL', parseUrl).default('https://www.moltbook.com'),
     apiKeyEnv: text('an environment variable name', checkPattern(/^[A-Za-z_][A-Za-z0-9_]*$/)).default('MOLTBOOK_API_KEY'),
     pollSeconds: int(1, 86400).default(300),
+    /** The endpoint announced (host:port); default: the underlay listen address, else the default route's. */
+    endpoint: text('host:port, [IPv6]:port or a DNS name', (s) => formatHostPort({ ...splitHostPort(s), port: splitHostPort(s).port ?? PORTS.vxlan })).optional(),
+    announceSeconds: int(60, 7 * 86400).default(6 * 3600),
+    submolt: label('a submolt name').default('general'),
   }).default({}),
   /** MoltID (seed moltid-v0.md): the node's identity key, built in (Ed25519 in stateDir) or a local Minima node's Maxima key. */
   identity: obj({

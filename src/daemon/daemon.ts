@@ -30,6 +30,7 @@ import { LinkManager, type Link, type LinkRequest } from '../controlplane/link-m
 import { Rib, formatPrefix, type FibChange } from '../controlplane/rib.js';
 import { systemTimers, type NodeIdentity, type Timers } from '../controlplane/service.js';
 import type { PeeringService } from '../controlplane/peering/service.js';
+import type { DiscoveryService } from '../controlplane/discovery/service.js';
 import { parsePrefix } from '../dataplane/fib/fib.js';
 import { ControlServer } from './control-server.js';
 import { linuxHostNet, type HostNet } from './host-interface.js';
@@ -422,6 +423,13 @@ export class Daemon {
         return this.removePeer(String(params['name'] ?? ''));
       case 'reload':
         return this.reload();
+      case 'announce': {
+        const d = this.services?.get<DiscoveryService>('discovery');
+        if (!d) throw new MoltnetError('discovery is not running');
+        return d.announceNow().catch((err: Error) => {
+          throw new MoltnetError(err.message);
+        });
+      }
       default:
         throw new MoltnetError(`unknown method "${method}"`);
     }

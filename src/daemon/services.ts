@@ -8,6 +8,7 @@ import { BfdService } from '../controlplane/bfd/service.js';
 import { OspfService } from '../controlplane/ospf/service.js';
 import { IdentityService, type IdentitySection } from '../controlplane/identity/service.js';
 import { PeeringService, type PeeringSection } from '../controlplane/peering/service.js';
+import { DiscoveryService, type DiscoverySection } from '../controlplane/discovery/service.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyServiceDefinition = ServiceDefinition<MoltnetConfig, any>;
@@ -33,6 +34,19 @@ export const SERVICES: readonly AnyServiceDefinition[] = [
     enabled: () => true,
     create: () => new PeeringService(),
     disabledHint: 'peering is not running on this node',
+  },
+  {
+    name: 'discovery',
+    section: (c): DiscoverySection => ({
+      moltbook: c.moltbook,
+      discovery: c.discovery,
+      underlayListen: c.underlay.listen,
+      name: c.name,
+      apiKey: process.env[c.moltbook.apiKeyEnv] || undefined,
+    }),
+    enabled: () => true,
+    create: () => new DiscoveryService(),
+    disabledHint: 'discovery is not running on this node',
   },
   {
     name: 'bfd',

@@ -30,7 +30,7 @@ import { PORTS } from '../../common/ports.js';
 import type { Link, LinkRequest } from '../link-manager.js';
 import type { Service, ServiceContext } from '../service.js';
 import type { MoltIdBackend } from '../identity/backend.js';
-import { ReplayCache, verifySignedBinding, type LocalIdentity, type PeerPolicy, type VerifiedPeer } from './handshake.js';
+import { ReplayCache, signBinding, verifySignedBinding, type LocalIdentity, type PeerPolicy, type VerifiedPeer } from './handshake.js';
 import { MAX_FRAME, type Envelope, type LinkParams, type SignedBinding } from './messages.js';
 import { SourceLimiter } from './limits.js';
 import { PinStore } from './pins.js';
@@ -487,19 +487,20 @@ export class PeeringService implements Service<PeeringSection> {
     return session;
   }
 
-  private localIdentity(socket: Socket): LocalIdentity {
+  /** Our side of a binding: the endpoint is the one announced, or the address a session's peer reaches. */
+  private localIdentity(socket: Socket | undefined, announced?: string): LocalIdentity {
     const backend = this.backend;
     const node = this.ctx.node;
     const wg = this.ctx.node.wireguard;
     return {
       binding: (wall) => {
         if (!this.moltidKey) throw new Error('this node has no MoltID key (run moltnet id init)');
-        const host = normalizeAddr(socket.localAddress ?? '');
+        const host = normalizeAddr(socket?.localAddress ?? '');
         return {
           uuid: node.uuid,
           meshAddress: node.meshAddress,
           moltidKey: this.moltidKey,
-          endpoint: host.includes(':') ? `[${host}]:${PORTS.vxlan}` : `${host}:${PORTS.vxlan}`,
+          endpoint: announced ?? (host.includes(':') ? `[${host}]:${PORTS.vxlan}` : `${host}:${PORTS.vxlan}`),
           linkKinds: ['vxlan', 'gre', ...(wg ? ['wireguard'] : [])],
           ...(wg ? { wireguardKey: wg.publicKey, wireguardPort: wg.port } : {}),
           timestampMs: wall,
@@ -510,6 +511,12 @@ export class PeeringService implements Service<PeeringSection> {
         return backend.sign(data);
       },
     };
+  }
+
+  /** This node's binding for an endpoint it announces (Moltbook, LAN beacons), signed by its MoltID key. */
+  async signedBindingFor(endpoint: string): Promise<SignedBinding> {
+    const local = this.localIdentity(undefined, endpoint);
+    return signBinding(local.binding(this.wallClock()), local.sign);
   }
 
   /** The handshake's questions, answered from this node's peers and trust lists. */
