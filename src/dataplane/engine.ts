@@ -440,6 +440,7 @@ export class Engine {
       else if (inner === DECAP_NOT_IPV6) this.dropRx(lc, C.drop_not_ipv6);
       return;
     }
+    if (link.roam) learnPort(link.remote, ps.addrs, i * ADDR_RECORD_LEN);
     const innerLen = link.innerLen;
     const v = this.fwd.fromLink(link.id, this._slab, inner, innerLen, now);
     if (v >= 0) this.toLink(v, inner, innerLen, now);
@@ -610,6 +611,14 @@ export class Engine {
 
 function checkId(what: string, id: number, max: number): void {
   if (!Number.isInteger(id) || id < 0 || id > max) throw new RangeError(`${what} must be an integer 0..${max}, got ${String(id)}`);
+}
+
+/** A roaming link's remote takes the UDP port (record bytes 16-17) its last good packet came from. */
+function learnPort(remote: Uint8Array, addrs: Uint8Array, a: number): void {
+  if (remote[16] !== addrs[a + 16] || remote[17] !== addrs[a + 17]) {
+    remote[16] = addrs[a + 16]!;
+    remote[17] = addrs[a + 17]!;
+  }
 }
 
 function sameRecord(remote: Uint8Array, addrs: Uint8Array, a: number): boolean {

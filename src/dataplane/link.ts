@@ -29,6 +29,8 @@ export interface DataplaneLink {
    * no sender.
    */
   readonly remote: Uint8Array;
+  /** Learn the remote's UDP port from the packets that arrive (a peer behind NAT). */
+  readonly roam: boolean;
   /** Largest inner IPv6 packet. */
   readonly mtu: number;
   /** Bytes the encapsulation adds in front of the inner packet. */

@@ -37,6 +37,8 @@ export interface DriverEnv {
 
 export interface PeerLinkParams {
   peer: PeerConfig;
+  /** Send to the UDP port the peer's packets come from (an inbound peer, maybe behind NAT). */
+  roam?: boolean;
   /** What the handshake taught about a wireguard peer. */
   wireguard?: { publicKey: Uint8Array; port: number };
 }
@@ -53,10 +55,11 @@ function tunnelDriver(kind: 'vxlan' | 'gre', env: DriverEnv): LinkDriver {
       return { port: kind === 'gre' ? PORT_GRE : PORT_VXLAN, remote: await resolveEndpoint(peer.endpoint) };
     },
     async prepare(req: LinkRequest): Promise<PreparedLink> {
-      const { peer } = req.params as PeerLinkParams;
+      const { peer, roam } = req.params as PeerLinkParams;
       const remote = await resolveEndpoint(peer.endpoint);
       const peerMesh = meshAddressBytes(peer.address);
       const base = {
+        ...(roam ? { roam: true } : {}),
         name: req.name,
         kind,
         port: kind === 'gre' ? PORT_GRE : PORT_VXLAN,

@@ -12,6 +12,7 @@ export class GreLink implements DataplaneLink {
   readonly name: string;
   readonly port: number;
   readonly remote: Uint8Array;
+  readonly roam: boolean;
   readonly mtu: number;
   readonly overhead = GRE_KEY_HEADER_LEN;
   innerLen = 0;
@@ -25,6 +26,7 @@ export class GreLink implements DataplaneLink {
     this.name = spec.name;
     this.port = spec.port;
     this.remote = Buffer.from(spec.remote);
+    this.roam = spec.roam === true;
     this.mtu = spec.mtu;
     this.key = spec.greKey ?? 0;
   }

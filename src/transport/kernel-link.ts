@@ -11,6 +11,7 @@ export class KernelLink implements DataplaneLink {
   readonly name: string;
   readonly port: number;
   readonly remote: Uint8Array;
+  readonly roam: boolean;
   readonly mtu: number;
   readonly overhead = 0;
   innerLen = 0;
@@ -23,6 +24,7 @@ export class KernelLink implements DataplaneLink {
     this.name = spec.name;
     this.port = spec.port;
     this.remote = Buffer.from(spec.remote);
+    this.roam = spec.roam === true;
     this.mtu = spec.mtu;
   }
 

@@ -24,6 +24,11 @@ export interface LinkSpec {
   vni?: number;
   /** GRE only: the RFC 2890 key. */
   greKey?: number;
+  /**
+   * The peer is behind NAT (it dialled in from an address it did not announce): send to the UDP port its
+   * packets arrive from, as WireGuard roams, instead of the announced one.
+   */
+  roam?: boolean;
 }
 
 /** The port ids the daemon gives its underlay sockets. */

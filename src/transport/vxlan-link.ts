@@ -41,6 +41,7 @@ export class VxlanLink implements DataplaneLink {
   readonly name: string;
   readonly port: number;
   readonly remote: Uint8Array;
+  readonly roam: boolean;
   readonly mtu: number;
   readonly overhead = VXLAN_ENCAP_LEN;
   innerLen = 0;
@@ -65,6 +66,7 @@ export class VxlanLink implements DataplaneLink {
     this.name = spec.name;
     this.port = spec.port;
     this.remote = Buffer.from(spec.remote);
+    this.roam = spec.roam === true;
     this.mtu = spec.mtu;
     this.vni = spec.vni ?? DEFAULT_VNI;
     this.localMesh = Buffer.from(spec.localMesh);

@@ -459,3 +459,29 @@ test('addLink: ids 0..65534 with counters for all, a clear RangeError beyond; a 
   // The same peer on another port is a different key.
   n.add(vxlanSpec(5, 0, PORT_GRE));
 });
+
+test('a roaming link (a peer behind NAT) sends to the UDP port its packets come from; others keep theirs', () => {
+  const n = new TestNode();
+  const natted = new TestPeer(n, 0, 40001); // the NAT mapped the peer's 4789 to 40001
+  const announced = new TestPeer(n, 0, 4789); // nothing of the peer listens here past the NAT
+  const plain = new TestPeer(n, 1, 40002);
+  const plainHome = new TestPeer(n, 1, 4789);
+  n.add({ ...vxlanSpec(0, 0), roam: true });
+  n.add(vxlanSpec(1, 1));
+  n.route(`${peerMesh(0)}/128`, [0]);
+  n.route(`${peerMesh(1)}/128`, [1]);
+  // Before anything arrives, the announced port.
+  n.fromHost({ src: ME, dst: peerMesh(0) });
+  n.run();
+  assert.equal(dataFrames(announced.receive()).length, 1);
+  natted.sendVxlan(packet({ src: peerMesh(0), dst: ME }));
+  plain.sendVxlan(packet({ src: peerMesh(1), dst: ME }));
+  n.run();
+  n.fromHost({ src: ME, dst: peerMesh(0) });
+  n.fromHost({ src: ME, dst: peerMesh(1) });
+  n.run();
+  assert.equal(dataFrames(natted.receive()).length, 1, 'the roaming link answered the port it heard from');
+  assert.equal(dataFrames(announced.receive()).length, 0);
+  assert.equal(dataFrames(plainHome.receive()).length, 1, 'a plain link keeps its configured port (VXLAN senders vary theirs)');
+  assert.equal(dataFrames(plain.receive()).length, 0);
+});

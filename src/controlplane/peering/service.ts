@@ -114,6 +114,8 @@ export interface WireGuardPeerParams {
 export interface PeerLinkRequestParams {
   peer: PeerConfig;
   wireguard?: WireGuardPeerParams;
+  /** An inbound peer (maybe behind NAT): its link answers the UDP port its packets come from. */
+  roam?: boolean;
 }
 
 export class PeeringService implements Service<PeeringSection> {
@@ -803,7 +805,7 @@ export class PeeringService implements Service<PeeringSection> {
   }
 
   private request(e: PeerEntry, wireguard: WireGuardPeerParams | undefined): LinkRequest {
-    const params: PeerLinkRequestParams = { peer: e.config, ...(wireguard ? { wireguard } : {}) };
+    const params: PeerLinkRequestParams = { peer: e.config, ...(wireguard ? { wireguard } : {}), ...(e.source === 'inbound' ? { roam: true } : {}) };
     return { name: e.config.name, kind: e.config.link, origin: e.origin, cost: e.config.cost, params };
   }
 
