@@ -18,6 +18,8 @@ export const PORTS = {
   mcp: 6801,
   /** The mesh control plane: peering (spec §3.2). */
   control: 6802,
+  /** LAN discovery beacons (UDP, link-local multicast). */
+  lanBeacon: 6803,
   /** REST API and dashboard. */
   http: 8080,
   /** Mesh DNS. */
