@@ -419,6 +419,7 @@ const shape = {
     exchange: bool().default(true),
     /** Interfaces that send and hear no LAN beacons (the mesh TUN and WireGuard never do). */
     lanExclude: list(ifName('an interface name')).default([]),
+    lanIntervalSeconds: int(1, 3600).default(10),
     /** Peers that dial us and are not configured are accepted (after the handshake) while any discovery is on. */
     acceptInbound: bool().default(true),
     /** The link kind discovered and inbound peers get. */

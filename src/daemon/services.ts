@@ -41,6 +41,7 @@ export const SERVICES: readonly AnyServiceDefinition[] = [
       moltbook: c.moltbook,
       discovery: c.discovery,
       underlayListen: c.underlay.listen,
+      tunName: c.interface.name,
       name: c.name,
       apiKey: process.env[c.moltbook.apiKeyEnv] || undefined,
     }),

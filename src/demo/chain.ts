@@ -148,6 +148,9 @@ export async function buildTopology(o: TopologyOptions): Promise<Chain> {
         controlSocket: n.socket,
         peers: peers[i],
         routes,
+        // Topologies are built edge by edge: LAN beacons would join the unconfigured ones. Tests that
+        // want LAN discovery turn it on.
+        discovery: { lan: false },
         ...o.extra,
         ...o.perNode?.(i),
       };

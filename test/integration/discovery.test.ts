@@ -58,3 +58,44 @@ describe('peer exchange', { timeout: 180_000 }, () => {
     assert.equal(r.code, 0, `one hop: n1 reaches n3 over their exchanged link\n${r.stdout}`);
   });
 });
+
+describe('LAN discovery', { timeout: 120_000 }, () => {
+  let net: Chain;
+
+  before(async () => {
+    // Two nodes on one link and nothing configured: no peers, no Moltbook.
+    net = await buildTopology({
+      prefix: runPrefix('ln'),
+      nodes: 2,
+      edges: [[0, 1]],
+      unconfiguredEdges: [0],
+      staticRoutes: 'none',
+      dir: await tempDir('lan'),
+      cliPath: CLI,
+      extra: { ospf: { helloInterval: 1, deadInterval: 4 }, discovery: { lan: true, lanIntervalSeconds: 1, exchange: false } },
+    });
+  });
+
+  after(async () => {
+    if (net) await destroyChain(net);
+  });
+
+  test('two nodes with no Moltbook and no peers find each other by beacons, peer and ping', async () => {
+    const [n1, n2] = net.nodes;
+    await waitFor(
+      async () => {
+        const a = await peersOf(n1!.socket);
+        const b = await peersOf(n2!.socket);
+        return a.some((p) => p.uuid === n2!.uuid && p.state === 'established') && b.some((p) => p.uuid === n1!.uuid && p.state === 'established');
+      },
+      30_000,
+      'the LAN neighbours did not peer',
+    ).catch(async (err) => assert.fail(`${(err as Error).message}\n${JSON.stringify(await peersOf(n1!.socket))}\n${await logs(net.nodes.map((n) => n.logPath))}`));
+    const sources = [...(await peersOf(n1!.socket)), ...(await peersOf(n2!.socket))].map((p) => p.source);
+    assert.ok(sources.includes('lan'), JSON.stringify(sources));
+    const d = (await callDaemon(n1!.socket, 'show', { what: 'discovery' })) as { lan: { interfaces: string[]; counters: { tx: number; rx: number } } };
+    assert.deepEqual(d.lan.interfaces, [net.veths[0]]);
+    assert.ok(d.lan.counters.tx > 0 && d.lan.counters.rx > 0, JSON.stringify(d.lan));
+    await waitFor(async () => (await inNs(n1!.ns, 'ping', ['-6', '-c', '1', '-W', '1', n2!.address], 5000)).code === 0, 15_000, 'no ping between the LAN neighbours');
+  });
+});

@@ -70,9 +70,28 @@ describe('nodes behind NAT', { timeout: 240_000 }, () => {
       await sh('ip', ['-n', node.ns, 'route', 'add', 'default', 'via', `10.0.${i + 1}.1`]);
       await sh('ip', ['netns', 'exec', r, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
       // A home router: masquerade out, nothing in that the router did not see go out first.
-      const nft = `table ip nat { chain post { type nat hook postrouting priority 100; oifname "wan" masquerade to :40000-49999; } }
-table ip filter { chain fwd { type filter hook forward priority 0; policy drop; ct state established,related accept; iifname "lan" accept; } }`;
-      await sh('ip', ['netns', 'exec', r, 'nft', nft]);
+      const rules = join(dir, `${r}.nft`);
+      await writeFile(
+        rules,
+        [
+          'table ip nat {',
+          '  chain post {',
+          '    type nat hook postrouting priority 100;',
+          '    oifname "wan" meta l4proto { tcp, udp } masquerade to :40000-49999',
+          '    oifname "wan" masquerade',
+          '  }',
+          '}',
+          'table ip filter {',
+          '  chain forwarding {',
+          '    type filter hook forward priority 0; policy drop;',
+          '    ct state established,related accept',
+          '    iifname "lan" accept',
+          '  }',
+          '}',
+          '',
+        ].join('\n'),
+      );
+      await sh('ip', ['netns', 'exec', r, 'nft', '-f', rules]);
     }
     for (const n of nodes) {
       const peers = n === pub ? [] : [{ name: 'public', uuid: pub.uuid, endpoint: '198.51.100.1:4789' }];

@@ -93,7 +93,7 @@ describe('config: valid', () => {
       wireguard: { listenPort: 51820, mtu: 1420, binary: 'wireguard-go' },
       moltbook: { baseUrl: 'https://www.moltbook.com', apiKeyEnv: 'MOLTBOOK_API_KEY', pollSeconds: 300, announceSeconds: 21600, submolt: 'general' },
       identity: { backend: 'builtin', minima: { url: 'http://127.0.0.1:9005', passwordEnv: 'MINIMA_PASSWORD' } },
-      discovery: { lan: true, exchange: true, lanExclude: [], acceptInbound: true, link: 'vxlan', maxPeers: 256, unsigned: 'accept', exchangeSeconds: 300 },
+      discovery: { lan: true, exchange: true, lanExclude: [], lanIntervalSeconds: 10, acceptInbound: true, link: 'vxlan', maxPeers: 256, unsigned: 'accept', exchangeSeconds: 300 },
       services: { rpc: true, mcp: true, dns: true, http: true },
     };
     assert.deepEqual(cfg, expected);
@@ -149,7 +149,7 @@ describe('config: valid', () => {
     assert.deepEqual(cfg.ospf, { enabled: true, area: '0.0.0.1', helloInterval: 5, deadInterval: 20, mtuIgnore: false });
     assert.deepEqual(cfg.bfd, { enabled: false, minTxMs: 50, minRxMs: 60, multiplier: 5, multihop: [] });
     assert.deepEqual(cfg.moltbook, { baseUrl: 'https://moltbook.example', apiKeyEnv: 'MB_KEY', pollSeconds: 60, announceSeconds: 21600, submolt: 'general' });
-    assert.deepEqual(cfg.discovery, { lan: false, exchange: true, lanExclude: [], acceptInbound: true, link: 'vxlan', maxPeers: 256, unsigned: 'accept', exchangeSeconds: 300 });
+    assert.deepEqual(cfg.discovery, { lan: false, exchange: true, lanExclude: [], lanIntervalSeconds: 10, acceptInbound: true, link: 'vxlan', maxPeers: 256, unsigned: 'accept', exchangeSeconds: 300 });
     assert.deepEqual(cfg.services, { rpc: true, mcp: false, dns: true, http: false });
   });
 

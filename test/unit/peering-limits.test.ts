@@ -56,4 +56,7 @@ test('pins: saved 0600, loaded back lowercased; a corrupt file is an error, not 
   await writeFile(store.path, '{"u": 5}');
   await assert.rejects(store.load(), /expected a MoltID/);
   assert.ok((await readFile(store.path, 'utf8')).length > 0);
+  // Saves made together (two handshakes at once) all land, the last one last.
+  await Promise.all([1, 2, 3, 4].map((i) => store.save([[`daa46e88-46c5-4af7-9268-00000000000${i}`, `MOLTID:0x0${i}`]])));
+  assert.deepEqual([...(await store.load())], [['daa46e88-46c5-4af7-9268-000000000004', 'MOLTID:0x04']]);
 });

@@ -19,11 +19,19 @@ import { MoltbookClient } from './moltbook-client.js';
 import { announcementPost, parsePosts } from './posts.js';
 import { PeerCache } from './cache.js';
 import { announcedEndpoint, defaultRouteAddress } from './endpoint.js';
+import { LanBeacons, type LanCandidate } from './lan.js';
+import { formatHostPort, parseHostPort } from '../../config/schema.js';
+import { PORTS } from '../../common/ports.js';
+
+/** A LAN peer already handed to peering is not handed again within this (beacons come every 10 s). */
+const LAN_REPEAT_MS = 30_000;
 
 export interface DiscoverySection {
   moltbook: MoltnetConfig['moltbook'];
   discovery: MoltnetConfig['discovery'];
   underlayListen: string;
+  /** The mesh TUN's name: never a beacon interface. */
+  tunName: string;
   name: string | undefined;
   /** The API key, read from the environment at start (never logged). */
   apiKey: string | undefined;
@@ -54,6 +62,8 @@ export class DiscoveryService implements Service<DiscoverySection> {
   private announcedAt: string | undefined;
   private readonly state: MoltbookState = { enabled: false, candidates: 0, ignored: 0, handedToPeering: 0 };
   private readonly unsubscribe: (() => void)[] = [];
+  private lan: LanBeacons | undefined;
+  private readonly lanSeen = new Map<string, number>();
 
   constructor(private readonly wallClock: () => number = Date.now) {}
 
@@ -63,7 +73,12 @@ export class DiscoveryService implements Service<DiscoverySection> {
     this.cache = new PeerCache(ctx.node.stateDir);
     const bad = await this.cache.load();
     if (bad) ctx.log.warn({ err: bad }, 'discovered-peers cache unreadable; starting with an empty one');
-    ctx.queries.register('discovery', () => ({ moltbook: this.state, cached: this.cache.size, lan: this.cfg.discovery.lan, exchange: this.cfg.discovery.exchange }));
+    ctx.queries.register('discovery', () => ({
+      moltbook: this.state,
+      cached: this.cache.size,
+      lan: this.lan ? { interfaces: this.lan.activeInterfaces().map((i) => i.name), counters: this.lan.counters } : false,
+      exchange: this.cfg.discovery.exchange,
+    }));
     const peering = this.peering();
     const onUp = (p: PeeringEvents['established'][0]) => {
       if (p.source === 'moltbook' || p.source === 'lan' || p.source === 'exchange') {
@@ -81,6 +96,7 @@ export class DiscoveryService implements Service<DiscoverySection> {
     for (const p of this.cache.list()) {
       void peering?.addDiscovered({ uuid: p.uuid, endpoint: p.endpoint, ...(p.name ? { name: p.name } : {}), source: p.source }).catch(() => undefined);
     }
+    if (this.cfg.discovery.lan) await this.startLan();
     if (this.cfg.apiKey === undefined) {
       ctx.log.info({ variable: this.cfg.moltbook.apiKeyEnv }, 'Moltbook discovery off: the API key variable is not set');
       return;
@@ -102,6 +118,7 @@ export class DiscoveryService implements Service<DiscoverySection> {
 
   stop(): void {
     this.stopped = true;
+    this.lan?.stop();
     for (const u of this.unsubscribe) u();
     for (const t of [this.pollTimer, this.announceTimer]) if (t !== undefined) this.ctx.timers.clearTimeout(t);
     this.pollTimer = this.announceTimer = undefined;
@@ -130,6 +147,42 @@ export class DiscoveryService implements Service<DiscoverySection> {
     delete this.state.lastAnnounceError;
     this.ctx.log.info({ id, endpoint }, 'announced on Moltbook');
     return { id, endpoint };
+  }
+
+  /** Signed beacons on every eligible interface; what they bring is handed to peering. */
+  private async startLan(): Promise<void> {
+    const port = parseHostPort(this.cfg.underlayListen, PORTS.vxlan).port ?? PORTS.vxlan;
+    this.lan = new LanBeacons({
+      intervalMs: this.cfg.discovery.lanIntervalSeconds * 1000,
+      exclude: [...this.cfg.discovery.lanExclude, this.cfg.tunName],
+      ownUuid: this.ctx.node.uuid,
+      makeBeacon: async (iface) => {
+        const peering = this.peering();
+        if (!peering) throw new Error('peering is not running');
+        return peering.signedBindingFor(formatHostPort({ host: iface.address, port }));
+      },
+      log: this.ctx.log,
+      timers: this.ctx.timers,
+      clock: this.ctx.clock,
+    });
+    this.lan.on('candidate', (c) => this.fromLan(c));
+    await this.lan.start();
+  }
+
+  private fromLan(c: LanCandidate): void {
+    const now = this.ctx.clock.now();
+    const last = this.lanSeen.get(c.uuid);
+    if (last !== undefined && now - last < LAN_REPEAT_MS) return;
+    if (this.lanSeen.size > 4096) this.lanSeen.clear();
+    this.lanSeen.set(c.uuid, now);
+    let endpoint;
+    try {
+      const hp = parseHostPort(c.endpoint, PORTS.vxlan);
+      endpoint = { host: hp.host, port: hp.port ?? PORTS.vxlan };
+    } catch {
+      return;
+    }
+    void this.peering()?.addDiscovered({ uuid: c.uuid, endpoint, source: 'lan' }).catch((err) => this.ctx.log.warn({ err: (err as Error).message }, 'LAN peer not added'));
   }
 
   private peering(): PeeringService | undefined {

@@ -15,6 +15,7 @@ export class PinStoreError extends MoltnetError {}
 
 export class PinStore {
   readonly path: string;
+  private writing: Promise<void> = Promise.resolve();
   constructor(stateDir: string) {
     this.path = join(stateDir, PINS_FILE);
   }
@@ -42,9 +43,15 @@ export class PinStore {
     return out;
   }
 
-  async save(pins: Iterable<[string, string]>): Promise<void> {
-    const tmp = `${this.path}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(Object.fromEntries(pins), null, 2)}\n`, { mode: 0o600 });
-    await rename(tmp, this.path);
+  /** Write the pins; saves run one at a time (two handshakes finishing together share one temp file). */
+  save(pins: Iterable<[string, string]>): Promise<void> {
+    const text = `${JSON.stringify(Object.fromEntries(pins), null, 2)}\n`;
+    const run = this.writing.then(async () => {
+      const tmp = `${this.path}.tmp`;
+      await writeFile(tmp, text, { mode: 0o600 });
+      await rename(tmp, this.path);
+    });
+    this.writing = run.catch(() => undefined);
+    return run;
   }
 }
