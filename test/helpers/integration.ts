@@ -54,6 +54,19 @@ export function inNs(ns: string, cmd: string, args: string[], timeoutMs = 15_000
   return run('ip', ['netns', 'exec', ns, cmd, ...args], timeoutMs);
 }
 
+/** From inside `ns`, send `count` UDP datagrams of `payload` from [bind]:any to [to]:port. */
+export async function sendUdpFrom(ns: string, o: { bind: string; to: string; port: number; payload: Buffer; count: number }): Promise<RunResult> {
+  const script = `
+    const s = require('node:dgram').createSocket(${JSON.stringify(o.bind.includes(':') ? 'udp6' : 'udp4')});
+    const frame = Buffer.from('${o.payload.toString('hex')}', 'hex');
+    s.bind(0, '${o.bind}', () => {
+      let i = 0;
+      const next = () => { if (i++ >= ${o.count}) { s.close(); return; } s.send(frame, ${o.port}, '${o.to}', next); };
+      next();
+    });`;
+  return inNs(ns, process.execPath, ['-e', script], 20_000);
+}
+
 /**
  * Write a node's config (stateDir and controlSocket filled in under `dir`), start `moltnet up` in `ns`
  * and wait until it forwards. Returns its pid and control socket.

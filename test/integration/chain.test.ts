@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { buildChain, destroyChain, type Chain } from '../../src/demo/chain.js';
 import { deriveGreKey } from '../../src/transport/wire/gre.js';
 import { sh } from '../../src/demo/netns.js';
-import { CLI, counters, inNs, logs, run, runPrefix, tempDir } from '../helpers/integration.js';
+import { CLI, counters, inNs, logs, run, runPrefix, sendUdpFrom, tempDir } from '../helpers/integration.js';
 
 for (const link of ['vxlan', 'gre'] as const) {
   for (const underlay of link === 'vxlan' ? (['ipv6', 'ipv4'] as const) : (['ipv6'] as const)) {
@@ -95,14 +95,7 @@ for (const link of ['vxlan', 'gre'] as const) {
           await sh('ip', extra);
           try {
           const before = await counters(n1!.socket);
-          const script = `
-            const s = require('node:dgram').createSocket('udp6');
-            s.bind(0, 'fdff:6d6e:0::99', () => {
-              let i = 0;
-              const next = () => { if (i++ >= 20) { s.close(); return; } s.send(Buffer.alloc(100, i), ${link === 'gre' ? 4754 : 4789}, 'fdff:6d6e:0::1', next); };
-              next();
-            });`;
-          const r = await inNs(n2!.ns, process.execPath, ['-e', script], 20_000);
+          const r = await sendUdpFrom(n2!.ns, { bind: 'fdff:6d6e:0::99', to: 'fdff:6d6e:0::1', port: link === 'gre' ? 4754 : 4789, payload: Buffer.alloc(100, 1), count: 20 });
           assert.equal(r.code, 0, r.stderr);
           await new Promise((res) => setTimeout(res, 300));
           const afterC = await counters(n1!.socket);

@@ -16,7 +16,7 @@ import { waitFor } from '../helpers/routers.js';
 import { vxlanFrame, packet } from '../helpers/engine-net.js';
 import { meshMac } from '../../src/transport/wire/ethernet.js';
 import { addr } from '../helpers/packets.js';
-import { CLI, counters, inNs, logs, runPrefix, tempDir } from '../helpers/integration.js';
+import { CLI, counters, inNs, logs, runPrefix, sendUdpFrom, tempDir } from '../helpers/integration.js';
 
 interface Peer {
   name: string;
@@ -115,15 +115,7 @@ describe('authenticated peering on TCP 6802', { timeout: 240_000 }, () => {
     const before = await counters(n1!.socket);
     const echo = vxlanFrame(packet({ src: n2!.address, dst: n1!.address }), meshMac(addr(n2!.address)), meshMac(addr(n1!.address)));
     const edge = net.edges[0]!;
-    const script = `
-      const s = require('node:dgram').createSocket('udp6');
-      const frame = Buffer.from('${echo.toString('hex')}', 'hex');
-      s.bind(0, '${edge.addrB}', () => {
-        let i = 0;
-        const next = () => { if (i++ >= 20) { s.close(); return; } s.send(frame, 4789, '${edge.addrA}', next); };
-        next();
-      });`;
-    const r = await inNs(n2!.ns, process.execPath, ['-e', script], 20_000);
+    const r = await sendUdpFrom(n2!.ns, { bind: edge.addrB, to: edge.addrA, port: 4789, payload: echo, count: 20 });
     assert.equal(r.code, 0, r.stderr);
     await new Promise((res) => setTimeout(res, 300));
     const afterC = await counters(n1!.socket);

@@ -220,29 +220,7 @@ export class PeeringService implements Service<PeeringSection> {
     // A configured or added peer takes the place of the same node found by discovery.
     const found = this.byAddress.get(config.address);
     if (found && found.origin === 'discovered' && origin !== 'discovered') await this.removePeer(found.config.name);
-    const e: PeerEntry = {
-      config,
-      origin,
-      source,
-      failures: 0,
-      signed: undefined,
-      state: config.authenticate ? 'connecting' : 'unauthenticated',
-      reason: undefined,
-      since: this.ctx.clock.now(),
-      attempts: 0,
-      sessions: new Set(),
-      moltid: undefined,
-      uuid: config.uuid,
-      link: undefined,
-      linkKey: undefined,
-      release: undefined,
-      dialTimer: undefined,
-      downTimer: undefined,
-      retryMs: FIRST_RETRY_MS,
-      dialing: false,
-      ops: Promise.resolve(),
-      removed: false,
-    };
+    const e = this.newEntry(config, origin, source, config.authenticate ? 'connecting' : 'unauthenticated');
     if (!config.authenticate) {
       e.link = await this.ctx.links.add(this.request(e, undefined));
       this.peers.set(key, e);
@@ -282,6 +260,32 @@ export class PeeringService implements Service<PeeringSection> {
     if (!e) return;
     e.config = { ...e.config, cost };
     if (e.link) this.ctx.links.setCost(e.link.id, cost);
+  }
+
+  private newEntry(config: PeerConfig, origin: PeerEntry['origin'], source: PeerSource, state: PeerState): PeerEntry {
+    return {
+      config,
+      origin,
+      source,
+      failures: 0,
+      signed: undefined,
+      state,
+      reason: undefined,
+      since: this.ctx.clock.now(),
+      attempts: 0,
+      sessions: new Set(),
+      moltid: undefined,
+      uuid: config.uuid,
+      link: undefined,
+      linkKey: undefined,
+      release: undefined,
+      dialTimer: undefined,
+      downTimer: undefined,
+      retryMs: FIRST_RETRY_MS,
+      dialing: false,
+      ops: Promise.resolve(),
+      removed: false,
+    };
   }
 
   /** A peer discovery found: dialled like a configured one. Returns whether it is new here. */
@@ -350,8 +354,16 @@ export class PeeringService implements Service<PeeringSection> {
       ...(e.moltid ? { moltid: e.moltid } : {}),
       sinceSeconds: Math.round((now - e.since) / 1000),
       sessions: [...e.sessions].filter((s) => s.state === 'established').length,
+      ...this.sessionFacts(e, now),
       ...(e.link ? { link: { id: e.link.id, state: e.link.up ? 'up' : 'down', ...(e.link.up ? {} : { downReasons: [...e.link.downReasons] }) } } : { link: null }),
     }));
+  }
+
+  /** Where the peer's session comes from as we see it, and when we last heard from it. */
+  private sessionFacts(e: PeerEntry, now: number): Record<string, unknown> {
+    const s = [...e.sessions].find((x) => x.state === 'established');
+    if (!s) return {};
+    return { observedAddress: normalizeAddr(s.remoteAddress), lastHeardSeconds: Math.round((now - s.lastHeard) / 1000) };
   }
 
   // --- sessions -------------------------------------------------------------------------------
@@ -650,29 +662,9 @@ export class PeeringService implements Service<PeeringSection> {
    */
   private adoptInbound(s: PeeringSession, peer: VerifiedPeer): PeerEntry {
     const config = this.discoveredConfig(peer.uuid, { host: normalizeAddr(s.remoteAddress), port: DEFAULT_PORTS[this.cfg.discovery.link] }, undefined);
-    const e: PeerEntry = {
-      config,
-      origin: 'discovered',
-      source: 'inbound',
-      failures: 0,
-      signed: undefined,
-      state: 'handshake',
-      reason: undefined,
-      since: this.ctx.clock.now(),
-      attempts: 0,
-      sessions: new Set([s]),
-      moltid: undefined,
-      uuid: peer.uuid,
-      link: undefined,
-      linkKey: undefined,
-      release: undefined,
-      dialTimer: undefined,
-      downTimer: undefined,
-      retryMs: FIRST_RETRY_MS,
-      dialing: false,
-      ops: Promise.resolve(),
-      removed: false,
-    };
+    const e = this.newEntry(config, 'discovered', 'inbound', 'handshake');
+    e.sessions.add(s);
+    e.uuid = peer.uuid;
     this.peers.set(config.name.toLowerCase(), e);
     this.byAddress.set(config.address, e);
     this.ctx.log.info({ peer: config.name, uuid: peer.uuid, from: config.endpoint.host }, 'accepted an inbound peer');

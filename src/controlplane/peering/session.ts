@@ -47,6 +47,8 @@ export class PeeringSession extends EventEmitter<SessionEvents> {
   reason: string | undefined;
   /** It got past the handshake (stays true once closed). */
   wasEstablished = false;
+  /** When the last message came (monotonic ms). */
+  lastHeard: number;
   private readonly hs: Handshake;
   private readonly decoder = new FrameDecoder();
   /** Messages are handled one at a time: a handshake step may await a signature. */
@@ -60,6 +62,7 @@ export class PeeringSession extends EventEmitter<SessionEvents> {
     this.role = o.handshake.role;
     this.remoteAddress = o.socket.remoteAddress ?? '?';
     const now = o.clock.now();
+    this.lastHeard = now;
     this.hs = new Handshake({ ...o.handshake, now, wallNow: o.wallClock() });
     o.socket.setNoDelay(true);
     o.socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -116,6 +119,7 @@ export class PeeringSession extends EventEmitter<SessionEvents> {
 
   private async onMessage(m: Envelope): Promise<void> {
     if (this.state === 'closed') return;
+    this.lastHeard = this.o.clock.now();
     if (this.state === 'established') {
       if ('keepalive' in m) this.armHold();
       else if ('peersRequest' in m || 'peersReply' in m) {
