@@ -93,9 +93,16 @@ describe('LAN discovery', { timeout: 120_000 }, () => {
     ).catch(async (err) => assert.fail(`${(err as Error).message}\n${JSON.stringify(await peersOf(n1!.socket))}\n${await logs(net.nodes.map((n) => n.logPath))}`));
     const sources = [...(await peersOf(n1!.socket)), ...(await peersOf(n2!.socket))].map((p) => p.source);
     assert.ok(sources.includes('lan'), JSON.stringify(sources));
-    const d = (await callDaemon(n1!.socket, 'show', { what: 'discovery' })) as { lan: { interfaces: string[]; counters: { tx: number; rx: number } } };
-    assert.deepEqual(d.lan.interfaces, [net.veths[0]]);
-    assert.ok(d.lan.counters.tx > 0 && d.lan.counters.rx > 0, JSON.stringify(d.lan));
+    type Lan = { lan: { interfaces: string[]; counters: { tx: number; rx: number; rx_bad: number; rx_unverified: number } } };
+    const lanOf = async () => ((await callDaemon(n1!.socket, 'show', { what: 'discovery' })) as Lan).lan;
+    // Either side may have heard the other first; both send and hear within a few intervals.
+    await waitFor(async () => {
+      const l = await lanOf();
+      return l.counters.tx > 0 && l.counters.rx > 0;
+    }, 10_000, 'n1 did not both send and hear beacons').catch(async (err) => assert.fail(`${(err as Error).message}: ${JSON.stringify(await lanOf())}`));
+    const l = await lanOf();
+    assert.deepEqual(l.interfaces, [net.veths[0]]);
+    assert.equal(l.counters.rx_bad + l.counters.rx_unverified, 0);
     await waitFor(async () => (await inNs(n1!.ns, 'ping', ['-6', '-c', '1', '-W', '1', n2!.address], 5000)).code === 0, 15_000, 'no ping between the LAN neighbours');
   });
 });
