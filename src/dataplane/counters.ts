@@ -35,6 +35,7 @@ export const NODE_COUNTERS = [
   'drop_wrong_mac', // VXLAN inner frame not addressed to us
   'drop_not_ipv6', // VXLAN inner EtherType other than IPv6
   'drop_nd_unresolved', // no MAC for the peer yet
+  'drop_nd_policed', // a Neighbor Solicitation not answered: the link's reply budget was spent (a peer flooding NS)
   'drop_punt_overflow', // punted packet not handed up: the step's punt queue was full, or its kind's policer said no
   'punt_policed_bfd', // of drop_punt_overflow: refused by a policer, by kind (not separate drops)
   'punt_policed_ospf',

@@ -64,6 +64,12 @@ export interface EngineOptions {
 export { MAX_PORT_ID };
 
 const HEADROOM = 64;
+/**
+ * Link-layer replies (Neighbor Advertisements) per link: a peer resolving us or probing reachability
+ * sends a few Solicitations a second; anything far above that is a flood, answered at this rate only.
+ */
+export const LINK_REPLY_RATE = 100;
+export const LINK_REPLY_BURST = 50;
 
 class TxQueue {
   count = 0;
@@ -141,6 +147,9 @@ export class Engine {
   /** Senders that are configured peers still to be authenticated (peering): dropped, but counted apart. */
   private readonly pendingPeers = new PeerTable();
   private readonly punts: PuntQueue;
+  /** Per link id: the reply bucket's tokens and when they were last counted (see replyBudget). */
+  private readonly replyTokens: number[] = [];
+  private readonly replyLast: number[] = [];
 
   private pollFds = new Int32Array(0);
   private pollReady = new Uint8Array(0);
@@ -253,6 +262,7 @@ export class Engine {
     this.peers.set(link.port, link.remote, link.id);
     zeroLinkCounters(this.counters, link.id);
     this.punts.resetLink(link.id);
+    this.replyLast[link.id] = Number.NEGATIVE_INFINITY;
     this.fwd.setLinkMtu(link.id, link.mtu);
   }
 
@@ -434,7 +444,11 @@ export class Engine {
     this.linkCounters[lc + L.rx_bytes]! += len;
     const inner = link.decap(this._slab, off, len, now);
     if (inner < 0) {
-      if (inner === DECAP_REPLY) this.sendLinkReply(link, now);
+      if (inner === DECAP_REPLY) {
+        // Answering costs a send: a peer soliciting at line rate would spend the thread on replies.
+        if (this.replyBudget(link.id, now)) this.sendLinkReply(link, now);
+        else this.dropRx(lc, C.drop_nd_policed);
+      }
       else if (inner === DECAP_BAD) this.dropRx(lc, C.drop_bad_encap);
       else if (inner === DECAP_WRONG_MAC) this.dropRx(lc, C.drop_wrong_mac);
       else if (inner === DECAP_NOT_IPV6) this.dropRx(lc, C.drop_not_ipv6);
@@ -526,6 +540,19 @@ export class Engine {
     const target = this.fwd.icmpTarget;
     if (target === V_HOST) this.toHost(off, len);
     else if (target >= 0) this.toLink(target, off, len, now);
+  }
+
+  /** A token from the link's bucket for replies to its peer (ND); links get a full bucket when added. */
+  private replyBudget(linkId: number, now: number): boolean {
+    const last = this.replyLast[linkId] ?? Number.NEGATIVE_INFINITY;
+    const t = last === Number.NEGATIVE_INFINITY ? LINK_REPLY_BURST : Math.min(LINK_REPLY_BURST, this.replyTokens[linkId]! + ((now - last) * LINK_REPLY_RATE) / 1000);
+    this.replyLast[linkId] = now;
+    if (t < 1) {
+      this.replyTokens[linkId] = t;
+      return false;
+    }
+    this.replyTokens[linkId] = t - 1;
+    return true;
   }
 
   private sendLinkReply(link: DataplaneLink, now: number): void {

@@ -62,7 +62,9 @@ export async function connectVeth(
 /** Start `moltnet up` inside a namespace, detached, logging to a file. Returns its pid. */
 export function startDaemon(ns: string, cliPath: string, configPath: string, logPath: string, detached = false): number {
   const out = openSync(logPath, 'a');
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, cliPath, 'up', '--config', configPath], {
+  // MOLTNET_PROF=<dir>: each daemon writes V8 CPU profiles of its threads there (how a test's load is profiled).
+  const prof = process.env['MOLTNET_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['MOLTNET_PROF']}`] : [];
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...prof, cliPath, 'up', '--config', configPath], {
     stdio: ['ignore', out, out],
     detached,
     env: { ...process.env, MOLTNET_LOG_LEVEL: process.env['MOLTNET_LOG_LEVEL'] ?? 'info' },

@@ -12,6 +12,8 @@ import type { VxlanLink } from '../../src/transport/vxlan-link.js';
 import { meshMac } from '../../src/transport/wire/ethernet.js';
 import { DEFAULT_VNI, VXLAN_ENCAP_LEN, parseVxlan } from '../../src/transport/wire/vxlan.js';
 import { GRE_KEY_HEADER_LEN } from '../../src/transport/wire/gre.js';
+import { emitNeighborSolicitation } from '../../src/transport/wire/nd.js';
+import { LINK_REPLY_BURST, LINK_REPLY_RATE } from '../../src/dataplane/engine.js';
 import { addr } from '../helpers/packets.js';
 import {
   ME,
@@ -260,6 +262,34 @@ test('punts: per-kind policers count what they refuse; BFD is not held back by a
   for (let i = 0; i < 20; i++) p0.sendVxlan(hello);
   n.run();
   assert.equal(n.punts.filter((p) => p.packet[6] === 89).length, 10);
+});
+
+test('Neighbor Solicitations are answered up to the link\'s reply budget; a flood of them is counted, not answered', () => {
+  const n = new TestNode({ batch: 256 });
+  const p0 = new TestPeer(n, 0);
+  const p1 = new TestPeer(n, 1);
+  n.add(vxlanSpec(0, 0));
+  n.add(vxlanSpec(1, 1));
+  const ns = Buffer.alloc(128);
+  const len = emitNeighborSolicitation(ns, 0, { src: addr(peerLl(0)), target: addr(ME_LL), srcMac: p0.mac });
+  const solicit = ns.subarray(0, len);
+  const adverts = (frames: Buffer[]) => frames.filter((f) => f[VXLAN_ENCAP_LEN + 6] === 58 && f[VXLAN_ENCAP_LEN + 40] === 136).length;
+  for (let i = 0; i < 200; i++) p0.sendVxlan(solicit);
+  n.run();
+  assert.equal(adverts(p0.receive()), LINK_REPLY_BURST, 'the burst is answered');
+  assert.equal(n.node('drop_nd_policed'), 200 - LINK_REPLY_BURST);
+  assert.equal(linkCounter(n, 0, 'rx_drops'), 200 - LINK_REPLY_BURST);
+  // The other link's budget is its own.
+  const ns1 = Buffer.alloc(128);
+  const len1 = emitNeighborSolicitation(ns1, 0, { src: addr(peerLl(1)), target: addr(ME_LL), srcMac: p1.mac });
+  p1.sendVxlan(ns1.subarray(0, len1));
+  n.run();
+  assert.equal(adverts(p1.receive()), 1);
+  // A second later the budget has refilled at the rate.
+  n.now += 1000;
+  for (let i = 0; i < 200; i++) p0.sendVxlan(solicit);
+  n.run();
+  assert.equal(adverts(p0.receive()), Math.min(LINK_REPLY_BURST, LINK_REPLY_RATE));
 });
 
 test('500 control-plane sends in one drain all leave (the generated region is flushed and reused)', () => {
