@@ -384,6 +384,12 @@ const shape = {
     handshakeTimeoutMs: int(100, 120_000).default(10_000),
     /** Bindings whose timestamp is further than this from our clock are refused as stale. */
     windowSeconds: int(1, 86_400).default(120),
+    /**
+     * Offer the relay role (capability 'relay'): tell peers where their VXLAN packets come from (their
+     * NAT's mapping), so that two peers behind NAT can punch a direct path, and carry their traffic
+     * until they do. For nodes with a public address.
+     */
+    relay: bool().default(false),
     maxConnectionsPerSource: int(1, 1000).default(8),
     connectionsPerMinutePerSource: int(1, 100_000).default(120),
   }).default({}),

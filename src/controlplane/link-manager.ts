@@ -19,6 +19,7 @@ import { EventEmitter } from 'node:events';
 import { MoltnetError } from '../common/errors.js';
 import { PORT_FIRST_KERNEL, type LinkSpec } from '../transport/link-spec.js';
 import type { LinkDriver, LinkKind, LinkOrigin, LinkPlane, LinkRequest, PreparedLink } from '../transport/link-driver.js';
+import { formatRecord } from '../transport/endpoint.js';
 
 export type { LinkDriver, LinkKind, LinkOrigin, LinkPlane, LinkRequest, PreparedLink };
 export { MAX_LINK_ID };
@@ -37,6 +38,8 @@ export interface Link {
   readonly describe: Record<string, unknown>;
   readonly downReasons: Set<string>;
   readonly up: boolean;
+  /** A roaming link: where the peer's packets come from now ("addr:port"), once they came from elsewhere. */
+  readonly observed: string | undefined;
 }
 
 export interface LinkEvents {
@@ -45,12 +48,15 @@ export interface LinkEvents {
   down: [link: Link, reason: string];
   changed: [link: Link];
   removed: [link: Link];
+  /** A roaming link's peer sends from another UDP endpoint (NAT rebinding); the link answers there. */
+  roamed: [link: Link, endpoint: string];
 }
 
 export class LinkError extends MoltnetError {}
 
 class LinkRecord implements Link {
   readonly downReasons = new Set<string>();
+  observed: string | undefined;
   constructor(
     readonly id: number,
     readonly request: LinkRequest,
@@ -126,6 +132,16 @@ export class LinkManager extends EventEmitter<LinkEvents> {
     this.ids = new IdAllocator(0, opts.maxLinkId ?? MAX_LINK_ID, 'link');
   }
 
+  /** The forwarding plane saw a roaming link's peer at another UDP endpoint. */
+  observe(id: number, remote: Uint8Array): void {
+    const r = this.links.get(id);
+    if (!r || !r.spec.roam) return;
+    const endpoint = formatRecord(remote);
+    if (endpoint === r.observed) return;
+    r.observed = endpoint;
+    this.emit('roamed', r, endpoint);
+  }
+
   get(id: number): Link | undefined {
     return this.links.get(id);
   }
@@ -172,6 +188,7 @@ export class LinkManager extends EventEmitter<LinkEvents> {
     if (port === undefined) throw new LinkError(`link "${req.name}": its driver named no port`);
     const spec: LinkSpec = { ...prepared.spec, id, port };
     const rec = new LinkRecord(id, req, spec, prepared, req.cost);
+    for (const r of req.holdDown ?? []) rec.downReasons.add(r);
     try {
       if (portId !== undefined) this.plane.addPort(portId, prepared.ownPort!);
       this.plane.addLink(spec);
@@ -188,7 +205,7 @@ export class LinkManager extends EventEmitter<LinkEvents> {
     this.links.set(id, rec);
     this.byName.set(key, rec);
     this.emit('added', rec);
-    this.emit('up', rec, 'added');
+    if (rec.up) this.emit('up', rec, 'added');
     return rec;
   }
 

@@ -171,6 +171,7 @@ export class Daemon {
       }),
     );
     this.links = links;
+    plane.on('roamed', (linkId: number, remote: Uint8Array) => links.observe(linkId, remote));
     this.wireRib(links);
 
     const node: NodeIdentity = {
@@ -364,7 +365,7 @@ export class Daemon {
     });
     links.on('added', (l) => {
       this.rib.batch(() => {
-        this.rib.setLinkDown(l.id, false);
+        this.rib.setLinkDown(l.id, !l.up);
         if (l.peerMesh) this.rib.set({ prefix: l.peerMesh, length: 128, nexthops: [l.id], source: 'connected' });
       });
     });
@@ -480,6 +481,7 @@ export class Daemon {
       ...(l.up ? {} : { downReasons: [...l.downReasons] }),
       cost: l.cost,
       ...l.describe,
+      ...(l.observed ? { endpoint: l.observed, configuredEndpoint: l.describe['endpoint'] } : {}),
       mtu: l.spec.mtu,
       counters: this.plane ? linkCountersObject(this.plane.counters, l.id) : {},
     };

@@ -27,6 +27,8 @@ export interface ForwardingCoreOptions {
   now(): number;
   /** The step's punted packets (BFD first); copy them before returning. */
   punt(batch: PuntBatch): void;
+  /** See EngineOptions.roamed. */
+  roamed?(linkId: number, remote: Uint8Array): void;
   /** A bug in the loop or in applying a message: counted as internal_errors, reported here, survived. */
   error(message: string): void;
 }
@@ -58,6 +60,7 @@ export class ForwardingCore {
       punts: opts.punts,
       wakeFd: opts.wakeFd,
       punt: opts.punt,
+      ...(opts.roamed ? { roamed: opts.roamed } : {}),
     });
   }
 

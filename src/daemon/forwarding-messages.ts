@@ -55,7 +55,9 @@ export type FromWorker =
   | { type: 'ready'; wakePort: number }
   /** One step's punted packets, BFD first: `data` holds count * [linkId, length] int32s, then the bytes. */
   | { type: 'punt'; count: number; data: ArrayBuffer }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  /** A roaming link's peer moved to another UDP port: the link's address record now. */
+  | { type: 'roamed'; linkId: number; remote: Uint8Array };
 
 /**
  * Copy a step's punted packets out of the slab into one transferable buffer: the one allocation and

@@ -32,6 +32,7 @@ export class InProcessForwardingPlane extends MessagePlane implements Forwarding
   private core: ForwardingCore | undefined;
   private inbox: ToWorker[] = [];
   private punted: { count: number; data: ArrayBuffer }[] = [];
+  private roams: [number, Uint8Array][] = [];
   private running = false;
   private scheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -58,6 +59,7 @@ export class InProcessForwardingPlane extends MessagePlane implements Forwarding
       now: this.now,
       // Copied now (the slab is reused by the next step), emitted after the step, outside the engine.
       punt: (batch) => this.punted.push(packPunts(batch)),
+      roamed: (linkId, remote) => this.roams.push([linkId, Uint8Array.from(remote)]),
       error: (message) => this.emit('internal-error', message),
     });
     this.running = true;
@@ -134,6 +136,11 @@ export class InProcessForwardingPlane extends MessagePlane implements Forwarding
   }
 
   private emitPunts(): void {
+    const roams = this.roams;
+    if (roams.length > 0) {
+      this.roams = [];
+      for (const [linkId, remote] of roams) this.emit('roamed', linkId, remote);
+    }
     const batches = this.punted;
     if (batches.length === 0) return;
     this.punted = [];

@@ -41,6 +41,8 @@ export interface ForwardingPlaneHandle {
   send(linkId: number, packet: Uint8Array): void;
   on(event: 'punt', listener: (linkId: number, packet: Buffer) => void): this;
   on(event: 'internal-error', listener: (message: string) => void): this;
+  /** A roaming link's peer sends from another UDP port now; `remote` is its address record. */
+  on(event: 'roamed', listener: (linkId: number, remote: Uint8Array) => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
   on(event: 'exit', listener: (code: number) => void): this;
 }
@@ -247,6 +249,8 @@ export class ForwardingPlane extends MessagePlane implements ForwardingPlaneHand
           resolve(msg.wakePort);
         } else if (msg.type === 'punt') {
           unpackPunts(msg.count, msg.data, (linkId, packet) => this.emit('punt', linkId, packet));
+        } else if (msg.type === 'roamed') {
+          this.emit('roamed', msg.linkId, msg.remote);
         } else if (msg.type === 'error') {
           this.emit('internal-error', msg.message);
         }

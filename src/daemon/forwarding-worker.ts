@@ -41,6 +41,9 @@ const core = new ForwardingCore({
     const { count, data } = packPunts(batch);
     port.postMessage({ type: 'punt', count, data }, [data]);
   },
+  roamed(linkId, remote) {
+    port.postMessage({ type: 'roamed', linkId, remote: Uint8Array.from(remote) });
+  },
   error(message) {
     port.postMessage({ type: 'error', message });
   },

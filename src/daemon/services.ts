@@ -43,6 +43,7 @@ export const SERVICES: readonly AnyServiceDefinition[] = [
       underlayListen: c.underlay.listen,
       tunName: c.interface.name,
       name: c.name,
+      relay: c.peering.relay,
       apiKey: process.env[c.moltbook.apiKeyEnv] || undefined,
     }),
     enabled: () => true,

@@ -47,6 +47,11 @@ export interface EngineOptions {
    * rest in arrival order. The batch views the slab: copy what you keep before returning.
    */
   punt(batch: PuntBatch): void;
+  /**
+   * Where a roaming link's peer sends from: on its first packet, and whenever its UDP port changes (its NAT
+   * chose a new mapping). `remote` is the link's record as it is now (copy it). Not called per packet.
+   */
+  roamed?(linkId: number, remote: Uint8Array): void;
   now(): number;
   batch?: number;
   /** Largest packet a slot holds (inner MTU or underlay MTU, whichever is larger). */
@@ -150,6 +155,8 @@ export class Engine {
   /** Per link id: the reply bucket's tokens and when they were last counted (see replyBudget). */
   private readonly replyTokens: number[] = [];
   private readonly replyLast: number[] = [];
+  /** Per link id: 1 once a roaming link heard from its peer (the first packet is reported, then changes). */
+  private readonly roamHeard: number[] = [];
 
   private pollFds = new Int32Array(0);
   private pollReady = new Uint8Array(0);
@@ -263,6 +270,7 @@ export class Engine {
     zeroLinkCounters(this.counters, link.id);
     this.punts.resetLink(link.id);
     this.replyLast[link.id] = Number.NEGATIVE_INFINITY;
+    this.roamHeard[link.id] = 0;
     this.fwd.setLinkMtu(link.id, link.mtu);
   }
 
@@ -454,7 +462,10 @@ export class Engine {
       else if (inner === DECAP_NOT_IPV6) this.dropRx(lc, C.drop_not_ipv6);
       return;
     }
-    if (link.roam) learnPort(link.remote, ps.addrs, i * ADDR_RECORD_LEN);
+    if (link.roam && (learnPort(link.remote, ps.addrs, i * ADDR_RECORD_LEN) || this.roamHeard[link.id] !== 1)) {
+      this.roamHeard[link.id] = 1;
+      this.opts.roamed?.(link.id, link.remote);
+    }
     const innerLen = link.innerLen;
     const v = this.fwd.fromLink(link.id, this._slab, inner, innerLen, now);
     if (v >= 0) this.toLink(v, inner, innerLen, now);
@@ -641,11 +652,12 @@ function checkId(what: string, id: number, max: number): void {
 }
 
 /** A roaming link's remote takes the UDP port (record bytes 16-17) its last good packet came from. */
-function learnPort(remote: Uint8Array, addrs: Uint8Array, a: number): void {
-  if (remote[16] !== addrs[a + 16] || remote[17] !== addrs[a + 17]) {
-    remote[16] = addrs[a + 16]!;
-    remote[17] = addrs[a + 17]!;
-  }
+/** Take the sender's port into the link's record; true when it changed. */
+function learnPort(remote: Uint8Array, addrs: Uint8Array, a: number): boolean {
+  if (remote[16] === addrs[a + 16] && remote[17] === addrs[a + 17]) return false;
+  remote[16] = addrs[a + 16]!;
+  remote[17] = addrs[a + 17]!;
+  return true;
 }
 
 function sameRecord(remote: Uint8Array, addrs: Uint8Array, a: number): boolean {

@@ -41,6 +41,11 @@ export interface LinkRequest {
   cost: number;
   /** Opaque to the manager: what the driver needs (a peer's config, a kernel link's config). */
   params: unknown;
+  /**
+   * Down reasons the link starts with: it forwards nothing routed until whoever owns the reason clears it
+   * (a hole-punched link is held down as 'bfd' until BFD proves the path).
+   */
+  holdDown?: readonly string[];
 }
 
 /** A control-side driver per link kind. */

@@ -11,6 +11,7 @@ import { Forwarder } from '../../src/dataplane/forward.js';
 import type { PuntBatch, PuntOptions } from '../../src/dataplane/punt.js';
 import { createLink } from '../../src/transport/links.js';
 import type { LinkSpec } from '../../src/transport/link-spec.js';
+import { formatRecord } from '../../src/transport/endpoint.js';
 import { meshMac } from '../../src/transport/wire/ethernet.js';
 import { DEFAULT_VNI, VXLAN_ENCAP_LEN, writeVxlanEncap } from '../../src/transport/wire/vxlan.js';
 import { GRE_KEY_HEADER_LEN, writeGreHeader } from '../../src/transport/wire/gre.js';
@@ -60,6 +61,8 @@ export class TestNode {
   /** Each step's punt batch as it came (copied), in order. */
   readonly puntBatches: Punted[][] = [];
 
+  /** What the engine reported of roaming links: the endpoint their peer sends from, as it changes. */
+  readonly roams: { linkId: number; remote: string }[] = [];
   constructor(opts: TestNodeOptions = {}) {
     this.net = new MemoryNetwork({ queueLimit: opts.queueLimit });
     this.tun = this.net.tunOpen('molt0').fd;
@@ -82,6 +85,7 @@ export class TestNode {
         }
         this.puntBatches.push(out);
       },
+      roamed: (linkId, remote) => this.roams.push({ linkId, remote: formatRecord(remote) }),
     });
     this.engine.addPort(PORT_VX, { fd: this.vxlan, kind: 'udp' });
     this.engine.addPort(PORT_GRE, { fd: this.gre, kind: 'udp' });

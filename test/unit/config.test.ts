@@ -87,6 +87,7 @@ describe('config: valid', () => {
         holdSeconds: 40,
         handshakeTimeoutMs: 10_000,
         windowSeconds: 120,
+        relay: false,
         maxConnectionsPerSource: 8,
         connectionsPerMinutePerSource: 120,
       },

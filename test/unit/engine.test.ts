@@ -514,4 +514,16 @@ test('a roaming link (a peer behind NAT) sends to the UDP port its packets come 
   assert.equal(dataFrames(announced.receive()).length, 0);
   assert.equal(dataFrames(plainHome.receive()).length, 1, 'a plain link keeps its configured port (VXLAN senders vary theirs)');
   assert.equal(dataFrames(plain.receive()).length, 0);
+  // Reported once when first heard and once per change (a NAT rebinding), never per packet; plain links never.
+  const rebound = new TestPeer(n, 0, 40003);
+  natted.sendVxlan(packet({ src: peerMesh(0), dst: ME }));
+  n.run();
+  rebound.sendVxlan(packet({ src: peerMesh(0), dst: ME }));
+  rebound.sendVxlan(packet({ src: peerMesh(0), dst: ME }));
+  n.run();
+  assert.deepEqual(
+    n.roams.map((r) => r.remote),
+    [`[${peerUnderlay(0)}]:40001`, `[${peerUnderlay(0)}]:40003`],
+  );
+  assert.ok(n.roams.every((r) => r.linkId === 0));
 });

@@ -41,6 +41,7 @@ function driver(kind: 'vxlan' | 'kernel', fail?: string): LinkDriver {
         localLinkLocal: new Uint8Array(16),
         peerMesh: Uint8Array.from({ length: 16 }, (_, i) => (i === 15 ? req.name.length : 0)),
         ...(kind === 'vxlan' ? { port: 0 } : {}),
+        ...((req.params as { roam?: boolean }).roam ? { roam: true } : {}),
       };
       return {
         spec,
@@ -91,6 +92,33 @@ test('events come in order: added, up; down, removed; the plane hears before the
   assert.deepEqual(events, ['added a#0', 'up a#0 added', 'down a#0 bfd', 'up a#0 ospf', 'changed a#0', 'down a#0 removed', 'removed a#0']);
   assert.deepEqual(order, ['listener sees 0 in plane: true', 'listener sees 0 in plane: false']);
   assert.ok(closed.includes('a'));
+});
+
+test('a link held down from the start: added without up until its reason clears', async () => {
+  const { links, events } = manager();
+  const a = await links.add({ ...req('punched'), holdDown: ['bfd'] });
+  assert.equal(a.up, false);
+  assert.deepEqual([...a.downReasons], ['bfd']);
+  links.setDown(a.id, 'bfd', false);
+  assert.equal(a.up, true);
+  assert.deepEqual(events, ['added punched#0', 'up punched#0 bfd']);
+});
+
+test('observe: a roaming link reports where its peer sends from, once per change; other links ignore it', async () => {
+  const { links } = manager();
+  const seen: string[] = [];
+  links.on('roamed', (l, ep) => seen.push(`${l.name} ${ep}`));
+  const plain = await links.add(req('plain'));
+  const r = await links.add({ ...req('nat'), params: { roam: true } });
+  const rec = (a: number, port: number) => Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 51, 100, a, port >> 8, port & 0xff);
+  links.observe(r.id, rec(2, 45789));
+  links.observe(r.id, rec(2, 45789));
+  links.observe(r.id, rec(2, 40001));
+  links.observe(plain.id, rec(9, 1));
+  links.observe(99, rec(9, 1));
+  assert.deepEqual(seen, ['nat 198.51.100.2:45789', 'nat 198.51.100.2:40001']);
+  assert.equal(r.observed, '198.51.100.2:40001');
+  assert.equal(plain.observed, undefined);
 });
 
 test('a kernel link gets a port of its own, added before the link and removed after it', async () => {

@@ -66,6 +66,29 @@ test('Ed25519 and RSA nodes complete the handshake both ways and learn each othe
   }
 });
 
+test('each side learns the capabilities the other offered (a relay says so), bounded', async () => {
+  const common = { random, now: 0, wallNow: T0 } satisfies Partial<HandshakeOptions>;
+  const init = new Handshake({ ...common, role: 'initiator', local: identity(U1), policy: new TrustPolicy(), replay: new ReplayCache(), capabilities: ['vxlan', 'x'.repeat(100)] });
+  const resp = new Handshake({ ...common, role: 'responder', local: identity(U2), policy: new TrustPolicy(), replay: new ReplayCache(), capabilities: ['vxlan', 'gre', 'relay'] });
+  assert.equal((await run(init, resp)).i, 'Established');
+  assert.deepEqual(init.peer!.capabilities, ['vxlan', 'gre', 'relay']);
+  assert.deepEqual(resp.peer!.capabilities, ['vxlan', 'x'.repeat(32)]);
+});
+
+test('endpoint messages: observed and candidates on the wire (protobuf fields 8 and 9) and back', () => {
+  const observed = encodeFrame({ observed: { endpoint: '198.51.100.2:45789' } });
+  // length 22 | field 8, length 20 | Observed.endpoint (field 1), length 18 | the text
+  assert.equal(observed.toString('hex'), `00000016421 40a12${Buffer.from('198.51.100.2:45789').toString('hex')}`.replace(' ', ''));
+  const candidates = encodeFrame({ candidates: { endpoints: ['198.51.100.3:46789', '[2001:db8::1]:4789'] } });
+  const d = new FrameDecoder();
+  assert.deepEqual(d.push(Buffer.concat([observed, candidates])), [
+    { observed: { endpoint: '198.51.100.2:45789' } },
+    { candidates: { endpoints: ['198.51.100.3:46789', '[2001:db8::1]:4789'] } },
+  ]);
+  // An empty Candidates (a node that knows no public endpoint yet) is a message, not nothing.
+  assert.deepEqual(new FrameDecoder().push(encodeFrame({ candidates: { endpoints: [] } })), [{ candidates: { endpoints: [] } }]);
+});
+
 test('the link the responder offers reaches the initiator', async () => {
   const policy = new TrustPolicy();
   const offering = Object.assign(policy, { linkFor: () => ({ kind: 'gre', greKey: 0x1234 }) });

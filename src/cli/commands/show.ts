@@ -65,17 +65,22 @@ function render(what: string, r: unknown): string {
   if (what === 'peers') {
     const rows = (r as Array<Record<string, unknown>>).map((p) => {
       const link = p['link'] as { id: number; state: string; downReasons?: string[] } | null;
+      const path = p['path'] === 'relayed' ? `relayed via ${String(p['via'])}` : String(p['path'] ?? '-');
       return [
         String(p['name']),
         String(p['kind']),
-        String(p['endpoint']),
-        String(p['state']),
+        String(p['source']),
+        // Where its packets really come from (a NAT's mapping) when that is known, else where it is dialled.
+        String(p['observedEndpoint'] ?? p['endpoint']),
+        `${String(p['state'])}${p['session'] === 'mesh' ? ' (over mesh)' : ''}`,
+        path,
         link ? `${link.id} ${link.state}${link.downReasons ? ` (${link.downReasons.join(',')})` : ''}` : '-',
+        p['lastHeardSeconds'] !== undefined ? `${String(p['lastHeardSeconds'])}s ago` : '-',
         p['moltid'] ? shortMoltid(String(p['moltid'])) : '-',
         String(p['reason'] ?? ''),
       ];
     });
-    return table(['NAME', 'KIND', 'ENDPOINT', 'PEERING', 'LINK', 'MOLTID', 'REASON'], rows);
+    return table(['NAME', 'KIND', 'SOURCE', 'ENDPOINT', 'PEERING', 'PATH', 'LINK', 'HEARD', 'MOLTID', 'REASON'], rows);
   }
   if (what === 'links') {
     const rows = (r as Array<Record<string, unknown> & { counters: Record<string, number> }>).map((l) => [

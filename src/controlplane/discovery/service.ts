@@ -33,6 +33,8 @@ export interface DiscoverySection {
   /** The mesh TUN's name: never a beacon interface. */
   tunName: string;
   name: string | undefined;
+  /** This node offers the relay role (peering.relay): announced as a capability. */
+  relay: boolean;
   /** The API key, read from the environment at start (never logged). */
   apiKey: string | undefined;
 }
@@ -137,7 +139,7 @@ export class DiscoveryService implements Service<DiscoverySection> {
       endpoint,
       ...(this.cfg.name ? { name: this.cfg.name } : {}),
       protocols: ['ospfv3', 'bfd', 'moltnet-peering'],
-      capabilities: [],
+      capabilities: this.cfg.relay ? ['relay'] : [],
       ...(this.ctx.node.wireguard ? { wireguardKey: this.ctx.node.wireguard.publicKey } : {}),
       signedBinding,
     });

@@ -69,6 +69,8 @@ export interface VerifiedPeer {
   key: KeyObject;
   /** The binding as the peer signed it (handed on in peer exchange). */
   signed: SignedBinding;
+  /** What its Hello or HelloReply offered ('vxlan', 'gre', 'wireguard', 'relay'). */
+  capabilities?: string[];
 }
 
 /** The decisions that are not the handshake's own: who may peer, which key a uuid must have. */
@@ -188,7 +190,7 @@ export class Handshake {
     if (h.challenge.length !== CHALLENGE_LEN) return refuse(`challenge must be ${CHALLENGE_LEN} bytes`);
     const v = this.verifyBinding(h.binding, wallNow);
     if (typeof v === 'string') return refuse(v);
-    this.peer = v;
+    this.peer = { ...v, capabilities: capabilityList(h.capabilities) };
     this.peerBindingBytes = h.binding.binding;
     this.state = 'AwaitProof';
     this.ownBinding = await this.signedBinding(wallNow);
@@ -207,7 +209,7 @@ export class Handshake {
     if (typeof v === 'string') return this.fail(v);
     const t = this.transcript(TAG_RESPONDER, this.ownChallenge!, this.ownBinding!.binding, r.binding.binding);
     if (!verifySignature(v.key, t, r.response)) return this.fail('the responder\'s proof of control does not verify');
-    this.peer = v;
+    this.peer = { ...v, capabilities: capabilityList(r.capabilities) };
     this.state = 'AwaitResult';
     const response = await this.o.local.sign(this.transcript(TAG_INITIATOR, r.challenge, this.ownBinding!.binding, r.binding.binding));
     return { send: [{ proof: { response } }], state: this.state };
@@ -342,4 +344,9 @@ export function verifySignature(key: KeyObject, data: Uint8Array, signature: Uin
   } catch {
     return false;
   }
+}
+
+/** A peer's capability words, bounded: a hostile list costs nothing to keep. */
+function capabilityList(caps: readonly string[] | undefined): string[] {
+  return (caps ?? []).slice(0, 16).map((c) => String(c).slice(0, 32));
 }

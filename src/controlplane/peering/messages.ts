@@ -44,7 +44,12 @@ export type Envelope =
   | { result: { accepted: boolean; reason: string; link?: LinkParams } }
   | { keepalive: { sentMs: number } }
   | { peersRequest: { max: number } }
-  | { peersReply: { peers: SignedBinding[] } };
+  | { peersReply: { peers: SignedBinding[] } }
+  | { observed: { endpoint: string } }
+  | { candidates: { endpoints: string[] } };
+
+/** The messages of an established session other than keepalives. */
+export type SessionMessage = Extract<Envelope, { peersRequest: unknown } | { peersReply: unknown } | { observed: unknown } | { candidates: unknown }>;
 
 // dist/src/controlplane/peering -> the repository's proto/ (and src/... when run from sources).
 const protoPath = fileURLToPath(new URL('../../../../proto/peering.proto', import.meta.url));
@@ -111,7 +116,7 @@ export function decodeEnvelope(body: Uint8Array): Envelope {
   }
   const o = envelope.toObject(m, { ...toObject, defaults: false }) as Record<string, Record<string, unknown>>;
   const keys = Object.keys(o);
-  if (keys.length !== 1) throw new PeeringProtocolError('message carries no hello, reply, proof, result, keepalive or peer exchange');
+  if (keys.length !== 1) throw new PeeringProtocolError('message carries no hello, reply, proof, result, keepalive, peer exchange or endpoint');
   const which = keys[0]!;
   const x = envelope.toObject(m, toObject) as Record<string, Record<string, unknown>>;
   const v = x[which]!;
@@ -134,6 +139,10 @@ export function decodeEnvelope(body: Uint8Array): Envelope {
       return { peersRequest: { max: Number(v['max']) } };
     case 'peersReply':
       return { peersReply: { peers: ((v['peers'] as unknown[]) ?? []).map(sb) } };
+    case 'observed':
+      return { observed: { endpoint: String(v['endpoint'] ?? '') } };
+    case 'candidates':
+      return { candidates: { endpoints: ((v['endpoints'] as unknown[]) ?? []).map(String) } };
     case 'result': {
       const link = o[which]!['link'] as { kind?: string; vni?: number; greKey?: number } | undefined;
       return {

@@ -19,22 +19,33 @@
  * known here and dials us is accepted once its handshake succeeds ('inbound'; it goes when its session
  * does). Peer exchange runs on the sessions: a PeersRequest is answered with the signed bindings of the
  * peers this node has authenticated, which the asker checks and dials.
+ *
+ * NAT traversal, as the anchors (Tailscale, Nebula) do it, with the mesh as the rendezvous:
+ *   - a relay (peering.relay, capability 'relay') tells each peer where that peer's VXLAN packets come
+ *     from (`observed`: its NAT's mapping, which the forwarding plane learns on the peer's roaming link);
+ *   - a peer whose endpoint does not answer but whose mesh address is routed (through the relay) is
+ *     dialled at its mesh address: the session rides the mesh, authenticated like any other;
+ *   - over such a session each side sends its `candidates` (the mapping its relay saw first) and makes
+ *     its link toward the other's; both sending at once opens both NATs (hole punching). When the direct
+ *     link's OSPF adjacency forms, it is the shorter path and traffic moves to it; when it never does
+ *     (a NAT that maps per destination, a firewall), traffic stays on the relayed path.
  */
 import { EventEmitter } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_PORTS, DEFAULT_VNI, parseHostPort, type HostPort, type MoltnetConfig, type PeerConfig } from '../../config/schema.js';
-import { uuidToMeshAddress } from '../../common/address.js';
+import { formatIpv6, isMeshAddress, meshAddressBytes, uuidToMeshAddress } from '../../common/address.js';
 import { deriveGreKey } from '../../transport/wire/gre.js';
 import { PORTS } from '../../common/ports.js';
 import type { Link, LinkRequest } from '../link-manager.js';
 import type { Service, ServiceContext } from '../service.js';
 import type { MoltIdBackend } from '../identity/backend.js';
 import { ReplayCache, signBinding, verifySignedBinding, type LocalIdentity, type PeerPolicy, type VerifiedPeer } from './handshake.js';
-import { MAX_FRAME, type Envelope, type LinkParams, type SignedBinding } from './messages.js';
+import { MAX_FRAME, type LinkParams, type SessionMessage, type SignedBinding } from './messages.js';
 import { SourceLimiter } from './limits.js';
 import { PinStore } from './pins.js';
 import { PeeringSession } from './session.js';
+import { BFD_DOWN_REASON } from '../bfd/service.js';
 import { TrustPolicy, canonicalEntry } from './trust.js';
 
 export interface PeeringSection {
@@ -75,6 +86,8 @@ const MAX_HANDSHAKES = 256;
 const MAX_DISCOVERED_FAILURES = 6;
 /** Peer exchange: bindings per reply. */
 const MAX_EXCHANGE = 64;
+/** Hole punching: candidate endpoints read from a peer. */
+const MAX_CANDIDATES = 8;
 
 interface PeerEntry {
   config: PeerConfig;
@@ -102,6 +115,13 @@ interface PeerEntry {
   /** Link changes for this peer run one at a time. */
   ops: Promise<void>;
   removed: boolean;
+  /** Dial the peer's mesh address next: its endpoint did not answer and the mesh routes to it. */
+  viaMesh: boolean;
+  /** What the peer offered in its handshake. */
+  capabilities: string[];
+  /** A session carried by the mesh: the peer's candidates, and the one its link was made toward. */
+  candidates: string[] | undefined;
+  punched: string | undefined;
 }
 
 /** What a WireGuard link learns from the handshake. */
@@ -117,6 +137,9 @@ export interface PeerLinkRequestParams {
   /** An inbound peer (maybe behind NAT): its link answers the UDP port its packets come from. */
   roam?: boolean;
 }
+
+/** The parts of a session's message this service reads. */
+type ExchangeMessage = Extract<SessionMessage, { peersRequest: unknown } | { peersReply: unknown }>;
 
 export class PeeringService implements Service<PeeringSection> {
   readonly name = 'peering';
@@ -137,6 +160,10 @@ export class PeeringService implements Service<PeeringSection> {
   private exchangeTimer: unknown;
   /** Mesh addresses an operator removed: not accepted inbound or from discovery until added again. */
   private readonly removedByOperator = new Set<string>();
+  /** Where a relay sees this node's VXLAN packets come from (its NAT's mapping), and which relay said so. */
+  private publicUdp: { endpoint: string; from: string } | undefined;
+  /** The underlay address a session last reached a peer from (a binding's endpoint on mesh sessions). */
+  private underlayLocal: string | undefined;
   readonly events = new EventEmitter<PeeringEvents>();
   readonly counters = {
     connections: 0,
@@ -147,6 +174,10 @@ export class PeeringService implements Service<PeeringSection> {
     exchange_received: 0,
     exchange_bad: 0,
     discovered_dropped: 0,
+    observed_sent: 0,
+    observed_received: 0,
+    candidates_bad: 0,
+    punch_attempts: 0,
   };
 
   constructor(private readonly wallClock: () => number = Date.now) {}
@@ -163,13 +194,17 @@ export class PeeringService implements Service<PeeringSection> {
     await this.loadKey();
     const onDown = (l: Link, reason: string) => this.linkDown(l, reason);
     const onUp = (l: Link) => this.linkUp(l);
+    const onRoamed = (l: Link, endpoint: string) => this.roamed(l, endpoint);
     ctx.links.on('down', onDown);
     ctx.links.on('up', onUp);
-    this.unsubscribe.push(() => ctx.links.off('down', onDown), () => ctx.links.off('up', onUp));
+    ctx.links.on('roamed', onRoamed);
+    this.unsubscribe.push(() => ctx.links.off('down', onDown), () => ctx.links.off('up', onUp), () => ctx.links.off('roamed', onRoamed));
     ctx.queries.register('peers', () => this.describe());
     ctx.queries.register('peering', () => ({
       port: this.cfg.peering.port,
       moltid: this.moltidKey ? `MOLTID:0x${this.moltidKey.toString('hex')}` : null,
+      relay: this.cfg.peering.relay,
+      ...(this.publicUdp ? { publicEndpoint: this.publicUdp.endpoint, publicEndpointFrom: this.publicUdp.from } : {}),
       pinned: Object.fromEntries(this.pins),
       handshakesInProgress: this.limiter.inProgress,
       counters: this.counters,
@@ -285,6 +320,10 @@ export class PeeringService implements Service<PeeringSection> {
       dialing: false,
       ops: Promise.resolve(),
       removed: false,
+      viaMesh: false,
+      capabilities: [],
+      candidates: undefined,
+      punched: undefined,
     };
   }
 
@@ -355,6 +394,7 @@ export class PeeringService implements Service<PeeringSection> {
       sinceSeconds: Math.round((now - e.since) / 1000),
       sessions: [...e.sessions].filter((s) => s.state === 'established').length,
       ...this.sessionFacts(e, now),
+      ...this.pathFacts(e),
       ...(e.link ? { link: { id: e.link.id, state: e.link.up ? 'up' : 'down', ...(e.link.up ? {} : { downReasons: [...e.link.downReasons] }) } } : { link: null }),
     }));
   }
@@ -363,7 +403,22 @@ export class PeeringService implements Service<PeeringSection> {
   private sessionFacts(e: PeerEntry, now: number): Record<string, unknown> {
     const s = [...e.sessions].find((x) => x.state === 'established');
     if (!s) return {};
-    return { observedAddress: normalizeAddr(s.remoteAddress), lastHeardSeconds: Math.round((now - s.lastHeard) / 1000) };
+    return {
+      session: isMeshSession(s) ? 'mesh' : 'underlay',
+      observedAddress: normalizeAddr(s.remoteAddress),
+      lastHeardSeconds: Math.round((now - s.lastHeard) / 1000),
+      ...(e.link?.observed ? { observedEndpoint: e.link.observed } : {}),
+      ...(e.candidates ? { candidates: e.candidates } : {}),
+    };
+  }
+
+  /** 'direct' when the route to the peer is its own link, 'relayed' (via which link) when it goes elsewhere. */
+  private pathFacts(e: PeerEntry): Record<string, unknown> {
+    if (e.state !== 'established') return {};
+    const id = this.ctx.lookupRoute(meshAddressBytes(e.config.address));
+    if (id === undefined) return { path: 'none' };
+    if (e.link && id === e.link.id) return { path: 'direct' };
+    return { path: 'relayed', via: this.ctx.links.nameOf(id) };
   }
 
   // --- sessions -------------------------------------------------------------------------------
@@ -423,18 +478,31 @@ export class PeeringService implements Service<PeeringSection> {
     e.dialing = true;
     e.attempts++;
     if (e.state !== 'established') this.setState(e, 'connecting', e.reason);
-    const socket = connect({ host: e.config.endpoint.host, port: this.cfg.peering.port, timeout: CONNECT_TIMEOUT_MS });
+    // Through the mesh (a relay carries it) when the endpoint did not answer last time and the mesh has a
+    // route to the peer; from our mesh address, which is what the peer checks the handshake against.
+    const overMesh = e.viaMesh && this.meshRouted(e);
+    const host = overMesh ? e.config.address : e.config.endpoint.host;
+    const socket = connect({
+      host,
+      port: this.cfg.peering.port,
+      timeout: CONNECT_TIMEOUT_MS,
+      ...(overMesh ? { localAddress: formatIpv6(this.ctx.node.meshAddress) } : {}),
+    });
     const failed = (reason: string) => {
       socket.destroy();
       if (!e.dialing) return;
       e.dialing = false;
       if (e.removed || this.stopped) return;
+      // Alternate: an endpoint that does not answer (behind NAT) is tried through the mesh next, and back.
+      e.viaMesh = !overMesh && this.meshRouted(e);
+      // The peer dialled us meanwhile: that session stands, nothing to retry.
+      if ([...e.sessions].some((s) => s.state === 'established')) return;
       this.setState(e, e.state === 'refused' ? 'refused' : 'waiting', reason);
       if (this.failedTooOften(e, reason)) return;
       this.retry(e);
     };
-    socket.once('timeout', () => failed(`no answer from ${e.config.endpoint.host} port ${this.cfg.peering.port} within ${CONNECT_TIMEOUT_MS / 1000} s`));
-    socket.once('error', (err) => failed(`cannot reach ${e.config.endpoint.host} port ${this.cfg.peering.port}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+    socket.once('timeout', () => failed(`no answer from ${host} port ${this.cfg.peering.port} within ${CONNECT_TIMEOUT_MS / 1000} s`));
+    socket.once('error', (err) => failed(`cannot reach ${host} port ${this.cfg.peering.port}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
     socket.once('connect', () => {
       socket.setTimeout(0);
       socket.removeAllListeners('timeout');
@@ -486,7 +554,7 @@ export class PeeringService implements Service<PeeringSection> {
         ...(dialled?.config.uuid ? { expectUuid: dialled.config.uuid } : {}),
         timeoutMs: this.cfg.peering.handshakeTimeoutMs,
         windowMs: this.cfg.peering.windowSeconds * 1000,
-        capabilities: ['vxlan', 'gre', 'wireguard'],
+        capabilities: ['vxlan', 'gre', 'wireguard', ...(this.cfg.peering.relay ? ['relay'] : [])],
       },
       clock: this.ctx.clock,
       wallClock: this.wallClock,
@@ -509,7 +577,14 @@ export class PeeringService implements Service<PeeringSection> {
     return {
       binding: (wall) => {
         if (!this.moltidKey) throw new Error('this node has no MoltID key (run moltnet id init)');
-        const host = normalizeAddr(socket?.localAddress ?? '');
+        let host = normalizeAddr(socket?.localAddress ?? '');
+        if (host && !isMeshAddress(host)) this.underlayLocal = host;
+        // A session over the mesh: the binding names an underlay endpoint, never a mesh address (peers that
+        // receive it by exchange dial it): the mapping a relay saw, else the address other sessions use.
+        if (isMeshAddress(host) && announced === undefined) {
+          if (this.publicUdp) announced = this.publicUdp.endpoint;
+          else host = this.underlayLocal ?? '::';
+        }
         return {
           uuid: node.uuid,
           meshAddress: node.meshAddress,
@@ -627,10 +702,20 @@ export class PeeringService implements Service<PeeringSection> {
     e.signed = peer.signed;
     e.failures = 0;
     e.retryMs = FIRST_RETRY_MS;
-    s.on('exchange', (m) => this.onExchange(e, s, m));
+    e.capabilities = peer.capabilities ?? [];
+    s.on('message', (m) => this.onMessage(e, s, m));
     if (this.cfg.discovery.exchange) s.send({ peersRequest: { max: MAX_EXCHANGE } });
     if (e.dialTimer !== undefined) this.ctx.timers.clearTimeout(e.dialTimer);
     e.dialTimer = undefined;
+    if (isMeshSession(s)) {
+      // Relayed: the link waits for the peer's candidates (hole punching); ours go now.
+      this.setState(e, 'established', undefined);
+      this.ctx.log.info({ peer: e.config.name, uuid: peer.uuid, role: s.role, source: e.source }, 'peer authenticated over the mesh (relayed); trying a direct path');
+      this.sendCandidates(s);
+      if (e.candidates) this.punch(e);
+      this.events.emit('established', { name: e.config.name, uuid: peer.uuid, address: peer.address, endpoint: e.config.endpoint, source: e.source, moltid: peer.moltid });
+      return;
+    }
     const wireguard = e.config.link === 'wireguard' ? { publicKey: peer.wireguardKey!, port: peer.wireguardPort! } : undefined;
     const key = wireguard ? `${Buffer.from(wireguard.publicKey).toString('hex')}:${wireguard.port}` : 'plain';
     void this.serial(e, async () => {
@@ -646,6 +731,7 @@ export class PeeringService implements Service<PeeringSection> {
         e.linkKey = key;
         this.setState(e, 'established', undefined);
         this.ctx.log.info({ peer: e.config.name, uuid: peer.uuid, link: e.link.id, role: s.role, source: e.source }, 'peer authenticated; link up');
+        if (this.cfg.peering.relay && e.link.observed) this.sendObserved(e, e.link.observed);
         this.events.emit('established', { name: e.config.name, uuid: peer.uuid, address: peer.address, endpoint: e.config.endpoint, source: e.source, moltid: peer.moltid });
       } catch (err) {
         const why = `link not made: ${(err as Error).message}`;
@@ -671,8 +757,15 @@ export class PeeringService implements Service<PeeringSection> {
     return e;
   }
 
+  /** A message on an established session. */
+  private onMessage(e: PeerEntry, s: PeeringSession, m: SessionMessage): void {
+    if ('observed' in m) this.onObserved(e, m.observed.endpoint);
+    else if ('candidates' in m) this.onCandidates(e, s, m.candidates.endpoints);
+    else this.onExchange(e, s, m);
+  }
+
   /** Peer exchange on an established session. */
-  private onExchange(e: PeerEntry, s: PeeringSession, m: Extract<Envelope, { peersRequest: unknown } | { peersReply: unknown }>): void {
+  private onExchange(e: PeerEntry, s: PeeringSession, m: ExchangeMessage): void {
     if ('peersRequest' in m) {
       if (!this.cfg.discovery.exchange) return s.send({ peersReply: { peers: [] } });
       const max = Math.min(Math.max(0, m.peersRequest.max || MAX_EXCHANGE), MAX_EXCHANGE);
@@ -701,6 +794,11 @@ export class PeeringService implements Service<PeeringSection> {
         const ep = parseHostPort(v.binding.endpoint, DEFAULT_PORTS[this.cfg.discovery.link]);
         endpoint = { host: ep.host, port: ep.port ?? DEFAULT_PORTS[this.cfg.discovery.link] };
       } catch {
+        this.counters.exchange_bad++;
+        continue;
+      }
+      if (isMeshAddress(endpoint.host)) {
+        // An endpoint inside the mesh is no underlay address (a tunnel through itself).
         this.counters.exchange_bad++;
         continue;
       }
@@ -736,6 +834,7 @@ export class PeeringService implements Service<PeeringSection> {
     }
     const wasEstablished = s.wasEstablished;
     e.sessions.delete(s);
+    if (isMeshSession(s) && wasEstablished) e.candidates = undefined;
     if (e.removed || this.stopped) return;
     const stillUp = [...e.sessions].some((o) => o.state === 'established');
     if (stillUp) return;
@@ -754,6 +853,7 @@ export class PeeringService implements Service<PeeringSection> {
           await this.ctx.links.remove(e.link.id).catch(() => undefined);
           e.link = undefined;
           e.linkKey = undefined;
+          e.punched = undefined;
         }
       });
       this.setState(e, 'waiting', reason);
@@ -761,12 +861,93 @@ export class PeeringService implements Service<PeeringSection> {
       this.setState(e, 'waiting', reason);
     } else {
       this.counters.handshakes_failed++;
+      // Something else answers at the endpoint (a private address reused on another LAN): try the mesh.
+      if (s.role === 'initiator' && !isMeshSession(s)) e.viaMesh = this.meshRouted(e);
       if (refusal) this.ctx.log.warn({ peer: e.config.name, reason }, 'peering refused');
       this.setState(e, refusal ? 'refused' : 'waiting', reason);
       if (s.role === 'initiator' && this.failedTooOften(e, reason)) return;
     }
     // A session we did not dial still tells us to try ours.
     if (!e.dialing && e.dialTimer === undefined && ![...e.sessions].some((o) => o.state === 'handshake')) this.retry(e);
+  }
+
+  // --- NAT traversal ----------------------------------------------------------------------------
+
+  /** The forwarding plane heard a roaming link's peer at `endpoint`: a relay tells the peer. */
+  private roamed(l: Link, endpoint: string): void {
+    if (!this.cfg.peering.relay) return;
+    const e = this.entryOfLink(l);
+    if (e) this.sendObserved(e, endpoint);
+  }
+
+  private sendObserved(e: PeerEntry, endpoint: string): void {
+    for (const s of e.sessions) {
+      if (s.state !== 'established' || isMeshSession(s)) continue;
+      s.send({ observed: { endpoint } });
+      this.counters.observed_sent++;
+    }
+  }
+
+  /** A relay says where our VXLAN packets come from: our candidate for peers behind NAT. */
+  private onObserved(e: PeerEntry, endpoint: string): void {
+    if (!e.capabilities.includes('relay')) return; // only a peer that offers the role is asked to know
+    const ep = parseEndpoint(endpoint);
+    if (!ep) {
+      this.counters.candidates_bad++;
+      return;
+    }
+    this.counters.observed_received++;
+    if (this.publicUdp?.endpoint === endpoint) return;
+    this.publicUdp = { endpoint, from: e.config.name };
+    this.ctx.log.info({ endpoint, relay: e.config.name }, 'a relay sees this node\'s VXLAN packets from this endpoint');
+    for (const other of this.peers.values()) for (const s of other.sessions) if (s.state === 'established' && isMeshSession(s)) this.sendCandidates(s);
+  }
+
+  private sendCandidates(s: PeeringSession): void {
+    const endpoints = this.publicUdp ? [this.publicUdp.endpoint] : [];
+    s.send({ candidates: { endpoints } });
+  }
+
+  /** A peer reached over the mesh says where to send to it directly. */
+  private onCandidates(e: PeerEntry, s: PeeringSession, endpoints: string[]): void {
+    if (!isMeshSession(s)) return; // a session on the underlay already has its direct link
+    const good = endpoints.slice(0, MAX_CANDIDATES).filter((x) => parseEndpoint(x) !== undefined);
+    if (good.length < Math.min(endpoints.length, MAX_CANDIDATES)) this.counters.candidates_bad++;
+    e.candidates = good;
+    this.punch(e);
+  }
+
+  /**
+   * Make the peer's link toward its first candidate (roaming: it answers the port the peer's packets
+   * come from). Our OSPF and BFD packets on it open our NAT toward the peer while the peer's open its.
+   */
+  private punch(e: PeerEntry): void {
+    const target = e.candidates?.[0];
+    if (target === undefined || target === e.punched) return;
+    if (e.config.link !== 'vxlan') return; // the relay observed the VXLAN socket's mapping, no other
+    const ep = parseEndpoint(target)!;
+    void this.serial(e, async () => {
+      if (e.removed || ![...e.sessions].some((x) => x.state === 'established' && isMeshSession(x))) return;
+      if (e.link) await this.ctx.links.remove(e.link.id);
+      e.link = undefined;
+      e.punched = target;
+      this.counters.punch_attempts++;
+      try {
+        // Held down until BFD proves the path: a hole that never opens must not take the relayed route.
+        const hold = this.ctx.services.get('bfd') ? [BFD_DOWN_REASON] : [];
+        e.link = await this.ctx.links.add({ ...this.request(e, undefined, ep), holdDown: hold });
+        e.linkKey = 'punched';
+        this.ctx.log.info({ peer: e.config.name, endpoint: target, link: e.link.id }, 'hole punching: link toward the peer\'s observed endpoint');
+      } catch (err) {
+        this.ctx.log.warn({ peer: e.config.name, endpoint: target, err: (err as Error).message }, 'hole punching: link not made');
+      }
+    });
+  }
+
+  /** The mesh routes to the peer over some other link (a relay): a session can ride it. */
+  private meshRouted(e: PeerEntry): boolean {
+    const id = this.ctx.lookupRoute(meshAddressBytes(e.config.address));
+    return id !== undefined && id !== e.link?.id;
   }
 
   // --- links ----------------------------------------------------------------------------------
@@ -796,8 +977,10 @@ export class PeeringService implements Service<PeeringSection> {
     return undefined;
   }
 
-  private request(e: PeerEntry, wireguard: WireGuardPeerParams | undefined): LinkRequest {
-    const params: PeerLinkRequestParams = { peer: e.config, ...(wireguard ? { wireguard } : {}), ...(e.source === 'inbound' ? { roam: true } : {}) };
+  /** `punched`: a link toward a peer's observed endpoint, found over the mesh (it roams, as inbound ones do). */
+  private request(e: PeerEntry, wireguard: WireGuardPeerParams | undefined, punched?: HostPort): LinkRequest {
+    const peer = punched ? { ...e.config, endpoint: punched } : e.config;
+    const params: PeerLinkRequestParams = { peer, ...(wireguard ? { wireguard } : {}), ...(e.source === 'inbound' || punched ? { roam: true } : {}) };
     return { name: e.config.name, kind: e.config.link, origin: e.origin, cost: e.config.cost, params };
   }
 
@@ -831,6 +1014,25 @@ function describeParams(p: LinkParams): string {
 
 function shortId(moltid: string): string {
   return moltid.length > 24 ? `${moltid.slice(0, 16)}…${moltid.slice(-8)}` : moltid;
+}
+
+/** A session whose peer is at a mesh address: it rides the mesh (through a relay), not the underlay. */
+function isMeshSession(s: PeeringSession): boolean {
+  return isMeshAddress(normalizeAddr(s.remoteAddress));
+}
+
+/** An IP-literal host:port (an observed or candidate endpoint), or undefined. */
+function parseEndpoint(text: string): HostPort | undefined {
+  if (typeof text !== 'string' || text.length > 64) return undefined;
+  try {
+    const ep = parseHostPort(text, PORTS.vxlan);
+    const host = ep.host;
+    if (!host.includes(':') && !/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return undefined;
+    if (host.includes(':') && isMeshAddress(host)) return undefined;
+    return { host, port: ep.port ?? PORTS.vxlan };
+  } catch {
+    return undefined;
+  }
 }
 
 /** ::ffff:192.0.2.1 (a v4 client on the dual-stack socket) -> 192.0.2.1. */

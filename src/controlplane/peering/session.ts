@@ -14,7 +14,7 @@ import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
 import type { Timers } from '../service.js';
 import { Handshake, type HandshakeOptions, type VerifiedPeer } from './handshake.js';
-import { FrameDecoder, MAX_FRAME, encodeFrame, type Envelope, type LinkParams } from './messages.js';
+import { FrameDecoder, MAX_FRAME, encodeFrame, type Envelope, type LinkParams, type SessionMessage } from './messages.js';
 
 /** A peer that does not read what we send: this much unsent is a dead session. */
 const MAX_UNSENT = 4 * MAX_FRAME;
@@ -35,8 +35,8 @@ export interface SessionOptions {
 export interface SessionEvents {
   established: [];
   closed: [reason: string];
-  /** A peer-exchange message on the established session. */
-  exchange: [message: Extract<Envelope, { peersRequest: unknown } | { peersReply: unknown }>];
+  /** A message of the established session: peer exchange, an observed endpoint, candidates. */
+  message: [message: SessionMessage];
 }
 
 export class PeeringSession extends EventEmitter<SessionEvents> {
@@ -122,9 +122,9 @@ export class PeeringSession extends EventEmitter<SessionEvents> {
     this.lastHeard = this.o.clock.now();
     if (this.state === 'established') {
       if ('keepalive' in m) this.armHold();
-      else if ('peersRequest' in m || 'peersReply' in m) {
+      else if ('peersRequest' in m || 'peersReply' in m || 'observed' in m || 'candidates' in m) {
         this.armHold();
-        this.emit('exchange', m);
+        this.emit('message', m);
       } else this.close(`unexpected ${Object.keys(m)[0]} after the handshake`);
       return;
     }
