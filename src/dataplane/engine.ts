@@ -30,6 +30,7 @@ import { DECAP_BAD, DECAP_NOT_IPV6, DECAP_REPLY, DECAP_WRONG_MAC, type Dataplane
 import { Forwarder, ICMP_OFFSET, V_HOST, V_ICMP, V_PUNT } from './forward.js';
 import { PeerTable } from './peer-table.js';
 import { PuntQueue, type PuntBatch, type PuntOptions } from './punt.js';
+import { TokenBuckets } from './ratelimit.js';
 
 export interface Port {
   fd: number;
@@ -152,9 +153,8 @@ export class Engine {
   /** Senders that are configured peers still to be authenticated (peering): dropped, but counted apart. */
   private readonly pendingPeers = new PeerTable();
   private readonly punts: PuntQueue;
-  /** Per link id: the reply bucket's tokens and when they were last counted (see replyBudget). */
-  private readonly replyTokens: number[] = [];
-  private readonly replyLast: number[] = [];
+  /** Per link: the budget for link-layer replies to its peer (ND); full when the link is added. */
+  private readonly replyBudget = new TokenBuckets(LINK_REPLY_RATE, LINK_REPLY_BURST);
   /** Per link id: 1 once a roaming link heard from its peer (the first packet is reported, then changes). */
   private readonly roamHeard: number[] = [];
 
@@ -269,7 +269,7 @@ export class Engine {
     this.peers.set(link.port, link.remote, link.id);
     zeroLinkCounters(this.counters, link.id);
     this.punts.resetLink(link.id);
-    this.replyLast[link.id] = Number.NEGATIVE_INFINITY;
+    this.replyBudget.reset(link.id);
     this.roamHeard[link.id] = 0;
     this.fwd.setLinkMtu(link.id, link.mtu);
   }
@@ -454,7 +454,7 @@ export class Engine {
     if (inner < 0) {
       if (inner === DECAP_REPLY) {
         // Answering costs a send: a peer soliciting at line rate would spend the thread on replies.
-        if (this.replyBudget(link.id, now)) this.sendLinkReply(link, now);
+        if (this.replyBudget.take(link.id, now)) this.sendLinkReply(link, now);
         else this.dropRx(lc, C.drop_nd_policed);
       }
       else if (inner === DECAP_BAD) this.dropRx(lc, C.drop_bad_encap);
@@ -551,19 +551,6 @@ export class Engine {
     const target = this.fwd.icmpTarget;
     if (target === V_HOST) this.toHost(off, len);
     else if (target >= 0) this.toLink(target, off, len, now);
-  }
-
-  /** A token from the link's bucket for replies to its peer (ND); links get a full bucket when added. */
-  private replyBudget(linkId: number, now: number): boolean {
-    const last = this.replyLast[linkId] ?? Number.NEGATIVE_INFINITY;
-    const t = last === Number.NEGATIVE_INFINITY ? LINK_REPLY_BURST : Math.min(LINK_REPLY_BURST, this.replyTokens[linkId]! + ((now - last) * LINK_REPLY_RATE) / 1000);
-    this.replyLast[linkId] = now;
-    if (t < 1) {
-      this.replyTokens[linkId] = t;
-      return false;
-    }
-    this.replyTokens[linkId] = t - 1;
-    return true;
   }
 
   private sendLinkReply(link: DataplaneLink, now: number): void {

@@ -16,7 +16,7 @@
  */
 import { PORTS } from '../common/ports.js';
 import { C } from './counters.js';
-import { TokenBucket } from './ratelimit.js';
+import { TokenBucket, TokenBuckets } from './ratelimit.js';
 import { IPV6_HEADER_LEN, IP6_NEXT_HEADER, IPPROTO_ICMPV6, IPPROTO_OSPF, IPPROTO_UDP } from './wire/ipv6.js';
 
 export const PUNT_BFD = 0;
@@ -67,7 +67,6 @@ export const DEFAULT_LINK_PUNT_RATES: Readonly<Record<PuntKind, PuntRate>> = {
   other: { rate: 50, burst: 50 },
 };
 export const DEFAULT_PUNT_QUEUE = 256;
-const KINDS = PUNT_KINDS.length;
 
 const POLICED = [C.punt_policed_bfd, C.punt_policed_ospf, C.punt_policed_icmpv6, C.punt_policed_other];
 
@@ -112,11 +111,8 @@ export class PuntQueue {
   private nBfd = 0;
   private nOther = 0;
   private readonly buckets: TokenBucket[];
-  /** Per link id and kind (index linkId * KINDS + kind): tokens and the time they were last counted. */
-  private linkTokens = new Float64Array(64 * KINDS);
-  private linkLast = new Float64Array(64 * KINDS).fill(Number.NEGATIVE_INFINITY);
-  private readonly linkRate = new Float64Array(KINDS);
-  private readonly linkBurst = new Float64Array(KINDS);
+  /** Per kind, a bucket per link id. */
+  private readonly linkBuckets: TokenBuckets[];
   readonly batch: PuntBatch;
 
   constructor(
@@ -134,11 +130,10 @@ export class PuntQueue {
       if (!(r.rate > 0) || !(r.burst >= 1)) throw new RangeError(`punt rate for ${k} needs rate > 0 and burst >= 1`);
       return new TokenBucket(r.rate, r.burst);
     });
-    PUNT_KINDS.forEach((k, i) => {
+    this.linkBuckets = PUNT_KINDS.map((k) => {
       const r = opts.linkRates?.[k] ?? DEFAULT_LINK_PUNT_RATES[k];
       if (!(r.rate > 0) || !(r.burst >= 1)) throw new RangeError(`per-link punt rate for ${k} needs rate > 0 and burst >= 1`);
-      this.linkRate[i] = r.rate;
-      this.linkBurst[i] = r.burst;
+      return new TokenBuckets(r.rate, r.burst);
     });
     this.batch = {
       count: 0,
@@ -157,7 +152,7 @@ export class PuntQueue {
   /** Offer the packet at slab[off..off+len) from link `linkId`; drops are counted here. */
   offer(linkId: number, slab: Uint8Array, off: number, len: number, now: number): void {
     const kind = puntKind(slab, off, len);
-    if (!this.takeLink(linkId, kind, now) || !this.buckets[kind]!.take(now)) {
+    if (!this.linkBuckets[kind]!.take(linkId, now) || !this.buckets[kind]!.take(now)) {
       this.node[C.drop_punt_overflow]!++;
       this.node[POLICED[kind]!]!++;
       return;
@@ -176,37 +171,9 @@ export class PuntQueue {
     this.lens[j] = len;
   }
 
-  /** A token from the link's bucket of this kind (links get a full bucket when first seen). */
-  private takeLink(linkId: number, kind: number, now: number): boolean {
-    const i = linkId * KINDS + kind;
-    if (i >= this.linkTokens.length) this.grow(linkId);
-    const last = this.linkLast[i]!;
-    const burst = this.linkBurst[kind]!;
-    let t = last === Number.NEGATIVE_INFINITY ? burst : Math.min(burst, this.linkTokens[i]! + ((now - last) * this.linkRate[kind]!) / 1000);
-    this.linkLast[i] = now;
-    if (t < 1) {
-      this.linkTokens[i] = t;
-      return false;
-    }
-    this.linkTokens[i] = t - 1;
-    return true;
-  }
-
-  private grow(linkId: number): void {
-    let n = this.linkTokens.length;
-    while (n <= linkId * KINDS + KINDS) n *= 2;
-    const tokens = new Float64Array(n);
-    tokens.set(this.linkTokens);
-    const last = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
-    last.set(this.linkLast);
-    this.linkTokens = tokens;
-    this.linkLast = last;
-  }
-
   /** A link id was (re)assigned: its buckets start full. */
   resetLink(linkId: number): void {
-    const i = linkId * KINDS;
-    if (i < this.linkLast.length) this.linkLast.fill(Number.NEGATIVE_INFINITY, i, i + KINDS);
+    for (const b of this.linkBuckets) b.reset(linkId);
   }
 
   /** Lay the queue out BFD first into `batch` and empty it; returns the batch (count 0 if nothing). */

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PuntQueue } from '../../src/dataplane/punt.js';
 import { C, createCounters } from '../../src/dataplane/counters.js';
+import { TokenBuckets } from '../../src/dataplane/ratelimit.js';
 
 /** An IPv6 header with next header 89 (OSPF) at offset `off` of a slab. */
 function ospfPacket(slab: Buffer, off: number): number {
@@ -39,4 +40,15 @@ test('a re-assigned link id starts with a full bucket', () => {
   q.resetLink(7000);
   for (let i = 0; i < 10; i++) q.offer(7000, slab, 0, len, 0);
   assert.equal(q.take(slab).count, 5);
+});
+
+test('TokenBuckets: a bucket per id, full at first sight and after reset, refilled at the rate; far ids grow it', () => {
+  const b = new TokenBuckets(10, 2);
+  assert.deepEqual([b.take(0, 0), b.take(0, 0), b.take(0, 0)], [true, true, false]);
+  assert.equal(b.take(60_000, 0), true, 'an id far past the initial size');
+  assert.equal(b.take(0, 0), false, 'growing kept id 0 spent');
+  assert.equal(b.take(0, 100), true, '100 ms at 10/s is one token');
+  assert.equal(b.take(0, 100), false);
+  b.reset(0);
+  assert.equal(b.take(0, 100), true);
 });
