@@ -5,6 +5,7 @@
  * this cache only costs a poll.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
+import { LRUCache } from 'lru-cache';
 import { join } from 'node:path';
 import { isUuid } from '../../common/address.js';
 import type { HostPort } from '../../config/schema.js';
@@ -21,12 +22,13 @@ export interface CachedPeer {
 }
 
 export class PeerCache {
-  private readonly peers = new Map<string, CachedPeer>();
+  private readonly peers: LRUCache<string, CachedPeer>;
   readonly path: string;
   private writing: Promise<void> = Promise.resolve();
 
-  constructor(stateDir: string, private readonly max = 512) {
+  constructor(stateDir: string, max = 512) {
     this.path = join(stateDir, CACHE_FILE);
+    this.peers = new LRUCache({ max });
   }
 
   /** Load; returns an error message when the file was unusable (the cache then starts empty). */
@@ -51,8 +53,9 @@ export class PeerCache {
     }
   }
 
+  /** Least recently seen first: the order the file keeps, so a reload restores the recency. */
   list(): CachedPeer[] {
-    return [...this.peers.values()];
+    return [...this.peers.rvalues()].filter((p): p is CachedPeer => p !== undefined);
   }
 
   get size(): number {
@@ -60,9 +63,7 @@ export class PeerCache {
   }
 
   put(p: CachedPeer): void {
-    this.peers.delete(p.uuid);
     this.peers.set(p.uuid, p);
-    while (this.peers.size > this.max) this.peers.delete(this.peers.keys().next().value!);
   }
 
   delete(uuid: string): boolean {
