@@ -144,6 +144,7 @@ class BenchIo implements NativeAddon {
     return 4789;
   }
   setThreadPriority(): void {}
+  setSocketBuffers(): void {}
 }
 
 /**

@@ -426,6 +426,37 @@ static napi_value js_set_thread_priority(napi_env env, napi_callback_info info) 
   return NULL;
 }
 
+/* setSocketBuffers(pid, fd, bytes): the receive and send buffers of another process's socket (Linux 5.6+,
+ * root). wireguard-go before 2023 leaves its UDP socket at the system default (208 KiB), which a burst
+ * of full-size packets overruns; newer releases raise it themselves with SO_RCVBUFFORCE. The socket is
+ * shared between its descriptors, so setting it through a duplicate (pidfd_getfd) sets it for the owner. */
+static napi_value js_set_socket_buffers(napi_env env, napi_callback_info info) {
+  call_t c;
+  int64_t pid, fd, bytes;
+  if (!start(&c, env, info, "setSocketBuffers") || !arg_int(&c, 0, "pid", 1, INT32_MAX, &pid) || !arg_int(&c, 1, "fd", 0, INT32_MAX, &fd) ||
+      !arg_int(&c, 2, "bytes", 4096, 1 << 30, &bytes))
+    return NULL;
+#if defined(__linux__) && defined(SYS_pidfd_open) && defined(SYS_pidfd_getfd)
+  int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+  if (pidfd < 0) return throw_errno(&c, errno, "", "pidfd_open");
+  int dup = (int)syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
+  int err = dup < 0 ? errno : 0;
+  close(pidfd);
+  if (dup < 0) return throw_errno(&c, err, "", "pidfd_getfd");
+  int size = (int)bytes;
+  const char *failed = NULL;
+  if (setsockopt(dup, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0) failed = "setsockopt(SO_RCVBUFFORCE)";
+  else if (setsockopt(dup, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0) failed = "setsockopt(SO_SNDBUFFORCE)";
+  err = errno;
+  close(dup);
+  if (failed) return throw_errno(&c, err, "", failed);
+  return NULL;
+#else
+  (void)pid; (void)fd; (void)bytes;
+  return throw_errno(&c, ENOSYS, "", "pidfd_getfd");
+#endif
+}
+
 NAPI_MODULE_INIT() {
   static const struct {
     const char *name;
@@ -436,6 +467,7 @@ NAPI_MODULE_INIT() {
       {"writeBatch", js_write_batch}, {"udpOpen", js_udp_open},
       {"udpLocalPort", js_udp_local_port}, {"recvBatch", js_recv_batch},
       {"sendBatch", js_send_batch},   {"setThreadPriority", js_set_thread_priority},
+      {"setSocketBuffers", js_set_socket_buffers},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

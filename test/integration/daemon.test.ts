@@ -48,6 +48,7 @@ describe('moltnet up: life cycle', { timeout: 120_000 }, () => {
     assert.match(lines[0]!, /^fd00:6d6f:6c74::\/48 /);
     const link = await sh('ip', ['-n', ns, 'link', 'show', 'dev', 'molt0']);
     assert.match(link, /mtu 1380/);
+    assert.match(link, /qlen 1000/, 'a TUN queue of 1000 packets, not the default 500');
   });
 
   test('show status|links|routes --json', async () => {

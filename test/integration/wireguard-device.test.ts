@@ -129,9 +129,21 @@ describe('WireGuardDevice over wireguard-go in two namespaces', { timeout: 180_0
   test('the interface is up with the overlay /128, the MTU and the overlay route', async () => {
     const link = await sh('ip', ['-n', a.ns, 'link', 'show', 'dev', a.iface]);
     assert.match(link, /[<,]UP[,>].* mtu 1420 /);
+    assert.match(link, /qlen 1000/);
     assert.match(await sh('ip', ['-n', a.ns, '-6', 'addr', 'show', 'dev', a.iface]), new RegExp(`${a.overlay}/128`));
     assert.match(await sh('ip', ['-n', a.ns, '-6', 'route', 'show', 'dev', a.iface]), /fd6d:6f6c:7767::\/48/);
     assert.equal(await readFile(`/proc/${devA.pid}/comm`, 'utf8'), 'wireguard-go\n');
+  });
+
+  test('its UDP sockets get upstream\'s 7 MiB buffers (Debian\'s build leaves them at 208 KiB)', async () => {
+    // ss -m: skmem:(r0,rb<receive buffer>,t0,tb<send buffer>,...); the kernel doubles what is set.
+    const buffers = async () => {
+      const out = await sh('ip', ['netns', 'exec', a.ns, 'ss', '-u', '-a', '-n', '-m', 'sport', '=', `:${a.port}`]);
+      return [...out.matchAll(/rb(\d+),t\d+,tb(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    };
+    const got = await buffers();
+    assert.ok(got.length >= 1, 'no socket on the listen port');
+    for (const [rb, tb] of got) assert.ok(rb! >= 7 << 20 && tb! >= 7 << 20, `rb ${rb} tb ${tb}`);
   });
 
   test('ping6 between the overlay addresses, both ways', async () => {

@@ -144,6 +144,7 @@ export class MemoryNetwork implements NativeAddon {
   }
 
   setThreadPriority(_nice: number): void {}
+  setSocketBuffers(_pid: number, _fd: number, _bytes: number): void {}
 
   udpLocalPort(fd: number): number {
     const f = this.fds.get(fd);

@@ -52,6 +52,11 @@ export interface NativeAddon {
   udpOpen(addr: string, port: number): number;
   /** Set the calling thread's nice value (-20..19); throws with `code` (EACCES without root). */
   setThreadPriority(nice: number): void;
+  /**
+   * The receive and send buffers (SO_RCVBUFFORCE/SO_SNDBUFFORCE) of socket `fd` of process `pid`, through
+   * pidfd_getfd (Linux 5.6+, root): for a supervised child that leaves its socket at the system default.
+   */
+  setSocketBuffers(pid: number, fd: number, bytes: number): void;
   /** The port a UDP socket is bound to (for port 0). */
   udpLocalPort(fd: number): number;
   /** recvmmsg: like readBatch, plus the sender of packet i in addrs[i*20 ..]. */

@@ -17,10 +17,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import { InvalidInputError } from '../../common/errors.js';
 import { systemTimers, type Timers } from '../../controlplane/service.js';
-import { ip } from '../../daemon/host-interface.js';
+import { TUN_TX_QUEUE, ip } from '../../daemon/host-interface.js';
 import { WireGuardBusyError, WireGuardDeviceError, WireGuardNotFoundError, type WireGuardUapiError } from './errors.js';
 import { keyToHex } from './keys.js';
 import { WG_OVERLAY_PREFIX } from './naming.js';
+import { WIREGUARD_SOCKET_BUFFER, raiseUdpBuffers, type SocketBufferIo } from './socket-buffers.js';
+import { loadNative } from '../../dataplane/io/native.js';
 import { formatSetRequest, uapiGet, uapiSet, uapiSocketPath, type UapiDeviceState, type UapiEndpoint, type UapiPeerConfig } from './uapi.js';
 
 export const DEFAULT_WIREGUARD_MTU = 1420;
@@ -60,6 +62,8 @@ export interface WireGuardDeviceOptions {
   log: WireGuardLog;
   timers?: Timers;
   restartBackoff?: { initialMs: number; maxMs: number };
+  /** Raises the process's UDP buffers (socket-buffers.ts); default: the native addon. */
+  socketBuffers?: SocketBufferIo;
 }
 
 export interface WireGuardExit {
@@ -195,15 +199,46 @@ export class WireGuardDevice extends EventEmitter<WireGuardEvents> {
       const addr = this.opts.overlayAddress;
       // No kernel link-local: WireGuard would drop the kernel's router solicitations anyway.
       await ip(['link', 'set', 'dev', iface, 'addrgenmode', 'none'], where).catch(() => undefined);
-      await ip(['link', 'set', 'dev', iface, 'mtu', String(this.mtu), 'up'], where);
+      await ip(['link', 'set', 'dev', iface, 'mtu', String(this.mtu), 'txqueuelen', String(TUN_TX_QUEUE), 'up'], where);
       await ip(['-6', 'addr', 'replace', `${addr}/128`, 'dev', iface, 'nodad'], where);
       await ip(['-6', 'route', 'replace', WG_OVERLAY_PREFIX, 'dev', iface, 'src', addr], where);
       if (proc.exit) throw this.exitError(proc, 'while it was being configured');
       proc.up = true;
+      await this.raiseBuffers(proc);
       return proc;
     } catch (err) {
       await this.kill(proc);
       throw err;
+    }
+  }
+
+  /**
+   * wireguard-go binds its UDP sockets once its interface is up: wait for them (briefly), then give
+   * them upstream's buffer size. A failure costs throughput, not the link: logged, not thrown.
+   */
+  private async raiseBuffers(proc: Proc): Promise<void> {
+    const pid = proc.child.pid;
+    if (pid === undefined) return;
+    let io: SocketBufferIo;
+    try {
+      io = this.opts.socketBuffers ?? loadNative();
+    } catch {
+      return;
+    }
+    const deadline = performance.now() + 1000;
+    try {
+      for (;;) {
+        const n = await raiseUdpBuffers(io, pid, this.opts.listenPort);
+        if (n > 0) {
+          this.log.debug({ interface: this.interfaceName, sockets: n, bytes: WIREGUARD_SOCKET_BUFFER }, 'wireguard-go socket buffers raised');
+          return;
+        }
+        if (performance.now() > deadline || proc.exit) break;
+        await sleep(POLL_MS);
+      }
+      this.log.warn({ interface: this.interfaceName, port: this.opts.listenPort }, 'wireguard-go socket buffers left as they are: its UDP sockets were not found');
+    } catch (err) {
+      this.log.warn({ interface: this.interfaceName, err: (err as Error).message }, 'wireguard-go socket buffers left as they are');
     }
   }
 
