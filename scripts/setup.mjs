@@ -35,6 +35,7 @@ const testPackages = {
   nft: 'nftables',
   tcpdump: 'tcpdump',
   dig: 'dnsutils',
+  curl: 'curl',
   bird: 'bird2',
   '/usr/lib/frr/ospf6d': 'frr',
   'node-gyp-build-deps:make': 'make',

@@ -441,6 +441,12 @@ const shape = {
     mcp: bool().default(true),
     dns: bool().default(true),
     http: bool().default(true),
+    /** Where the REST API and /metrics listen: loopback unless an operator opens it (the mesh address, say). */
+    httpListen: text('host:port', (s) => {
+      const hp = parseHostPort(s);
+      if (!hp.host.includes(':') && !parseIpv4(hp.host)) throw new Reason('an IP address and a port, not a name');
+      return s;
+    }).default('[::1]:8080'),
   }).default({}),
 };
 

@@ -48,9 +48,12 @@ export const systemTimers: Timers = {
 
 export type QueryHandler = (params: Record<string, unknown>) => unknown;
 
-/** `show` answers by name. */
+/** `show` answers by name: registered by the services that own them, read by those that serve them (REST). */
 export interface QueryRegistry {
   register(name: string, handler: QueryHandler): void;
+  /** Any service's (or the daemon's) query by name, as `show <name>` runs it. */
+  get(name: string): QueryHandler | undefined;
+  names(): string[];
 }
 
 export interface ScopedMetrics {

@@ -19,6 +19,7 @@ import { VERSION } from '../common/version.js';
 import { parseHostPort, type KernelLinkConfig, type MoltnetConfig, type PeerConfig } from '../config/schema.js';
 import { loadNative, type NativeAddon } from '../dataplane/io/native.js';
 import { linkCountersObject, nodeCountersObject } from '../dataplane/counters.js';
+import { registerPlaneMetrics } from './plane-metrics.js';
 import { parseIpv6Address } from '../dataplane/wire/ipv6.js';
 import { Fib, NO_ROUTE } from '../dataplane/fib/fib.js';
 import { PORT_GRE, PORT_VXLAN } from '../transport/link-spec.js';
@@ -172,6 +173,7 @@ export class Daemon {
     );
     this.links = links;
     plane.on('roamed', (linkId: number, remote: Uint8Array) => links.observe(linkId, remote));
+    registerPlaneMetrics(this.metrics, plane.counters, links);
     this.wireRib(links);
 
     const node: NodeIdentity = {

@@ -107,6 +107,8 @@ export class ServiceHost {
           this.queries.set(name, handler);
           run.queries.push(name);
         },
+        get: (name) => this.queries.get(name),
+        names: () => [...this.queries.keys()].sort(),
       },
     };
     this.running.set(def.name, run);

@@ -9,6 +9,7 @@ import { OspfService } from '../controlplane/ospf/service.js';
 import { IdentityService, type IdentitySection } from '../controlplane/identity/service.js';
 import { PeeringService, type PeeringSection } from '../controlplane/peering/service.js';
 import { DiscoveryService, type DiscoverySection } from '../controlplane/discovery/service.js';
+import { HttpService, type HttpSection } from '../services/http/service.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyServiceDefinition = ServiceDefinition<MoltnetConfig, any>;
@@ -63,5 +64,13 @@ export const SERVICES: readonly AnyServiceDefinition[] = [
     enabled: (s: MoltnetConfig['ospf']) => s.enabled,
     create: () => new OspfService(),
     disabledHint: 'OSPF is not running on this node (ospf.enabled: false)',
+  },
+  {
+    // Last: it serves what the others registered.
+    name: 'http',
+    section: (c): HttpSection & { enabled: boolean } => ({ listen: c.services.httpListen, enabled: c.services.http }),
+    enabled: (s: { enabled: boolean }) => s.enabled,
+    create: () => new HttpService(),
+    disabledHint: 'the REST API is off on this node (services.http)',
   },
 ];

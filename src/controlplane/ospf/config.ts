@@ -86,6 +86,11 @@ export interface OspfInstanceOptions {
   spfThrottle?: SpfThrottleConfig;
   /** ms, the creation time. */
   now: number;
+  /**
+   * Called after each SPF run with how long it took, by this monotonic clock (ms). Optional and outside
+   * the protocol: the instance stays deterministic without it (tests leave it out).
+   */
+  spfTimer?: { now(): number; ran(ms: number): void };
 }
 
 export interface NeighborStateEvent {

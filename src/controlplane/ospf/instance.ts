@@ -148,6 +148,7 @@ function checkRouterId(id: number): void {
 }
 
 export class OspfInstance {
+  private readonly spfTimer: OspfInstanceOptions['spfTimer'];
   readonly areaId: number;
   private readonly ctx: Ctx;
   private readonly log: Logger;
@@ -168,6 +169,7 @@ export class OspfInstance {
 
   constructor(opts: OspfInstanceOptions) {
     checkRouterId(opts.routerId);
+    this.spfTimer = opts.spfTimer;
     if (opts.linkLocal.length !== 16) throw new InvalidInputError('OSPF link-local address must be 16 bytes');
     const routerId = opts.routerId >>> 0;
     this.ridConflicts = new RouterIdConflicts(opts.routerIdConfigured ?? false);
@@ -461,6 +463,16 @@ export class OspfInstance {
   }
 
   private runSpf(now: number): void {
+    const timer = this.spfTimer;
+    const t0 = timer?.now();
+    try {
+      this.spf(now);
+    } finally {
+      if (timer) timer.ran(timer.now() - t0!);
+    }
+  }
+
+  private spf(now: number): void {
     this.throttle.ran(now);
     count(this.ctx, 'spf_runs');
     const { input, hostPrefixes } = buildSpfInput(this.ctx.lsdb, now, {

@@ -56,6 +56,11 @@ export class OspfService implements Service<OspfConfig> {
   async start(ctx: ServiceContext<OspfConfig>): Promise<void> {
     this.ctx = ctx;
     const cfg = ctx.config;
+    const spfSeconds = ctx.metrics.histogram({
+      name: 'moltnet_ospf_spf_duration_seconds',
+      help: 'How long each SPF run took (its count is the number of runs)',
+      buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
+    });
     const configured = cfg.routerId !== undefined;
     if (!configured) this.generation = await this.loadGeneration();
     const routerId = configured ? parseDottedQuad(cfg.routerId!)! : routerIdFor(ctx.node.uuid, this.generation);
@@ -68,6 +73,7 @@ export class OspfService implements Service<OspfConfig> {
       io: { send: (linkId, dst, packet) => ctx.packets.sendIpv6(linkId, dst, IPPROTO_OSPF, OSPF_HOP_LIMIT, packet) },
       log: ctx.log,
       now: ctx.clock.now(),
+      spfTimer: { now: () => performance.now(), ran: (ms) => spfSeconds.observe(ms / 1000) },
     });
     this.instance = inst;
     inst.onRoutes((routes) => ctx.rib.replaceSource('ospf', ribRoutes(routes)));
@@ -120,13 +126,22 @@ export class OspfService implements Service<OspfConfig> {
     });
     for (const l of ctx.links.list()) this.addLink(l);
     this.registerQueries();
-    const spf = ctx.metrics.gauge({
+    const neighbors = ctx.metrics.gauge({
       name: 'moltnet_ospf_neighbors',
       help: 'OSPF neighbors by state',
       labelNames: ['state'],
       collect: () => {
-        spf.reset();
-        for (const n of inst.neighbors(ctx.clock.now())) spf.inc({ state: n.state });
+        neighbors.reset();
+        for (const n of inst.neighbors(ctx.clock.now())) neighbors.inc({ state: n.state });
+      },
+    });
+    const events = ctx.metrics.gauge({
+      name: 'moltnet_ospf_events',
+      help: 'OSPF counters since start, by name (packets, LSAs, SPF runs)',
+      labelNames: ['event'],
+      collect: () => {
+        events.reset();
+        for (const [k, v] of Object.entries(inst.counters())) events.set({ event: k }, v);
       },
     });
     this.reschedule();
