@@ -151,7 +151,7 @@ describe('config: valid', () => {
     assert.deepEqual(cfg.bfd, { enabled: false, minTxMs: 50, minRxMs: 60, multiplier: 5, multihop: [] });
     assert.deepEqual(cfg.moltbook, { baseUrl: 'https://moltbook.example', apiKeyEnv: 'MB_KEY', pollSeconds: 60, announceSeconds: 21600, submolt: 'general' });
     assert.deepEqual(cfg.discovery, { lan: false, exchange: true, lanExclude: [], lanIntervalSeconds: 10, acceptInbound: true, link: 'vxlan', maxPeers: 256, unsigned: 'accept', exchangeSeconds: 300 });
-    assert.deepEqual(cfg.services, { rpc: true, mcp: false, dns: true, http: false });
+    assert.deepEqual(cfg.services, { rpc: true, mcp: false, dns: true, http: false, httpListen: '[::1]:8080' });
   });
 
   it('the DESIGN.md example config parses', () => {
@@ -276,6 +276,7 @@ describe('config: errors name the key', () => {
     ['wrong type (list for mapping)', withUuid('services: []\n'), /^config\.yaml: services: expected a mapping, got a list$/m],
     ['wrong type (mapping for list)', withUuid('peers: { a: 1 }\n'), /^config\.yaml: peers: expected a list, got a mapping$/m],
     ['bad enum', peer('name: p\nuuid: 88833763-60b7-47db-8703-349c6b2c70ff\nendpoint: 192.0.2.1\nlink: ipip'), /^config\.yaml: peers\[0\]\.link: expected one of vxlan\|gre\|wireguard, got "ipip"$/m],
+    ['the REST API on a name, not an address', withUuid('services: { httpListen: "localhost:8080" }\n'), /^config\.yaml: services\.httpListen: expected host:port, got "localhost:8080" \(an IP address and a port, not a name\)$/m],
     ['bad endpoint port', peer('name: p\nuuid: 88833763-60b7-47db-8703-349c6b2c70ff\nendpoint: "[fd00:1::2]:99999"'), /^config\.yaml: peers\[0\]\.endpoint: expected host:port.*got "\[fd00:1::2\]:99999" \(port 99999 is not in 1\.\.65535\)$/m],
     ['bad endpoint IPv4', peer('name: p\nuuid: 88833763-60b7-47db-8703-349c6b2c70ff\nendpoint: 1.2.3.999:4789'), /^config\.yaml: peers\[0\]\.endpoint: .*"1\.2\.3\.999" is not a valid IPv4 address/m],
     ['bad endpoint host', peer('name: p\nuuid: 88833763-60b7-47db-8703-349c6b2c70ff\nendpoint: "bad_host!:1"'), /^config\.yaml: peers\[0\]\.endpoint: .*not an IP address or DNS name/m],
