@@ -10,6 +10,8 @@ import { IdentityService, type IdentitySection } from '../controlplane/identity/
 import { PeeringService, type PeeringSection } from '../controlplane/peering/service.js';
 import { DiscoveryService, type DiscoverySection } from '../controlplane/discovery/service.js';
 import { HttpService, type HttpSection } from '../services/http/service.js';
+import { DnsService, type DnsSection } from '../services/dns/service.js';
+import { PORTS } from '../common/ports.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyServiceDefinition = ServiceDefinition<MoltnetConfig, any>;
@@ -64,6 +66,13 @@ export const SERVICES: readonly AnyServiceDefinition[] = [
     enabled: (s: MoltnetConfig['ospf']) => s.enabled,
     create: () => new OspfService(),
     disabledHint: 'OSPF is not running on this node (ospf.enabled: false)',
+  },
+  {
+    name: 'dns',
+    section: (c): DnsSection => ({ enabled: c.services.dns, port: PORTS.dns, name: c.name, tunName: c.interface.name }),
+    enabled: (s: DnsSection) => s.enabled,
+    create: () => new DnsService(),
+    disabledHint: 'mesh DNS is off on this node (services.dns)',
   },
   {
     // Last: it serves what the others registered.

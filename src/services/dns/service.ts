@@ -1,0 +1,209 @@
+/**
+ * Mesh DNS (spec §6.3) on this node's mesh address, UDP and TCP 53: the zone (zone.ts) answers, this
+ * module serves it and keeps its names current.
+ *
+ * Names: this node's `name`, then its peers as peering knows them (authenticated ones first, by the name
+ * the config or discovery gave them), then configured peers not yet up. Rebuilt from the peering
+ * service's view at most once a second, when a query comes.
+ *
+ * Bounds: a per-source query rate (token bucket, lru-cache of sources), TCP connections capped, idle TCP
+ * connections closed, TCP messages bounded by their 2-byte length. Where systemd-resolved runs, queries
+ * for ~molt are routed to this server on molt0 (resolvectl), undone at stop.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type Server, type Socket } from 'node:net';
+import { access } from 'node:fs/promises';
+import { execa } from 'execa';
+import { LRUCache } from 'lru-cache';
+import type { Service, ServiceContext } from '../../controlplane/service.js';
+import { TokenBucket } from '../../dataplane/ratelimit.js';
+import { MeshZone, type NameEntry } from './zone.js';
+
+export interface DnsSection {
+  enabled: boolean;
+  port: number;
+  /** This node's name (config `name`), if it has one. */
+  name: string | undefined;
+  /** The host interface, for systemd-resolved's per-link routing. */
+  tunName: string;
+}
+
+const REBUILD_MS = 1000;
+const PER_SOURCE_QPS = 200;
+const PER_SOURCE_BURST = 400;
+const MAX_TCP_CONNECTIONS = 64;
+const TCP_IDLE_MS = 10_000;
+
+interface PeerView {
+  name: string;
+  address: string;
+  state: string;
+  authenticated: boolean;
+  source: string;
+}
+
+export class DnsService implements Service<DnsSection> {
+  readonly name = 'dns';
+  private ctx!: ServiceContext<DnsSection>;
+  readonly zone = new MeshZone();
+  private builtAt = Number.NEGATIVE_INFINITY;
+  private udp: UdpSocket | undefined;
+  private tcp: Server | undefined;
+  private readonly sources = new LRUCache<string, TokenBucket>({ max: 4096 });
+  private resolved = false;
+  private lastConflicts = new Set<string>();
+  /** Why it does not serve (its port is taken), for `show dns`. */
+  private failure: string | undefined;
+  readonly counters = { rate_limited: 0, tcp_connections: 0, tcp_refused: 0 };
+
+  async start(ctx: ServiceContext<DnsSection>): Promise<void> {
+    this.ctx = ctx;
+    const host = ctx.node.address;
+    const port = ctx.config.port;
+    ctx.queries.register('dns', () => {
+      this.rebuild(true);
+      return {
+        listen: `[${host}]:${port}`,
+        serving: this.failure === undefined,
+        ...(this.failure ? { error: this.failure } : {}),
+        names: this.zone.names(),
+        counters: { ...this.zone.counters, ...this.counters },
+        systemdResolved: this.resolved,
+      };
+    });
+    try {
+      await this.listen(host, port);
+    } catch (err) {
+      // Another DNS server holding port 53 on every address must not keep the router from starting.
+      this.failure = `port ${port} on ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+      ctx.log.error({ err: (err as Error).message, port }, 'mesh DNS is not served: its port is taken');
+      await this.stop();
+      return;
+    }
+    ctx.log.info({ listen: `[${host}]:${port}` }, 'mesh DNS listens');
+    await this.routeResolved(true);
+  }
+
+  private async listen(host: string, port: number): Promise<void> {
+    const udp = createSocket({ type: 'udp6', ipv6Only: true });
+    udp.on('message', (msg, rinfo) => this.onUdp(msg, rinfo.address, rinfo.port));
+    udp.on('error', (err) => this.ctx.log.warn({ err: err.message }, 'dns udp socket error'));
+    this.udp = udp;
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind({ address: host, port, exclusive: true }, () => {
+        udp.off('error', reject);
+        resolve();
+      });
+    });
+    const tcp = createServer((s) => this.onTcp(s));
+    tcp.maxConnections = MAX_TCP_CONNECTIONS;
+    tcp.on('drop', () => this.counters.tcp_refused++);
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen({ host, port, ipv6Only: true }, () => {
+        tcp.off('error', reject);
+        resolve();
+      });
+    });
+    this.tcp = tcp;
+  }
+
+  async stop(): Promise<void> {
+    await this.routeResolved(false);
+    try {
+      this.udp?.close();
+    } catch {
+      /* never bound */
+    }
+    this.udp = undefined;
+    const tcp = this.tcp;
+    this.tcp = undefined;
+    if (tcp?.listening) await new Promise<void>((resolve) => tcp.close(() => resolve()));
+  }
+
+  /** The names now: this node, authenticated peers, then the rest (first wins in the zone). */
+  private rebuild(force = false): void {
+    const now = this.ctx.clock.now();
+    if (!force && now - this.builtAt < REBUILD_MS) return;
+    this.builtAt = now;
+    const entries: NameEntry[] = [];
+    if (this.ctx.config.name) entries.push({ name: this.ctx.config.name, address: this.ctx.node.address, source: 'this node' });
+    const peers = (this.ctx.queries.get('peers')?.({}) ?? []) as PeerView[];
+    const up = peers.filter((p) => p.state === 'established');
+    const rest = peers.filter((p) => p.state !== 'established' && p.source === 'config');
+    for (const p of up) entries.push({ name: p.name, address: p.address, source: `${p.authenticated ? 'authenticated' : 'unauthenticated'} peer (${p.source})` });
+    for (const p of rest) entries.push({ name: p.name, address: p.address, source: 'configured peer' });
+    const { conflicts } = this.zone.set(entries);
+    for (const c of conflicts) if (!this.lastConflicts.has(c)) this.ctx.log.warn({ conflict: c }, 'mesh DNS name conflict: the first name wins');
+    this.lastConflicts = new Set(conflicts);
+  }
+
+  private allowed(source: string): boolean {
+    let b = this.sources.get(source);
+    if (!b) {
+      b = new TokenBucket(PER_SOURCE_QPS, PER_SOURCE_BURST);
+      this.sources.set(source, b);
+    }
+    if (b.take(this.ctx.clock.now())) return true;
+    this.counters.rate_limited++;
+    return false;
+  }
+
+  private onUdp(msg: Buffer, address: string, port: number): void {
+    if (!this.allowed(address)) return;
+    this.rebuild();
+    const out = this.zone.answer(msg, true);
+    if (out) this.udp?.send(out, port, address);
+  }
+
+  private onTcp(s: Socket): void {
+    this.counters.tcp_connections++;
+    s.setTimeout(TCP_IDLE_MS, () => s.destroy());
+    s.on('error', () => undefined);
+    let buf: Buffer = Buffer.alloc(0);
+    s.on('data', (chunk: Buffer) => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      while (buf.length >= 2) {
+        const len = buf.readUInt16BE(0);
+        if (buf.length < 2 + len) break;
+        const msg = buf.subarray(2, 2 + len);
+        buf = buf.subarray(2 + len);
+        if (!this.allowed(s.remoteAddress ?? '')) continue;
+        this.rebuild();
+        const out = this.zone.answer(msg, false);
+        if (!out) {
+          s.destroy();
+          return;
+        }
+        const frame = Buffer.alloc(2 + out.length);
+        frame.writeUInt16BE(out.length, 0);
+        out.copy(frame, 2);
+        s.write(frame);
+      }
+    });
+  }
+
+  /** systemd-resolved: send ~molt to us on the mesh interface (and take it back at stop). */
+  private async routeResolved(on: boolean): Promise<void> {
+    if (on) {
+      const present = await access('/run/systemd/resolve/io.systemd.Resolve').then(
+        () => true,
+        () => false,
+      );
+      if (!present) return;
+      try {
+        await execa('resolvectl', ['dns', this.ctx.config.tunName, this.ctx.node.address], { timeout: 5000 });
+        await execa('resolvectl', ['domain', this.ctx.config.tunName, '~molt'], { timeout: 5000 });
+        this.resolved = true;
+        this.ctx.log.info({ interface: this.ctx.config.tunName }, 'systemd-resolved sends ~molt queries to the mesh DNS');
+      } catch (err) {
+        this.ctx.log.warn({ err: (err as Error).message }, 'systemd-resolved runs but could not be told about ~molt');
+      }
+      return;
+    }
+    if (!this.resolved) return;
+    this.resolved = false;
+    await execa('resolvectl', ['revert', this.ctx.config.tunName], { timeout: 5000 }).catch((err: Error) => this.ctx.log.warn({ err: err.message }, 'resolvectl revert failed'));
+  }
+}
