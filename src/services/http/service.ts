@@ -29,7 +29,9 @@ export class HttpService implements Service<HttpSection> {
   private ctx!: ServiceContext<HttpSection>;
   private server: Server | undefined;
   readonly counters = { requests: 0, errors: 0 };
-  /** Where it listens, once it does (port 0 in the config picks a free one). */
+  /** Why it does not serve (its address taken or missing). */
+  private failure: string | undefined;
+  /** Where it listens, once it does. */
   address: { host: string; port: number } | undefined;
 
   async start(ctx: ServiceContext<HttpSection>): Promise<void> {
@@ -41,18 +43,26 @@ export class HttpService implements Service<HttpSection> {
     server.maxConnections = MAX_CONNECTIONS;
     server.on('clientError', (_err, socket) => socket.destroy());
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host, port, ipv6Only: host.includes(':') && host !== '::' }, () => {
-        server.off('error', reject);
-        resolve();
+    ctx.queries.register('http', () => ({ listen: ctx.config.listen, serving: this.failure === undefined, ...(this.failure ? { error: this.failure } : {}), ...this.address, counters: this.counters }));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host, port, ipv6Only: host.includes(':') && host !== '::' }, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (err) {
+      // A port another program holds must not keep the router from starting: said in the log and `show http`.
+      this.failure = `${ctx.config.listen}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+      ctx.log.error({ err: (err as Error).message, listen: ctx.config.listen }, 'the REST API is not served: its address is taken or missing');
+      this.server = undefined;
+      return;
+    }
     server.on('error', (err) => ctx.log.error({ err: err.message }, 'http server error'));
     const a = server.address();
     this.address = a && typeof a === 'object' ? { host: a.address, port: a.port } : undefined;
     ctx.log.info({ listen: ctx.config.listen }, 'REST API and /metrics listen');
-    ctx.queries.register('http', () => ({ listen: ctx.config.listen, ...this.address, counters: this.counters }));
   }
 
   async stop(): Promise<void> {
