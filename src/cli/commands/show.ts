@@ -62,6 +62,15 @@ function render(what: string, r: unknown): string {
     ];
     return lines.join('\n') + '\n';
   }
+  if (what === 'dns') {
+    const d = r as { listen: string; serving: boolean; error?: string; names: { name: string; address: string; source: string }[]; counters: Record<string, number> };
+    const head = `mesh DNS on ${d.listen}: ${d.serving ? 'serving' : `not serving (${d.error ?? '?'})`}\n`;
+    const names = table(['NAME', 'ADDRESS', 'FROM'], d.names.map((n) => [`${n.name}.molt`, n.address, n.source]));
+    const counts = Object.entries(d.counters)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    return `${head}${names}${counts}\n`;
+  }
   if (what === 'peers') {
     const rows = (r as Array<Record<string, unknown>>).map((p) => {
       const link = p['link'] as { id: number; state: string; downReasons?: string[] } | null;
