@@ -7,8 +7,9 @@ import { run as spf } from './spf.bench.js';
 import { run as ospfConvergence } from './ospf-convergence.bench.js';
 import { run as failover } from './failover.bench.js';
 import { run as peering } from './peering.bench.js';
+import { run as rpc } from './rpc.bench.js';
 
-for (const [name, bench] of [['fib', fib], ['forward', forward], ['e2e', e2e], ['spf', spf], ['ospf-convergence', ospfConvergence], ['failover', failover], ['peering', peering]] as const) {
+for (const [name, bench] of [['fib', fib], ['forward', forward], ['e2e', e2e], ['spf', spf], ['ospf-convergence', ospfConvergence], ['failover', failover], ['peering', peering], ['rpc', rpc]] as const) {
   console.log(`# ${name}`);
   for (const r of await bench()) console.log(formatResult(r));
 }

@@ -9,6 +9,7 @@ import { demoCommand } from './commands/demo.js';
 import { idCommand } from './commands/id.js';
 import { peerCommand } from './commands/peer.js';
 import { announceCommand } from './commands/announce.js';
+import { rpcCommand } from './commands/rpc.js';
 import { reloadCommand } from './commands/reload.js';
 import { showCommand } from './commands/show.js';
 import { upCommand } from './commands/up.js';
@@ -22,6 +23,7 @@ const commands: AnyCommand[] = [
   demoCommand,
   peerCommand,
   announceCommand,
+  rpcCommand,
   reloadCommand,
   idCommand,
 ];

@@ -441,6 +441,12 @@ const shape = {
     mcp: bool().default(true),
     dns: bool().default(true),
     http: bool().default(true),
+    /** Agent RPC: the agent's own webhooks, by method (POSTed JSON, its JSON reply is the result). */
+    rpcHandlers: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'a method name'), text('an http(s) URL', parseUrl)).default({}),
+    /** Where methods without a handler of their own go; without it they are "method not found". */
+    rpcDefaultHandler: text('an http(s) URL', parseUrl).optional(),
+    /** Agent RPC requests per second from one address (bursts of twice that). */
+    rpcRatePerSource: int(1, 1_000_000).default(50),
     /** Where the REST API and /metrics listen: loopback unless an operator opens it (the mesh address, say). */
     httpListen: text('host:port', (s) => {
       const hp = parseHostPort(s);

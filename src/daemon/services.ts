@@ -11,6 +11,7 @@ import { PeeringService, type PeeringSection } from '../controlplane/peering/ser
 import { DiscoveryService, type DiscoverySection } from '../controlplane/discovery/service.js';
 import { HttpService, type HttpSection } from '../services/http/service.js';
 import { DnsService, type DnsSection } from '../services/dns/service.js';
+import { RpcService, type RpcSection } from '../services/rpc/service.js';
 import { PORTS } from '../common/ports.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -66,6 +67,20 @@ export const SERVICES: readonly AnyServiceDefinition[] = [
     enabled: (s: MoltnetConfig['ospf']) => s.enabled,
     create: () => new OspfService(),
     disabledHint: 'OSPF is not running on this node (ospf.enabled: false)',
+  },
+  {
+    name: 'rpc',
+    section: (c): RpcSection & { enabled: boolean } => ({
+      enabled: c.services.rpc,
+      port: PORTS.rpc,
+      name: c.name,
+      handlers: c.services.rpcHandlers,
+      defaultHandler: c.services.rpcDefaultHandler,
+      ratePerSource: c.services.rpcRatePerSource,
+    }),
+    enabled: (s: { enabled: boolean }) => s.enabled,
+    create: () => new RpcService(),
+    disabledHint: 'agent RPC is off on this node (services.rpc)',
   },
   {
     name: 'dns',
