@@ -12,6 +12,7 @@ import { DiscoveryService, type DiscoverySection } from '../controlplane/discove
 import { HttpService, type HttpSection } from '../services/http/service.js';
 import { DnsService, type DnsSection } from '../services/dns/service.js';
 import { RpcService, type RpcSection } from '../services/rpc/service.js';
+import { McpService, type McpSection } from '../services/mcp/service.js';
 import { PORTS } from '../common/ports.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -81,6 +82,13 @@ export const SERVICES: readonly AnyServiceDefinition[] = [
     enabled: (s: { enabled: boolean }) => s.enabled,
     create: () => new RpcService(),
     disabledHint: 'agent RPC is off on this node (services.rpc)',
+  },
+  {
+    name: 'mcp',
+    section: (c): McpSection & { enabled: boolean } => ({ enabled: c.services.mcp, port: PORTS.mcp }),
+    enabled: (s: { enabled: boolean }) => s.enabled,
+    create: () => new McpService(),
+    disabledHint: 'MCP is off on this node (services.mcp)',
   },
   {
     name: 'dns',

@@ -48,7 +48,7 @@ test('two daemons over the in-memory addon: config and runtime peers, forwarding
         `interface: { name: molt-${name} }\nunderlay: { listen: "[${n.underlay}]:4789", greListen: "[${n.underlay}]:4754" }\n` +
         `ospf: { enabled: false }\nbfd: { enabled: false }\npeering: { listen: 127.0.0.1, port: ${n === A ? PEERING_PORT : PEERING_PORT + 1} }\n` +
         // The mesh services bind real sockets; these daemons share this process's network.
-        `services: { dns: false, http: false, rpc: false }\n${extra}`,
+        `services: { dns: false, http: false, rpc: false, mcp: false }\n${extra}`,
     );
   let configA = nodeConfig(A, 'a', `peers:\n  - { name: b, uuid: ${B.uuid}, endpoint: "[${B.underlay}]:4789", authenticate: false }\n`);
   const deps = (load: () => ReturnType<typeof nodeConfig>) => ({

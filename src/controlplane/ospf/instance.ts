@@ -670,6 +670,30 @@ export class OspfInstance {
     return out;
   }
 
+  /**
+   * The area as SPF sees it: every router (its ID, its /128s) and every point-to-point adjacency both
+   * ends advertise (an edge per direction, with its metric). What a topology map draws.
+   */
+  topology(now = this.lastNow): { routers: { routerId: string; self: boolean; prefixes: string[] }[]; edges: { from: string; to: string; metric: number }[] } {
+    const { input } = buildSpfInput(this.ctx.lsdb, now, { routerId: this.routerId, links: ourRouterLinks(this.ctx), prefixes: this.prefixes });
+    const prefixes = new Map<number, string[]>();
+    for (const p of input.intraPrefixes) {
+      if (p.attachedTo.kind !== 'router') continue;
+      const list = prefixes.get(p.attachedTo.routerId) ?? [];
+      list.push(`${formatIpv6(Buffer.from(p.prefix))}/${p.length}`);
+      prefixes.set(p.attachedTo.routerId, list);
+    }
+    const routers = [...input.routers.values()].map((r) => ({ routerId: formatRouterId(r.routerId), self: r.routerId === this.routerId, prefixes: prefixes.get(r.routerId) ?? [] }));
+    const edges = [];
+    for (const r of input.routers.values()) {
+      for (const l of r.links) {
+        if (l.type !== 'p2p' || !input.routers.has(l.neighborRouterId)) continue;
+        edges.push({ from: formatRouterId(r.routerId), to: formatRouterId(l.neighborRouterId), metric: l.metric });
+      }
+    }
+    return { routers, edges };
+  }
+
   database(now = this.lastNow): DatabaseEntryInfo[] {
     const names = new Map<number, string>();
     for (const i of this.ctx.ifaces.values()) names.set(i.cfg.linkId, i.cfg.name);

@@ -186,6 +186,7 @@ export class OspfService implements Service<OspfConfig> {
     const { ctx, instance: inst } = this;
     ctx.queries.register('ospf neighbors', () => inst.neighbors(ctx.clock.now()));
     ctx.queries.register('ospf database', () => inst.database(ctx.clock.now()));
+    ctx.queries.register('ospf topology', () => inst.topology(ctx.clock.now()));
     ctx.queries.register('ospf interfaces', () => inst.interfaces());
     ctx.queries.register('ospf routes', () =>
       inst.routes().map((r) => ({

@@ -1,0 +1,200 @@
+/**
+ * MCP over MoltNet (spec §6.2): the official SDK's server on Streamable HTTP at
+ * http://[<mesh address>]:6801/mcp, stateless (a server and transport per request, as the SDK's
+ * stateless mode is meant to be used), so a client anywhere in the mesh can inspect this node.
+ *
+ *   tools       network_diagnosis {address}   reachability, the path (route, next hop) and the RTT to a
+ *                                             mesh address from this node (three pings)
+ *               rfc_lookup {rfc?}             the RFCs of the spec's Appendix A: title, relevance, and
+ *                                             what this node implements of each
+ *               topology_map                  the mesh graph from the OSPF LSDB
+ *   resources   moltnet://routing_table, moltnet://neighbor_state, moltnet://interface_stats
+ *
+ * Bounded: request bodies (1 MiB), connections, one diagnosis at a time per node, and only mesh
+ * addresses are pinged.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { execa } from 'execa';
+import { z } from 'zod';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { Service, ServiceContext } from '../../controlplane/service.js';
+import { formatIpv6, isMeshAddress, parseIpv6 } from '../../common/address.js';
+import { VERSION } from '../../common/version.js';
+import { RFCS } from './rfcs.js';
+
+export interface McpSection {
+  port: number;
+}
+
+const MAX_BODY = 1024 * 1024;
+const MAX_CONNECTIONS = 64;
+
+export class McpService implements Service<McpSection> {
+  readonly name = 'mcp';
+  private ctx!: ServiceContext<McpSection>;
+  private server: Server | undefined;
+  private failure: string | undefined;
+  private diagnosing = false;
+  readonly counters = { requests: 0, tool_calls: 0, resource_reads: 0, errors: 0 };
+
+  async start(ctx: ServiceContext<McpSection>): Promise<void> {
+    this.ctx = ctx;
+    const host = ctx.node.address;
+    const url = `http://[${host}]:${ctx.config.port}/mcp`;
+    ctx.queries.register('mcp', () => ({ url, serving: this.failure === undefined, ...(this.failure ? { error: this.failure } : {}), counters: this.counters }));
+    const server = createServer({ requestTimeout: 30_000, headersTimeout: 5_000 }, (req, res) => void this.handle(req, res));
+    server.maxConnections = MAX_CONNECTIONS;
+    server.on('clientError', (_e, s) => s.destroy());
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host, port: ctx.config.port, ipv6Only: true }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      this.failure = `port ${ctx.config.port} on ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+      ctx.log.error({ err: (err as Error).message }, 'MCP is not served: its port is taken');
+      return;
+    }
+    this.server = server;
+    ctx.log.info({ url }, 'MCP listens');
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.counters.requests++;
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path !== '/mcp') return this.plain(res, 404, { error: `MCP is at /mcp, not ${path}` });
+    // Stateless: no sessions to resume or end, so only POST carries messages.
+    if (req.method !== 'POST') return this.plain(res, 405, { jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this server is stateless, POST /mcp' }, id: null }, { Allow: 'POST' });
+    let body: unknown;
+    try {
+      body = JSON.parse(await readBody(req, MAX_BODY));
+    } catch (err) {
+      this.counters.errors++;
+      return this.plain(res, 400, { jsonrpc: '2.0', error: { code: -32700, message: `Parse error: ${(err as Error).message}` }, id: null });
+    }
+    const mcp = this.mcpServer();
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    res.on('close', () => {
+      void transport.close();
+      void mcp.close();
+    });
+    try {
+      await mcp.connect(transport);
+      await transport.handleRequest(req, res, body);
+    } catch (err) {
+      this.counters.errors++;
+      this.ctx.log.warn({ err: (err as Error).message }, 'MCP request failed');
+      if (!res.headersSent) this.plain(res, 500, { jsonrpc: '2.0', error: { code: -32603, message: 'Internal error' }, id: null });
+    }
+  }
+
+  private plain(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+    res.end(text);
+  }
+
+  /** The tools and resources, on a fresh SDK server (one per request in stateless mode). */
+  private mcpServer(): McpServer {
+    const ctx = this.ctx;
+    const server = new McpServer({ name: 'moltnet', version: VERSION });
+    const json = (v: unknown) => ({ content: [{ type: 'text' as const, text: JSON.stringify(v, null, 1) }], structuredContent: v as Record<string, unknown> });
+    const query = async (name: string) => (await Promise.resolve(ctx.queries.get(name)?.({ what: name }))) ?? null;
+
+    server.registerTool(
+      'network_diagnosis',
+      {
+        description: 'Reachability, path and round-trip time from this node to a MoltNet address (fd00:6d6f:6c74::/48)',
+        inputSchema: { address: z.string().describe('a MoltNet mesh address') },
+      },
+      async ({ address }) => {
+        this.counters.tool_calls++;
+        return json(await this.diagnose(address));
+      },
+    );
+    server.registerTool(
+      'rfc_lookup',
+      {
+        description: 'The RFCs the MoltNet spec builds on (its Appendix A): title, relevance, and what this node implements of each',
+        inputSchema: { rfc: z.number().int().positive().optional().describe('one RFC number; all of them when left out') },
+      },
+      async ({ rfc }) => {
+        this.counters.tool_calls++;
+        if (rfc === undefined) return json({ rfcs: RFCS });
+        const hit = RFCS.find((r) => r.rfc === rfc);
+        if (!hit) return { content: [{ type: 'text' as const, text: `RFC ${rfc} is not among the spec's references (${RFCS.map((r) => r.rfc).join(', ')})` }], isError: true };
+        return json(hit);
+      },
+    );
+    server.registerTool('topology_map', { description: 'The mesh as this node\'s OSPF link-state database has it: routers (with their addresses) and adjacencies' }, async () => {
+      this.counters.tool_calls++;
+      return json((await query('ospf topology')) ?? { routers: [], edges: [], note: 'OSPF is off on this node' });
+    });
+
+    const resource = (name: string, description: string, read: () => Promise<unknown>) =>
+      server.registerResource(name, `moltnet://${name}`, { description, mimeType: 'application/json' }, async (uri) => {
+        this.counters.resource_reads++;
+        return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(await read(), null, 1) }] };
+      });
+    resource('routing_table', 'The routes this node forwards by (the RIB\'s winners: connected, static, OSPF)', () => query('routes'));
+    resource('neighbor_state', 'OSPF neighbors and BFD sessions', async () => ({ ospf: await query('ospf neighbors'), bfd: await query('bfd') }));
+    resource('interface_stats', 'Every link with its state and packet, byte and drop counters', () => query('links'));
+    return server;
+  }
+
+  private async diagnose(input: string): Promise<Record<string, unknown>> {
+    const bytes = parseIpv6(input);
+    if (!bytes || !isMeshAddress(bytes)) return { address: input, error: 'not a MoltNet address (fd00:6d6f:6c74::/48): only mesh addresses are diagnosed' };
+    const address = formatIpv6(bytes);
+    const linkId = this.ctx.lookupRoute(bytes);
+    const route = linkId === undefined ? null : { link: this.ctx.links.nameOf(linkId), self: false };
+    const self = address === this.ctx.node.address;
+    if (!self && linkId === undefined) return { address, reachable: false, route: null, reason: 'no route to it' };
+    if (this.diagnosing) return { address, error: 'another diagnosis is running; try again in a few seconds' };
+    this.diagnosing = true;
+    try {
+      const r = await execa('ping', ['-6', '-c', '3', '-i', '0.2', '-W', '1', '-q', address], { reject: false, timeout: 5000 });
+      const loss = /(\d+(?:\.\d+)?)% packet loss/.exec(r.stdout)?.[1];
+      const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)/.exec(r.stdout);
+      return {
+        address,
+        reachable: r.exitCode === 0,
+        route: self ? { link: 'this node', self: true } : route,
+        lossPercent: loss !== undefined ? Number(loss) : null,
+        rttMs: rtt ? { min: Number(rtt[1]), avg: Number(rtt[2]), max: Number(rtt[3]) } : null,
+      };
+    } finally {
+      this.diagnosing = false;
+    }
+  }
+}
+
+function readBody(req: IncomingMessage, max: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let n = 0;
+    const parts: Buffer[] = [];
+    req.on('data', (d: Buffer) => {
+      n += d.length;
+      if (n > max) {
+        reject(new Error(`body over ${max} bytes`));
+        req.destroy();
+        return;
+      }
+      parts.push(d);
+    });
+    req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+    req.on('error', reject);
+  });
+}
