@@ -35,6 +35,8 @@ export const SERVICES: readonly AnyServiceDefinition[] = [
       wireguard: c.wireguard,
       discovery: c.discovery,
       discovering: c.discovery.lan || c.discovery.exchange || process.env[c.moltbook.apiKeyEnv] !== undefined,
+      name: c.name,
+      services: (['rpc', 'mcp', 'dns'] as const).filter((s) => c.services[s]),
     }),
     enabled: () => true,
     create: () => new PeeringService(),

@@ -35,6 +35,24 @@ describe('mesh DNS', { timeout: 120_000 }, () => {
     }
   });
 
+  test('every node answers for every node of the mesh (names from the registry), and show registry lists them', async () => {
+    const [n1] = chain.nodes;
+    await waitFor(
+      async () => {
+        for (const at of chain.nodes) for (const n of chain.nodes) if ((await short(n1!.ns, [`@${at.address}`, 'AAAA', `${n.name}.molt`])) !== n.address) return false;
+        return true;
+      },
+      20_000,
+      'not every node answers for every name',
+    );
+    const reg = (await callDaemon(n1!.socket, 'show', { what: 'registry' })) as { nodes: { name: string; address: string; moltid: string; services: string[] }[] };
+    assert.deepEqual(reg.nodes.map((n) => n.name).sort(), [chain.nodes[1]!.name, chain.nodes[2]!.name].sort());
+    for (const n of reg.nodes) {
+      assert.match(n.moltid, /^MOLTID:0x/);
+      assert.deepEqual(n.services, ['rpc', 'mcp', 'dns']);
+    }
+  });
+
   test('a node answers for its peers; unknown names are NXDOMAIN, other zones REFUSED', async () => {
     const [n1, n2] = chain.nodes;
     assert.equal(await short(n2!.ns, [`@${n2!.address}`, 'AAAA', `${n1!.name}.molt`]), n1!.address);

@@ -64,10 +64,12 @@ describe('agent RPC', { timeout: 120_000 }, () => {
     assert.deepEqual(i.methods, ['ping', 'info', 'query']);
   });
 
-  test('by name (a peer\'s, from mesh DNS), and a method forwarded to the agent\'s webhook', async () => {
+  test('by name (a peer\'s, and a far node\'s from the registry), and a method forwarded to the agent\'s webhook', async () => {
     const [a, b, c] = chain.nodes;
     const byName = await rpc(0, [`${b!.name}.molt`, 'ping']);
     assert.equal(byName.code, 0, byName.stderr);
+    // A and C are not peers: A knows C's name from C's registry record, flooded through B.
+    await waitFor(async () => (await rpc(0, [c!.name, 'ping'])).code === 0, 15_000, `A cannot call ${c!.name} by name`);
     const q = await rpc(0, [c!.address, 'query', JSON.stringify({ question: 'How do you handle CI/CD pipelines?' })]);
     assert.equal(q.code, 0, `${q.stderr}\n${await logs([chain.nodes[2]!.logPath])}`);
     assert.deepEqual(JSON.parse(q.stdout), { answer: 'I use GitHub Actions', asked: 'How do you handle CI/CD pipelines?', from: a!.address, method: 'query' });
@@ -94,7 +96,7 @@ describe('agent RPC', { timeout: 120_000 }, () => {
     assert.equal(ok.result.pong, true);
   });
 
-  test('signatures: a peer\'s signed request verifies; a bad signature, or one nobody can check, is refused', async () => {
+  test('signatures: a peer\'s signed request verifies, and a far node\'s by its registry record; a bad signature is refused', async () => {
     const [a, b, c] = chain.nodes;
     const state = (i: number) => join(chain.dir, `state${i + 1}`);
     const good = JSON.parse((await inNs(b!.ns, process.execPath, [PROBE, 'signed', b!.address, c!.address, state(1)], 15_000)).stdout) as { result?: { pong: boolean }; error?: string };
@@ -102,9 +104,10 @@ describe('agent RPC', { timeout: 120_000 }, () => {
     const bad = JSON.parse((await inNs(b!.ns, process.execPath, [PROBE, 'signed', b!.address, c!.address, state(1), 'bad'], 15_000)).stdout) as { error?: string; code?: number };
     assert.equal(bad.code, -32001);
     assert.match(bad.error!, /the signature does not verify with .*'s MoltID/);
-    // A is no peer of C (and there is no registry yet): C has no verified MoltID to check it with.
-    const far = JSON.parse((await inNs(a!.ns, process.execPath, [PROBE, 'signed', a!.address, c!.address, state(0)], 15_000)).stdout) as { error?: string; code?: number };
-    assert.equal(far.code, -32001);
-    assert.match(far.error!, /has no verified MoltID here/);
+    // A is no peer of C: C checks A's signature with the MoltID of A's registry record.
+    const far = JSON.parse((await inNs(a!.ns, process.execPath, [PROBE, 'signed', a!.address, c!.address, state(0)], 15_000)).stdout) as { result?: { pong: boolean }; error?: string };
+    assert.equal(far.result?.pong, true, JSON.stringify(far));
+    const farBad = JSON.parse((await inNs(a!.ns, process.execPath, [PROBE, 'signed', a!.address, c!.address, state(0), 'bad'], 15_000)).stdout) as { code?: number };
+    assert.equal(farBad.code, -32001);
   });
 });

@@ -46,17 +46,33 @@ export type Envelope =
   | { peersRequest: { max: number } }
   | { peersReply: { peers: SignedBinding[] } }
   | { observed: { endpoint: string } }
-  | { candidates: { endpoints: string[] } };
+  | { candidates: { endpoints: string[] } }
+  | { registry: { records: RegistryRecord[] } };
+
+/** A node's entry in the mesh-wide registry (peering.proto RegistryRecord). */
+export interface RegistryRecord {
+  binding: SignedBinding;
+  info: Uint8Array;
+  infoSignature: Uint8Array;
+}
+
+export interface RegistryInfoFields {
+  name: string;
+  capabilities: string[];
+  services: string[];
+  version: string;
+  timestampMs: number;
+}
 
 /** The messages of an established session other than keepalives. */
-export type SessionMessage = Extract<Envelope, { peersRequest: unknown } | { peersReply: unknown } | { observed: unknown } | { candidates: unknown }>;
+export type SessionMessage = Extract<Envelope, { peersRequest: unknown } | { peersReply: unknown } | { observed: unknown } | { candidates: unknown } | { registry: unknown }>;
 
 // dist/src/controlplane/peering -> the repository's proto/ (and src/... when run from sources).
 const protoPath = fileURLToPath(new URL('../../../../proto/peering.proto', import.meta.url));
 const protoPathSrc = fileURLToPath(new URL('../../../proto/peering.proto', import.meta.url));
 
 let root: protobuf.Root | undefined;
-function types(): { envelope: protobuf.Type; binding: protobuf.Type } {
+function types(): { envelope: protobuf.Type; binding: protobuf.Type; registryInfo: protobuf.Type } {
   if (!root) {
     try {
       root = protobuf.loadSync(protoPath);
@@ -64,7 +80,11 @@ function types(): { envelope: protobuf.Type; binding: protobuf.Type } {
       root = protobuf.loadSync(protoPathSrc);
     }
   }
-  return { envelope: root.lookupType('moltnet.peering.v1.Envelope'), binding: root.lookupType('moltnet.peering.v1.Binding') };
+  return {
+    envelope: root.lookupType('moltnet.peering.v1.Envelope'),
+    binding: root.lookupType('moltnet.peering.v1.Binding'),
+    registryInfo: root.lookupType('moltnet.peering.v1.RegistryInfo'),
+  };
 }
 
 const toObject: protobuf.IConversionOptions = { longs: Number, defaults: true, arrays: true, oneofs: false };
@@ -93,6 +113,23 @@ export function decodeBinding(bytes: Uint8Array): BindingFields {
     ...(o.wireguardPort ? { wireguardPort: o.wireguardPort } : {}),
     timestampMs: Number(o.timestampMs),
   };
+}
+
+export function encodeRegistryInfo(i: RegistryInfoFields): Buffer {
+  const { registryInfo } = types();
+  return Buffer.from(registryInfo.encode(registryInfo.fromObject(i)).finish());
+}
+
+export function decodeRegistryInfo(bytes: Uint8Array): RegistryInfoFields {
+  const { registryInfo } = types();
+  let m: protobuf.Message;
+  try {
+    m = registryInfo.decode(bytes);
+  } catch (err) {
+    throw new PeeringProtocolError(`registry info does not decode: ${(err as Error).message}`);
+  }
+  const o = registryInfo.toObject(m, toObject) as RegistryInfoFields;
+  return { name: o.name, capabilities: o.capabilities, services: o.services, version: o.version, timestampMs: Number(o.timestampMs) };
 }
 
 /** One framed message, ready to write. */
@@ -143,6 +180,16 @@ export function decodeEnvelope(body: Uint8Array): Envelope {
       return { observed: { endpoint: String(v['endpoint'] ?? '') } };
     case 'candidates':
       return { candidates: { endpoints: ((v['endpoints'] as unknown[]) ?? []).map(String) } };
+    case 'registry':
+      return {
+        registry: {
+          records: ((v['records'] as Record<string, unknown>[]) ?? []).map((r) => ({
+            binding: sb(r['binding']),
+            info: (r['info'] as Buffer) ?? Buffer.alloc(0),
+            infoSignature: (r['infoSignature'] as Buffer) ?? Buffer.alloc(0),
+          })),
+        },
+      };
     case 'result': {
       const link = o[which]!['link'] as { kind?: string; vni?: number; greKey?: number } | undefined;
       return {

@@ -41,7 +41,9 @@ import type { Link, LinkRequest } from '../link-manager.js';
 import type { Service, ServiceContext } from '../service.js';
 import type { MoltIdBackend } from '../identity/backend.js';
 import { ReplayCache, signBinding, verifySignedBinding, type LocalIdentity, type PeerPolicy, type VerifiedPeer } from './handshake.js';
-import { MAX_FRAME, type LinkParams, type SessionMessage, type SignedBinding } from './messages.js';
+import { MAX_FRAME, encodeRegistryInfo, type LinkParams, type RegistryRecord, type SessionMessage, type SignedBinding } from './messages.js';
+import { MeshRegistry, REGISTRY_TAG } from './registry.js';
+import { VERSION } from '../../common/version.js';
 import { SourceLimiter } from './limits.js';
 import { PinStore } from './pins.js';
 import { PeeringSession } from './session.js';
@@ -56,6 +58,9 @@ export interface PeeringSection {
   discovery: MoltnetConfig['discovery'];
   /** Some discovery runs (Moltbook with an API key, LAN beacons, exchange): unknown peers may dial in. */
   discovering: boolean;
+  /** This node's name and the mesh services it runs, for its registry record. */
+  name: string | undefined;
+  services: string[];
 }
 
 export type PeerState = 'connecting' | 'handshake' | 'established' | 'refused' | 'waiting' | 'unauthenticated';
@@ -88,6 +93,11 @@ const MAX_DISCOVERED_FAILURES = 6;
 const MAX_EXCHANGE = 64;
 /** Hole punching: candidate endpoints read from a peer. */
 const MAX_CANDIDATES = 8;
+/** The registry: our record is re-signed this often; records not refreshed for 5 times that expire. */
+const REGISTRY_REFRESH_MS = 60_000;
+const REGISTRY_MAX_RECORDS = 4096;
+/** Registry records per message: they are flooded in frames of at most MAX_FRAME bytes. */
+const REGISTRY_FRAME_BUDGET = MAX_FRAME - 1024;
 
 interface PeerEntry {
   config: PeerConfig;
@@ -141,6 +151,19 @@ export interface PeerLinkRequestParams {
 /** The parts of a session's message this service reads. */
 type ExchangeMessage = Extract<SessionMessage, { peersRequest: unknown } | { peersReply: unknown }>;
 
+/** The registry's view for other services (DNS names, RPC signature checks). */
+export interface RegistryView {
+  name: string;
+  uuid: string;
+  address: string;
+  moltid: string;
+  capabilities: string[];
+  services: string[];
+  version: string;
+  ageSeconds: number;
+  ownsName: boolean;
+}
+
 export class PeeringService implements Service<PeeringSection> {
   readonly name = 'peering';
   private ctx!: ServiceContext<PeeringSection>;
@@ -164,6 +187,9 @@ export class PeeringService implements Service<PeeringSection> {
   private publicUdp: { endpoint: string; from: string } | undefined;
   /** The underlay address a session last reached a peer from (a binding's endpoint on mesh sessions). */
   private underlayLocal: string | undefined;
+  readonly registry = new MeshRegistry({ maxRecords: REGISTRY_MAX_RECORDS, maxAgeMs: 5 * REGISTRY_REFRESH_MS, skewMs: 5 * 60_000 });
+  private ownRecord: RegistryRecord | undefined;
+  private registryTimer: unknown;
   readonly events = new EventEmitter<PeeringEvents>();
   readonly counters = {
     connections: 0,
@@ -209,8 +235,10 @@ export class PeeringService implements Service<PeeringSection> {
       handshakesInProgress: this.limiter.inProgress,
       counters: this.counters,
     }));
+    ctx.queries.register('registry', () => this.registryView());
     await this.listen();
     this.scheduleExchange();
+    await this.refreshRegistry();
   }
 
   reconfigure(section: PeeringSection): boolean {
@@ -223,6 +251,7 @@ export class PeeringService implements Service<PeeringSection> {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.exchangeTimer !== undefined) this.ctx.timers.clearTimeout(this.exchangeTimer);
+    if (this.registryTimer !== undefined) this.ctx.timers.clearTimeout(this.registryTimer);
     for (const u of this.unsubscribe) u();
     for (const e of this.peers.values()) this.clearTimers(e);
     for (const e of this.peers.values()) for (const s of e.sessions) s.close('shutting down');
@@ -705,6 +734,7 @@ export class PeeringService implements Service<PeeringSection> {
     e.capabilities = peer.capabilities ?? [];
     s.on('message', (m) => this.onMessage(e, s, m));
     if (this.cfg.discovery.exchange) s.send({ peersRequest: { max: MAX_EXCHANGE } });
+    this.sendRegistry(s, this.registryRecords());
     if (e.dialTimer !== undefined) this.ctx.timers.clearTimeout(e.dialTimer);
     e.dialTimer = undefined;
     if (isMeshSession(s)) {
@@ -759,7 +789,8 @@ export class PeeringService implements Service<PeeringSection> {
 
   /** A message on an established session. */
   private onMessage(e: PeerEntry, s: PeeringSession, m: SessionMessage): void {
-    if ('observed' in m) this.onObserved(e, m.observed.endpoint);
+    if ('registry' in m) this.onRegistry(s, m.registry.records);
+    else if ('observed' in m) this.onObserved(e, m.observed.endpoint);
     else if ('candidates' in m) this.onCandidates(e, s, m.candidates.endpoints);
     else this.onExchange(e, s, m);
   }
@@ -869,6 +900,101 @@ export class PeeringService implements Service<PeeringSection> {
     }
     // A session we did not dial still tells us to try ours.
     if (!e.dialing && e.dialTimer === undefined && ![...e.sessions].some((o) => o.state === 'handshake')) this.retry(e);
+  }
+
+  // --- the mesh-wide registry ------------------------------------------------------------------
+
+  /** Sign our record anew (name, services, version, now), flood it, expire what was not refreshed. */
+  private async refreshRegistry(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const local = this.localIdentity(undefined, this.publicUdp?.endpoint ?? (this.underlayLocal ? `[${this.underlayLocal}]:${PORTS.vxlan}` : `[::]:${PORTS.vxlan}`));
+      const wall = this.wallClock();
+      const binding = await signBinding(local.binding(wall), local.sign);
+      const info = encodeRegistryInfo({
+        name: (this.cfg.name ?? '').toLowerCase(),
+        capabilities: ['vxlan', 'gre', ...(this.ctx.node.wireguard ? ['wireguard'] : []), ...(this.cfg.peering.relay ? ['relay'] : [])],
+        services: this.cfg.services,
+        version: VERSION,
+        timestampMs: wall,
+      });
+      const infoSignature = await local.sign(Buffer.concat([REGISTRY_TAG, info]));
+      this.ownRecord = { binding, info, infoSignature };
+      const gone = this.registry.expire(wall);
+      if (gone.length > 0) this.ctx.log.info({ nodes: gone.length }, 'registry records expired (their nodes stopped refreshing them)');
+      for (const s of this.establishedSessions()) this.sendRegistry(s, [this.ownRecord]);
+    } catch (err) {
+      this.ctx.log.warn({ err: (err as Error).message }, 'registry record not signed (no MoltID yet?)');
+    } finally {
+      if (!this.stopped) {
+        this.registryTimer = this.ctx.timers.setTimeout(() => {
+          this.registryTimer = undefined;
+          void this.refreshRegistry();
+        }, Math.round(REGISTRY_REFRESH_MS * (0.9 + 0.2 * Math.random())));
+      }
+    }
+  }
+
+  private registryRecords(): RegistryRecord[] {
+    const others = this.registry.entries().filter((e) => e.uuid !== this.ctx.node.uuid);
+    return [...(this.ownRecord ? [this.ownRecord] : []), ...others.map((e) => e.record)];
+  }
+
+  private establishedSessions(except?: PeeringSession): PeeringSession[] {
+    const out: PeeringSession[] = [];
+    for (const e of this.peers.values()) for (const s of e.sessions) if (s !== except && s.state === 'established') out.push(s);
+    return out;
+  }
+
+  /** In frames that fit MAX_FRAME. */
+  private sendRegistry(s: PeeringSession, records: RegistryRecord[]): void {
+    let batch: RegistryRecord[] = [];
+    let bytes = 0;
+    for (const r of records) {
+      const size = r.binding.binding.length + r.binding.signature.length + r.info.length + r.infoSignature.length + 24;
+      if (batch.length > 0 && bytes + size > REGISTRY_FRAME_BUDGET) {
+        s.send({ registry: { records: batch } });
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(r);
+      bytes += size;
+    }
+    if (batch.length > 0) s.send({ registry: { records: batch } });
+  }
+
+  /** Records from a peer: keep what verifies and is newer, and pass exactly that on to the others. */
+  private onRegistry(from: PeeringSession, records: RegistryRecord[]): void {
+    const fresh: RegistryRecord[] = [];
+    const wall = this.wallClock();
+    for (const r of records.slice(0, 256)) {
+      const v = this.registry.accept(r, wall, this.pins);
+      if (v.status === 'new') {
+        if (v.entry.uuid === this.ctx.node.uuid) continue;
+        fresh.push(r);
+      } else if (v.status === 'refused') this.ctx.log.debug({ reason: v.reason }, 'registry record refused');
+    }
+    if (fresh.length === 0) return;
+    for (const s of this.establishedSessions(from)) this.sendRegistry(s, fresh);
+  }
+
+  private registryView(): { digest: string; nodes: RegistryView[]; conflicts: string[]; counters: MeshRegistry['counters'] } {
+    const wall = this.wallClock();
+    const nodes = this.registry
+      .entries()
+      .filter((e) => e.uuid !== this.ctx.node.uuid)
+      .map((e) => ({
+        name: e.info.name,
+        uuid: e.uuid,
+        address: e.address,
+        moltid: e.moltid,
+        capabilities: e.info.capabilities,
+        services: e.info.services,
+        version: e.info.version,
+        ageSeconds: Math.max(0, Math.round((wall - e.info.timestampMs) / 1000)),
+        ownsName: this.registry.ownsName(e),
+      }));
+    return { digest: this.registry.digest(), nodes, conflicts: this.registry.conflicts.slice(-20), counters: this.registry.counters };
   }
 
   // --- NAT traversal ----------------------------------------------------------------------------

@@ -122,7 +122,7 @@ export class PeeringSession extends EventEmitter<SessionEvents> {
     this.lastHeard = this.o.clock.now();
     if (this.state === 'established') {
       if ('keepalive' in m) this.armHold();
-      else if ('peersRequest' in m || 'peersReply' in m || 'observed' in m || 'candidates' in m) {
+      else if ('peersRequest' in m || 'peersReply' in m || 'observed' in m || 'candidates' in m || 'registry' in m) {
         this.armHold();
         this.emit('message', m);
       } else this.close(`unexpected ${Object.keys(m)[0]} after the handshake`);

@@ -130,10 +130,14 @@ export class DnsService implements Service<DnsSection> {
     const entries: NameEntry[] = [];
     if (this.ctx.config.name) entries.push({ name: this.ctx.config.name, address: this.ctx.node.address, source: 'this node' });
     const peers = (this.ctx.queries.get('peers')?.({}) ?? []) as PeerView[];
-    const up = peers.filter((p) => p.state === 'established');
-    const rest = peers.filter((p) => p.state !== 'established' && p.source === 'config');
-    for (const p of up) entries.push({ name: p.name, address: p.address, source: `${p.authenticated ? 'authenticated' : 'unauthenticated'} peer (${p.source})` });
-    for (const p of rest) entries.push({ name: p.name, address: p.address, source: 'configured peer' });
+    const registry = ((this.ctx.queries.get('registry')?.({}) as { nodes?: { name: string; address: string; ownsName: boolean }[] } | undefined)?.nodes ?? []).filter((n) => n.name !== '' && n.ownsName);
+    // The operator's names first (configured peers), then what nodes say of themselves (signed, mesh-wide),
+    // then the names peering gave peers it discovered.
+    const configured = peers.filter((p) => p.source === 'config' || p.source === 'runtime');
+    const discovered = peers.filter((p) => p.state === 'established' && p.source !== 'config' && p.source !== 'runtime');
+    for (const p of configured) entries.push({ name: p.name, address: p.address, source: p.state === 'established' ? `${p.authenticated ? 'authenticated' : 'unauthenticated'} peer (${p.source})` : 'configured peer' });
+    for (const n of registry) entries.push({ name: n.name, address: n.address, source: 'registry' });
+    for (const p of discovered) entries.push({ name: p.name, address: p.address, source: `authenticated peer (${p.source})` });
     const { conflicts } = this.zone.set(entries);
     for (const c of conflicts) if (!this.lastConflicts.has(c)) this.ctx.log.warn({ conflict: c }, 'mesh DNS name conflict: the first name wins');
     this.lastConflicts = new Set(conflicts);

@@ -190,7 +190,11 @@ export class RpcService implements Service<RpcSection> {
   /** The sender's MoltID as peering verified it; undefined when it never proved one. */
   private verifiedMoltId(address: string): string | undefined {
     const peers = (this.ctx.queries.get('peers')?.({}) ?? []) as PeerView[];
-    return peers.find((p) => p.address === address && p.moltid !== undefined)?.moltid;
+    const peer = peers.find((p) => p.address === address && p.moltid !== undefined)?.moltid;
+    if (peer) return peer;
+    // Not a peer: the MoltID its own signed registry record carries (checked at every node it crossed).
+    const registry = (this.ctx.queries.get('registry')?.({}) as { nodes?: { address: string; moltid: string }[] } | undefined)?.nodes ?? [];
+    return registry.find((n) => n.address === address)?.moltid;
   }
 
   private checkSignature(r: RpcRequest): string | undefined {
