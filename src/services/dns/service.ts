@@ -18,6 +18,7 @@ import { LRUCache } from 'lru-cache';
 import type { Service, ServiceContext } from '../../controlplane/service.js';
 import { TokenBucket } from '../../dataplane/ratelimit.js';
 import { MeshZone, type NameEntry } from './zone.js';
+import { closeServer, listenOrWhy } from '../listen.js';
 
 export interface DnsSection {
   enabled: boolean;
@@ -75,7 +76,8 @@ export class DnsService implements Service<DnsSection> {
       await this.listen(host, port);
     } catch (err) {
       // Another DNS server holding port 53 on every address must not keep the router from starting.
-      this.failure = `port ${port} on ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+      const m = (err as Error).message;
+      this.failure = m.startsWith(`port ${port} on `) ? m : `port ${port} on ${host}: ${(err as NodeJS.ErrnoException).code ?? m}`;
       ctx.log.error({ err: (err as Error).message, port }, 'mesh DNS is not served: its port is taken');
       await this.stop();
       return;
@@ -99,13 +101,8 @@ export class DnsService implements Service<DnsSection> {
     const tcp = createServer((s) => this.onTcp(s));
     tcp.maxConnections = MAX_TCP_CONNECTIONS;
     tcp.on('drop', () => this.counters.tcp_refused++);
-    await new Promise<void>((resolve, reject) => {
-      tcp.once('error', reject);
-      tcp.listen({ host, port, ipv6Only: true }, () => {
-        tcp.off('error', reject);
-        resolve();
-      });
-    });
+    const why = await listenOrWhy(tcp, host, port);
+    if (why) throw new Error(why);
     this.tcp = tcp;
   }
 
@@ -119,7 +116,7 @@ export class DnsService implements Service<DnsSection> {
     this.udp = undefined;
     const tcp = this.tcp;
     this.tcp = undefined;
-    if (tcp?.listening) await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    await closeServer(tcp);
   }
 
   /** The names now: this node, authenticated peers, then the rest (first wins in the zone). */

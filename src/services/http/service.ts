@@ -13,6 +13,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Service, ServiceContext } from '../../controlplane/service.js';
 import { parseHostPort } from '../../config/schema.js';
+import { closeServer, listenOrWhy } from '../listen.js';
 
 export interface HttpSection {
   /** host:port to bind, e.g. "[::1]:8080". */
@@ -44,18 +45,9 @@ export class HttpService implements Service<HttpSection> {
     server.on('clientError', (_err, socket) => socket.destroy());
     this.server = server;
     ctx.queries.register('http', () => ({ listen: ctx.config.listen, serving: this.failure === undefined, ...(this.failure ? { error: this.failure } : {}), ...this.address, counters: this.counters }));
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ host, port, ipv6Only: host.includes(':') && host !== '::' }, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (err) {
-      // A port another program holds must not keep the router from starting: said in the log and `show http`.
-      this.failure = `${ctx.config.listen}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
-      ctx.log.error({ err: (err as Error).message, listen: ctx.config.listen }, 'the REST API is not served: its address is taken or missing');
+    this.failure = await listenOrWhy(server, host, port);
+    if (this.failure) {
+      ctx.log.error({ why: this.failure }, 'the REST API is not served: its address is taken or missing');
       this.server = undefined;
       return;
     }
@@ -68,9 +60,7 @@ export class HttpService implements Service<HttpSection> {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

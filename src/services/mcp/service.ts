@@ -22,6 +22,7 @@ import type { Service, ServiceContext } from '../../controlplane/service.js';
 import { formatIpv6, isMeshAddress, parseIpv6 } from '../../common/address.js';
 import { VERSION } from '../../common/version.js';
 import { RFCS } from './rfcs.js';
+import { closeServer, listenOrWhy } from '../listen.js';
 
 export interface McpSection {
   port: number;
@@ -46,17 +47,9 @@ export class McpService implements Service<McpSection> {
     const server = createServer({ requestTimeout: 30_000, headersTimeout: 5_000 }, (req, res) => void this.handle(req, res));
     server.maxConnections = MAX_CONNECTIONS;
     server.on('clientError', (_e, s) => s.destroy());
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ host, port: ctx.config.port, ipv6Only: true }, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (err) {
-      this.failure = `port ${ctx.config.port} on ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
-      ctx.log.error({ err: (err as Error).message }, 'MCP is not served: its port is taken');
+    this.failure = await listenOrWhy(server, host, ctx.config.port);
+    if (this.failure) {
+      ctx.log.error({ why: this.failure }, 'MCP is not served: its port is taken');
       return;
     }
     this.server = server;
@@ -66,9 +59,7 @@ export class McpService implements Service<McpSection> {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

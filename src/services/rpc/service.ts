@@ -20,6 +20,7 @@ import { TokenBucket } from '../../dataplane/ratelimit.js';
 import { parseMoltId, verifySignature } from '../../controlplane/identity/moltid.js';
 import { VERSION } from '../../common/version.js';
 import { formatIpv6, parseIpv6 } from '../../common/address.js';
+import { closeServer, listenOrWhy } from '../listen.js';
 import { MAX_LINE, RpcErrorCode, parseRequest, signingBytes, type RpcError, type RpcRequest, type RpcResponse } from './messages.js';
 
 export interface RpcSection {
@@ -69,17 +70,9 @@ export class RpcService implements Service<RpcSection> {
     const server = createServer((s) => this.accept(s));
     server.maxConnections = MAX_CONNECTIONS;
     server.on('drop', () => this.counters.refused_connections++);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ host, port: ctx.config.port, ipv6Only: true }, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (err) {
-      this.failure = `port ${ctx.config.port} on ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
-      ctx.log.error({ err: (err as Error).message }, 'agent RPC is not served: its port is taken');
+    this.failure = await listenOrWhy(server, host, ctx.config.port);
+    if (this.failure) {
+      ctx.log.error({ why: this.failure }, 'agent RPC is not served: its port is taken');
       return;
     }
     this.server = server;
@@ -90,7 +83,7 @@ export class RpcService implements Service<RpcSection> {
     const server = this.server;
     this.server = undefined;
     for (const s of this.sockets) s.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(server);
   }
 
   private accept(s: Socket): void {
