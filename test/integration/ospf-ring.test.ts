@@ -85,14 +85,20 @@ describe('OSPFv3: a 4-node ring', { timeout: 180_000 }, () => {
     await sh('ip', ['-n', n1!.ns, 'link', 'set', ring.veths[0]!, 'down']);
     // n4 must have dropped its ECMP half through n1 as well: until n1's new router-LSA reaches it,
     // n1 -> n4 -> n1 is a transient micro-loop (as on any link-state router) and pings see Time exceeded.
-    const viaOnly = async (i: number, hop: string) => {
-      const r = (await routesOf(i)).find((x) => x.prefix === `${n2!.address}/128`);
+    // The replies too: n2 must have dropped its route to n1 over the cut link (BFD on its side), and n3
+    // its ECMP half to n1 through n2.
+    const viaOnly = async (i: number, hop: string, to = n2!.address) => {
+      const r = (await routesOf(i)).find((x) => x.prefix === `${to}/128`);
       return r !== undefined && r.source === 'ospf' && r.via.length === 1 && r.via[0] === hop;
     };
     await waitFor(
-      async () => (await viaOnly(0, ring.nodes[3]!.name)) && (await viaOnly(3, ring.nodes[2]!.name)),
+      async () =>
+        (await viaOnly(0, ring.nodes[3]!.name)) &&
+        (await viaOnly(3, ring.nodes[2]!.name)) &&
+        (await viaOnly(1, ring.nodes[2]!.name, n1!.address)) &&
+        (await viaOnly(2, ring.nodes[3]!.name, n1!.address)),
       20_000,
-      'n1 did not reroute to n2 via n4, and n4 via n3',
+      'n1 did not reroute to n2 via n4 (and n4 via n3), or n2 back to n1 via n3',
     );
     const r = await inNs(n1!.ns, 'ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', n2!.address], 10_000);
     assert.equal(r.code, 0, r.stdout);
