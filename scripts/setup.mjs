@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const demoOnly = process.argv.includes('--demo');
+const forBench = process.argv.includes('--bench');
 
 function log(msg) {
   process.stderr.write(`setup: ${msg}\n`);
@@ -41,8 +42,12 @@ const testPackages = {
   'node-gyp-build-deps:make': 'make',
   'node-gyp-build-deps:g++': 'g++',
   'node-gyp-build-deps:python3': 'python3',
+  // The dashboard test drives Debian's Chromium through playwright-core.
+  '/usr/bin/chromium': 'chromium',
 };
-const wanted = demoOnly ? { ...demoPackages, make: 'make', 'g++': 'g++', python3: 'python3' } : testPackages;
+// The benchmarks also measure against reference servers.
+const benchPackages = { ...testPackages, dnsperf: 'dnsperf', '/usr/sbin/unbound': 'unbound' };
+const wanted = demoOnly ? { ...demoPackages, make: 'make', 'g++': 'g++', python3: 'python3' } : forBench ? benchPackages : testPackages;
 const missing = new Set();
 for (const [bin, pkg] of Object.entries(wanted)) {
   const name = bin.includes(':') ? bin.split(':')[1] : bin;
