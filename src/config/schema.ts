@@ -305,6 +305,15 @@ const kernelLinkSchema = obj({
   cost: int(1, 65535).default(10),
 });
 
+/** host:port a server binds: an IP address (a name would resolve at bind time, to who knows what). */
+function listenAddress() {
+  return text('host:port', (s) => {
+    const hp = parseHostPort(s);
+    if (!hp.host.includes(':') && !parseIpv4(hp.host)) throw new Reason('an IP address and a port, not a name');
+    return s;
+  });
+}
+
 const shape = {
   uuid: text('a UUID (8-4-4-4-12 hex digits)', parseUuidField),
   name: label('a name').optional(),
@@ -447,12 +456,16 @@ const shape = {
     rpcDefaultHandler: text('an http(s) URL', parseUrl).optional(),
     /** Agent RPC requests per second from one address (bursts of twice that). */
     rpcRatePerSource: int(1, 1_000_000).default(50),
+    /**
+     * Who agent RPC serves: everyone, or only the MoltID contacts of the allow list, on signed requests.
+     * Unset: contacts with the Minima backend (its contacts are locked down), everyone otherwise.
+     */
+    rpcServe: z.enum(['everyone', 'contacts'], { errorMap: () => ({ message: 'expected everyone or contacts' }) }).optional(),
     /** Where the REST API and /metrics listen: loopback unless an operator opens it (the mesh address, say). */
-    httpListen: text('host:port', (s) => {
-      const hp = parseHostPort(s);
-      if (!hp.host.includes(':') && !parseIpv4(hp.host)) throw new Reason('an IP address and a port, not a name');
-      return s;
-    }).default('[::1]:8080'),
+    httpListen: listenAddress().default('[::1]:8080'),
+    /** The MCP proxy: local agents reach any mesh member's MCP server at /mcp/<address|name>. */
+    mcpProxy: bool().default(true),
+    mcpProxyListen: listenAddress().default('[::1]:6801'),
   }).default({}),
 };
 

@@ -13,6 +13,7 @@ import { HttpService, type HttpSection } from '../services/http/service.js';
 import { DnsService, type DnsSection } from '../services/dns/service.js';
 import { RpcService, type RpcSection } from '../services/rpc/service.js';
 import { McpService, type McpSection } from '../services/mcp/service.js';
+import { McpProxyService, type McpProxySection } from '../services/mcp/proxy.js';
 import { PORTS } from '../common/ports.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -80,6 +81,7 @@ export const SERVICES: readonly AnyServiceDefinition[] = [
       handlers: c.services.rpcHandlers,
       defaultHandler: c.services.rpcDefaultHandler,
       ratePerSource: c.services.rpcRatePerSource,
+      serve: c.services.rpcServe ?? (c.identity.backend === 'minima' ? 'contacts' : 'everyone'),
     }),
     enabled: (s: { enabled: boolean }) => s.enabled,
     create: () => new RpcService(),
@@ -91,6 +93,13 @@ export const SERVICES: readonly AnyServiceDefinition[] = [
     enabled: (s: { enabled: boolean }) => s.enabled,
     create: () => new McpService(),
     disabledHint: 'MCP is off on this node (services.mcp)',
+  },
+  {
+    name: 'mcp-proxy',
+    section: (c): McpProxySection & { enabled: boolean } => ({ enabled: c.services.mcpProxy, listen: c.services.mcpProxyListen, targetPort: PORTS.mcp }),
+    enabled: (s: { enabled: boolean }) => s.enabled,
+    create: () => new McpProxyService(),
+    disabledHint: 'the MCP proxy is off on this node (services.mcpProxy)',
   },
   {
     name: 'dns',

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { parse, stringify } from 'yaml';
 import { buildTopology, destroyChain, type Chain } from '../../src/demo/chain.js';
 import { waitFor } from '../helpers/routers.js';
 import { CLI, inNs, logs, runPrefix, tempDir } from '../helpers/integration.js';
@@ -109,5 +111,39 @@ describe('agent RPC', { timeout: 120_000 }, () => {
     assert.equal(far.result?.pong, true, JSON.stringify(far));
     const farBad = JSON.parse((await inNs(a!.ns, process.execPath, [PROBE, 'signed', a!.address, c!.address, state(0), 'bad'], 15_000)).stdout) as { code?: number };
     assert.equal(farBad.code, -32001);
+  });
+
+  test('locked down (rpcServe: contacts), C serves only its allowed MoltID contacts, on signed requests', async () => {
+    const [, b, c] = chain.nodes;
+    const state = (i: number) => join(chain.dir, `state${i + 1}`);
+    const card = await inNs(b!.ns, process.execPath, [CLI, 'id', 'info', '--config', b!.configPath], 15_000);
+    assert.equal(card.code, 0, card.stderr);
+    const bId = (JSON.parse(card.stdout) as { moltid: string }).moltid;
+    const add = await inNs(c!.ns, process.execPath, [CLI, 'id', 'contacts', 'allow', 'add', bId, '--config', c!.configPath], 15_000);
+    assert.equal(add.code, 0, add.stderr);
+    const cfg = parse(await readFile(c!.configPath, 'utf8')) as { services: Record<string, unknown> };
+    cfg.services['rpcServe'] = 'contacts';
+    await writeFile(c!.configPath, stringify(cfg));
+    const reload = await inNs(c!.ns, process.execPath, [CLI, 'reload', '--socket', c!.socket], 20_000);
+    assert.equal(reload.code, 0, reload.stderr);
+    const signedBy = async (i: number) => {
+      const n = chain.nodes[i]!;
+      return JSON.parse((await inNs(n.ns, process.execPath, [PROBE, 'signed', n.address, c!.address, state(i)], 15_000)).stdout) as { result?: { pong: boolean }; error?: string; code?: number };
+    };
+    // B is a contact: served. A signs, but is not one. Unsigned, even B is not served.
+    await waitFor(async () => (await signedBy(1)).result?.pong === true, 10_000, 'C does not serve its contact B after the reload');
+    const far = await signedBy(0);
+    assert.equal(far.code, -32001, JSON.stringify(far));
+    assert.match(far.error!, /serves only its MoltID contacts, and .* is not one/);
+    const unsigned = await rpc(1, [c!.address, 'ping']);
+    assert.notEqual(unsigned.code, 0);
+    assert.match(unsigned.stderr, /sign the request with your MoltID/);
+    // The CLI signs with the node's MoltID when given its config.
+    const cliSigned = await rpc(1, [c!.address, 'ping', '--config', b!.configPath]);
+    assert.equal(cliSigned.code, 0, cliSigned.stderr);
+    assert.equal((JSON.parse(cliSigned.stdout) as { pong: boolean }).pong, true);
+    const shown = JSON.parse((await inNs(c!.ns, process.execPath, [CLI, 'show', 'rpc', '--json', '--socket', c!.socket], 10_000)).stdout) as { serve: string; counters: { not_contacts: number } };
+    assert.equal(shown.serve, 'contacts');
+    assert.ok(shown.counters.not_contacts >= 2);
   });
 });

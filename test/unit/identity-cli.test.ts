@@ -152,12 +152,25 @@ describe('cli: moltnet id (builtin)', () => {
     oneLine(bad, /bad persona/);
   });
 
-  it('contacts, setup-mls, register-permanent need the Minima backend', async () => {
-    for (const args of [['contacts', 'lockdown'], ['contacts', 'allow', 'list'], ['setup-mls'], ['register-permanent']]) {
+  it('contacts lockdown, contacts list, setup-mls, register-permanent need the Minima backend', async () => {
+    for (const args of [['contacts', 'lockdown'], ['contacts', 'list'], ['setup-mls'], ['register-permanent']]) {
       const r = await moltnet(['id', ...args, '--config', cfg]);
       assert.equal(r.code, 2, args.join(' '));
       oneLine(r, /needs the Minima backend/);
     }
+  });
+
+  it('the allow list works with the builtin key too (locked-down agent RPC reads it)', async () => {
+    const other = toHex(generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }));
+    const add = await moltnet(['id', 'contacts', 'allow', 'add', `MOLTID:${other}`, '--config', cfg]);
+    assert.equal(add.code, 0, add.stderr);
+    assert.deepEqual(JSON.parse(add.stdout), { key: other, added: true });
+    assert.deepEqual(JSON.parse((await moltnet(['id', 'contacts', 'allow', 'list', '--config', cfg])).stdout), { allowed: [other] });
+    assert.equal((await moltnet(['id', 'contacts', 'allow', 'remove', other, '--config', cfg])).code, 0);
+    assert.deepEqual(JSON.parse((await moltnet(['id', 'contacts', 'allow', 'list', '--config', cfg])).stdout), { allowed: [] });
+    const junk = await moltnet(['id', 'contacts', 'allow', 'add', '0x1234', '--config', cfg]);
+    assert.equal(junk.code, 2);
+    oneLine(junk, /public key/);
   });
 });
 

@@ -391,14 +391,16 @@ const lockdown: CommandModule<object, ConfigArgs> = {
   },
 };
 
+// The allow list is the node's own (stateDir): agent RPC locked down serves it with either backend, and
+// a Minima node also gets it as its Maxima allow list.
 const allowAdd: CommandModule<object, KeyArgs> = {
   command: 'add <publickey>',
-  describe: 'Allow contact requests from a key (0x... or MOLTID:0x...)',
+  describe: 'Allow a MoltID contact (0x... or MOLTID:0x...): contact requests (Minima) and locked-down agent RPC',
   builder: (y) => y.positional('publickey', { type: 'string', demandOption: true }).option('config', configOption),
   handler: async (argv) => {
-    const { cfg, minima } = await openMinima(argv.config, 'contacts allow');
+    const { cfg, backend } = await open(argv.config);
     const r = await new AllowList(cfg.stateDir).add(keyArg(argv.publickey));
-    await minima.addAllowed(r.key);
+    if (backend instanceof MinimaBackend) await backend.addAllowed(r.key);
     print(r);
   },
 };
@@ -408,21 +410,22 @@ const allowRemove: CommandModule<object, KeyArgs> = {
   describe: 'Stop allowing a key',
   builder: (y) => y.positional('publickey', { type: 'string', demandOption: true }).option('config', configOption),
   handler: async (argv) => {
-    const { cfg, minima } = await openMinima(argv.config, 'contacts allow');
+    const { cfg, backend } = await open(argv.config);
     const list = new AllowList(cfg.stateDir);
     const r = await list.remove(keyArg(argv.publickey));
-    await applyLockdown(minima, await list.list());
+    if (backend instanceof MinimaBackend) await applyLockdown(backend, await list.list());
     print(r);
   },
 };
 
 const allowList: CommandModule<object, ConfigArgs> = {
   command: 'list',
-  describe: 'The allow list (kept in stateDir) and what the node has',
+  describe: 'The allow list (kept in stateDir) and, with Minima, what the node has',
   builder: (y) => y.option('config', configOption),
   handler: async (argv) => {
-    const { cfg, minima } = await openMinima(argv.config, 'contacts allow');
-    print({ allowed: await new AllowList(cfg.stateDir).list(), node: await minima.listAllowed() });
+    const { cfg, backend } = await open(argv.config);
+    const allowed = await new AllowList(cfg.stateDir).list();
+    print(backend instanceof MinimaBackend ? { allowed, node: await backend.listAllowed() } : { allowed });
   },
 };
 
@@ -445,7 +448,7 @@ const contactsList: CommandModule<object, ConfigArgs> = {
 
 const contacts: CommandModule = {
   command: 'contacts',
-  describe: 'Contacts lockdown and allow list (Minima backend)',
+  describe: 'Contacts: the allow list (either backend), the lockdown and Maxima contacts (Minima backend)',
   builder: (y: Argv) => y.command(lockdown).command(allow).command(contactsList).demandCommand(1, 'contacts needs a subcommand: lockdown, apply, allow or list'),
   handler: () => {},
 };

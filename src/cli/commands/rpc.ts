@@ -1,7 +1,8 @@
 /**
  * `moltnet rpc <address|name> <method> [json-params]`: one agent RPC call from this node to another, over
  * the mesh. A name is looked up in this node's mesh DNS names (`show dns`); the call leaves from this
- * node's mesh address, as the receiver checks.
+ * node's mesh address, as the receiver checks. With --config, the request is signed with the node's MoltID
+ * (a locked-down receiver serves only signed requests of its contacts).
  */
 import type { CommandModule } from 'yargs';
 import { callDaemon } from '../control-client.js';
@@ -9,6 +10,8 @@ import { DEFAULT_SOCKET } from './show.js';
 import { InvalidInputError } from '../../common/errors.js';
 import { isMeshAddress } from '../../common/address.js';
 import { RpcClient } from '../../services/rpc/client.js';
+import { loadConfig } from '../../config/load.js';
+import { makeBackend } from '../../controlplane/identity/factory.js';
 
 interface Args {
   target: string;
@@ -16,6 +19,7 @@ interface Args {
   params?: string;
   socket: string;
   timeout: number;
+  config?: string;
 }
 
 export const rpcCommand: CommandModule<object, Args> = {
@@ -27,7 +31,8 @@ export const rpcCommand: CommandModule<object, Args> = {
       .positional('method', { type: 'string', demandOption: true, describe: 'ping, info, or a method the agent serves' })
       .positional('params', { type: 'string', describe: 'the params as a JSON object' })
       .option('socket', { type: 'string', default: DEFAULT_SOCKET, describe: 'the daemon control socket' })
-      .option('timeout', { type: 'number', default: 10, describe: 'seconds to wait for the answer' }),
+      .option('timeout', { type: 'number', default: 10, describe: 'seconds to wait for the answer' })
+      .option('config', { type: 'string', describe: 'this node\'s config: sign the request with its MoltID' }),
   handler: async (argv) => {
     let params: Record<string, unknown> | undefined;
     if (argv.params !== undefined) {
@@ -41,7 +46,8 @@ export const rpcCommand: CommandModule<object, Args> = {
     if (!(argv.timeout > 0)) throw new InvalidInputError(`--timeout: expected seconds above 0, got ${argv.timeout}`);
     const status = (await callDaemon(argv.socket, 'show', { what: 'status' })) as { address: string };
     const to = isMeshAddress(argv.target) ? argv.target : await resolveName(argv.socket, argv.target);
-    const client = new RpcClient({ from: status.address, timeoutMs: argv.timeout * 1000 });
+    const backend = argv.config !== undefined ? makeBackend(await loadConfig(argv.config)) : undefined;
+    const client = new RpcClient({ from: status.address, timeoutMs: argv.timeout * 1000, ...(backend ? { sign: (data: Buffer) => backend.sign(data) } : {}) });
     try {
       const result = await client.call(to, argv.method, params);
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -12,6 +12,10 @@
  * verified for its sender. Bounds: line length (an over-long line is answered with an error and skipped
  * to its end, the connection stays usable), a per-source request rate, connections in all and per
  * source, an idle timeout, the handler's time and reply size.
+ *
+ * Locked down (serve: 'contacts', the default with the Minima backend, whose contacts are locked down),
+ * only the MoltID contacts of the allow list (`moltnet id contacts allow add`) are served, and only on
+ * requests they signed: an address alone does not prove who sends.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { LRUCache } from 'lru-cache';
@@ -21,6 +25,7 @@ import { parseMoltId, verifySignature } from '../../controlplane/identity/moltid
 import { VERSION } from '../../common/version.js';
 import { formatIpv6, parseIpv6 } from '../../common/address.js';
 import { closeServer, listenOrWhy } from '../listen.js';
+import { AllowList } from '../../controlplane/identity/contacts.js';
 import { MAX_LINE, RpcErrorCode, parseRequest, signingBytes, type RpcError, type RpcRequest, type RpcResponse } from './messages.js';
 
 export interface RpcSection {
@@ -31,7 +36,12 @@ export interface RpcSection {
   defaultHandler: string | undefined;
   /** Requests per second from one address; bursts of twice that. */
   ratePerSource: number;
+  /** Everyone, or only the allowed MoltID contacts (signed requests). */
+  serve: 'everyone' | 'contacts';
 }
+
+/** How long the allow list read from stateDir is trusted before it is read again (the CLI edits it). */
+const ALLOW_LIST_TTL_MS = 2_000;
 
 const MAX_CONNECTIONS = 256;
 const MAX_PER_SOURCE = 16;
@@ -54,7 +64,8 @@ export class RpcService implements Service<RpcSection> {
   private readonly perSource = new Map<string, number>();
   private readonly rates = new LRUCache<string, TokenBucket>({ max: 4096 });
   private readonly sockets = new Set<Socket>();
-  readonly counters = { connections: 0, refused_connections: 0, requests: 0, errors: 0, rate_limited: 0, signed: 0, bad_signatures: 0, forwarded: 0, handler_failures: 0 };
+  readonly counters = { connections: 0, refused_connections: 0, requests: 0, errors: 0, rate_limited: 0, signed: 0, bad_signatures: 0, not_contacts: 0, forwarded: 0, handler_failures: 0 };
+  private allowList: { keys: Set<string>; at: number } | undefined;
 
   async start(ctx: ServiceContext<RpcSection>): Promise<void> {
     this.ctx = ctx;
@@ -65,6 +76,7 @@ export class RpcService implements Service<RpcSection> {
       ...(this.failure ? { error: this.failure } : {}),
       methods: ['ping', 'info', ...Object.keys(ctx.config.handlers)],
       defaultHandler: ctx.config.defaultHandler !== undefined,
+      serve: ctx.config.serve,
       counters: this.counters,
     }));
     const server = createServer((s) => this.accept(s));
@@ -160,6 +172,13 @@ export class RpcService implements Service<RpcSection> {
       const why = this.checkSignature(r);
       if (why) return this.reply(r.id, source, { code: RpcErrorCode.Unauthenticated, message: why });
     }
+    if (this.ctx.config.serve === 'contacts') {
+      const why = r.signature === undefined ? 'this node serves only its MoltID contacts: sign the request with your MoltID' : await this.notContact(r.from);
+      if (why) {
+        this.counters.not_contacts++;
+        return this.reply(r.id, source, { code: RpcErrorCode.Unauthenticated, message: why });
+      }
+    }
     try {
       return this.reply(r.id, source, { result: await this.call(r) });
     } catch (err) {
@@ -188,6 +207,23 @@ export class RpcService implements Service<RpcSection> {
     // Not a peer: the MoltID its own signed registry record carries (checked at every node it crossed).
     const registry = (this.ctx.queries.get('registry')?.({}) as { nodes?: { address: string; moltid: string }[] } | undefined)?.nodes ?? [];
     return registry.find((n) => n.address === address)?.moltid;
+  }
+
+  /** Why a sender whose signature verified is not served when locked down; undefined when it is a contact. */
+  private async notContact(from: string): Promise<string | undefined> {
+    const moltid = this.verifiedMoltId(from)!;
+    const now = this.ctx.clock.now();
+    if (!this.allowList || now - this.allowList.at > ALLOW_LIST_TTL_MS) {
+      try {
+        this.allowList = { keys: new Set(await new AllowList(this.ctx.node.stateDir).list()), at: now };
+      } catch (err) {
+        // A broken list serves no one (locked down means closed), and says why in the log.
+        this.ctx.log.warn({ err: (err as Error).message }, 'the contacts allow list is unreadable: serving no one');
+        this.allowList = { keys: new Set(), at: now };
+      }
+    }
+    const key = parseMoltId(moltid).hex;
+    return this.allowList.keys.has(key) ? undefined : `this node serves only its MoltID contacts, and ${from} (${moltid.slice(0, 24)}...) is not one`;
   }
 
   private checkSignature(r: RpcRequest): string | undefined {
