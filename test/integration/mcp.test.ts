@@ -75,6 +75,43 @@ describe('MCP over the mesh', { timeout: 120_000 }, () => {
     assert.ok(links[0]!.counters.rx_packets > 0);
   });
 
+  test('the MCP proxy on A ([::1]:6801/mcp/<name>) relays A\'s local client to C\'s tools, by name and by address', async () => {
+    const [a, b, c] = chain.nodes;
+    for (const target of [c!.name, `${c!.name}.molt`, c!.address]) {
+      const r = await inNs(a!.ns, process.execPath, [PROBE, `http://[::1]:6801/mcp/${target}`, a!.address], 30_000);
+      assert.equal(r.code, 0, `${target}: ${r.stderr}\n${await logs([a!.logPath, c!.logPath])}`);
+      const p = JSON.parse(r.stdout) as ProbeResult;
+      assert.deepEqual(p.tools, ['network_diagnosis', 'rfc_lookup', 'topology_map']);
+      // It is C that answers: C diagnoses A as two hops away through B (A would call itself "this node").
+      const d = p.calls['diagnosis']!.value as { reachable: boolean; route: { link: string; self: boolean } };
+      assert.equal(d.reachable, true, JSON.stringify(d));
+      assert.deepEqual(d.route, { link: b!.name, self: false });
+    }
+    const curl = async (path: string) => {
+      const r = await inNs(a!.ns, 'curl', ['-s', '-g', '-w', '\n%{http_code}', '-X', 'POST', '-H', 'content-type: application/json', '-H', 'accept: application/json, text/event-stream', '--data', '{}', `http://[::1]:6801${path}`], 15_000);
+      const lines = r.stdout.trim().split('\n');
+      const status = lines.pop();
+      return { status, body: (JSON.parse(lines.join('\n')) as { error: { message: string } }).error.message };
+    };
+    const unknown = await curl('/mcp/nobody');
+    assert.equal(unknown.status, '404');
+    assert.match(unknown.body, /no node named "nobody" is known here/);
+    const notMesh = await curl('/mcp/2001:db8::1');
+    assert.equal(notMesh.status, '404');
+    assert.match(notMesh.body, /not a MoltNet address/);
+    // A mesh address nobody has: no route, so the relay fails fast with a reason.
+    const gone = await curl('/mcp/fd00:6d6f:6c74:dead::1');
+    assert.equal(gone.status, '502');
+    assert.match(gone.body, /fd00:6d6f:6c74:dead::1/);
+    assert.equal((await curl('/elsewhere')).status, '404');
+    const stats = JSON.parse((await inNs(a!.ns, process.execPath, [CLI, 'show', 'mcp-proxy', '--json', '--socket', a!.socket], 10_000)).stdout) as { serving: boolean; counters: { relayed: number; unknown_target: number; unreachable: number } };
+    assert.equal(stats.serving, true);
+    assert.ok(stats.counters.relayed > 0 && stats.counters.unknown_target === 2 && stats.counters.unreachable === 1, JSON.stringify(stats));
+    // Only on loopback: C's mesh address has no proxy.
+    const fromOutside = await inNs(a!.ns, 'curl', ['-s', '-g', '-o', '/dev/null', '-w', '%{http_code}', `http://[${a!.address}]:6801/mcp/${c!.name}`], 10_000);
+    assert.equal(fromOutside.stdout, '404');
+  });
+
   test('bad requests: GET is 405 (stateless), other paths 404, junk a JSON-RPC parse error', async () => {
     const [a, , c] = chain.nodes;
     const curl = async (args: string[]) => (await inNs(a!.ns, 'curl', ['-s', '-g', '-o', '/dev/null', '-w', '%{http_code}', ...args], 10_000)).stdout;

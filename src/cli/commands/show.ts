@@ -3,7 +3,7 @@ import { callDaemon } from '../control-client.js';
 import { InvalidInputError } from '../../common/errors.js';
 
 export const DEFAULT_SOCKET = '/run/moltnet/moltnet.sock';
-const WHATS = ['status', 'links', 'routes', 'ospf', 'bfd', 'peers', 'peering', 'discovery', 'wireguard', 'identity', 'registry', 'rpc', 'mcp', 'dns', 'http'] as const;
+const WHATS = ['status', 'links', 'routes', 'ospf', 'bfd', 'peers', 'peering', 'discovery', 'wireguard', 'identity', 'registry', 'rpc', 'mcp', 'mcp-proxy', 'dns', 'http'] as const;
 const OSPF_WHATS = ['neighbors', 'database', 'routes', 'interfaces', 'status', 'topology'] as const;
 
 interface ShowArgs {

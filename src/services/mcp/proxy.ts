@@ -44,7 +44,7 @@ export class McpProxyService implements Service<McpProxySection> {
     this.ctx = ctx;
     const { host, port } = parseHostPort(ctx.config.listen);
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/mcp/<address|name>`;
-    ctx.queries.register('mcp proxy', () => ({ url, serving: this.failure === undefined, ...(this.failure ? { error: this.failure } : {}), counters: this.counters }));
+    ctx.queries.register('mcp-proxy', () => ({ url, serving: this.failure === undefined, ...(this.failure ? { error: this.failure } : {}), counters: this.counters }));
     // No request timeout: a relayed GET is a long-lived event stream. Idle sockets are still bounded.
     const server = createServer({ requestTimeout: 0, headersTimeout: 5_000 }, (req, res) => this.handle(req, res));
     server.maxConnections = MAX_CONNECTIONS;
