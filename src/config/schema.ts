@@ -461,6 +461,8 @@ const shape = {
      * Unset: contacts with the Minima backend (its contacts are locked down), everyone otherwise.
      */
     rpcServe: z.enum(['everyone', 'contacts'], { errorMap: () => ({ message: 'expected everyone or contacts' }) }).optional(),
+    /** Mesh DNS queries per second from one address (bursts of twice that). */
+    dnsRatePerSource: int(1, 1_000_000).default(200),
     /** Where the REST API and /metrics listen: loopback unless an operator opens it (the mesh address, say). */
     httpListen: listenAddress().default('[::1]:8080'),
     /** The MCP proxy: local agents reach any mesh member's MCP server at /mcp/<address|name>. */

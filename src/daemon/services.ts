@@ -103,7 +103,7 @@ export const SERVICES: readonly AnyServiceDefinition[] = [
   },
   {
     name: 'dns',
-    section: (c): DnsSection => ({ enabled: c.services.dns, port: PORTS.dns, name: c.name, tunName: c.interface.name }),
+    section: (c): DnsSection => ({ enabled: c.services.dns, port: PORTS.dns, name: c.name, tunName: c.interface.name, ratePerSource: c.services.dnsRatePerSource }),
     enabled: (s: DnsSection) => s.enabled,
     create: () => new DnsService(),
     disabledHint: 'mesh DNS is off on this node (services.dns)',

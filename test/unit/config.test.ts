@@ -95,7 +95,7 @@ describe('config: valid', () => {
       moltbook: { baseUrl: 'https://www.moltbook.com', apiKeyEnv: 'MOLTBOOK_API_KEY', pollSeconds: 300, announceSeconds: 21600, submolt: 'general' },
       identity: { backend: 'builtin', minima: { url: 'http://127.0.0.1:9005', passwordEnv: 'MINIMA_PASSWORD' } },
       discovery: { lan: true, exchange: true, lanExclude: [], lanIntervalSeconds: 10, acceptInbound: true, link: 'vxlan', maxPeers: 256, unsigned: 'accept', exchangeSeconds: 300 },
-      services: { rpc: true, mcp: true, dns: true, http: true, rpcHandlers: {}, rpcRatePerSource: 50, httpListen: '[::1]:8080', mcpProxy: true, mcpProxyListen: '[::1]:6801' },
+      services: { rpc: true, mcp: true, dns: true, http: true, rpcHandlers: {}, rpcRatePerSource: 50, dnsRatePerSource: 200, httpListen: '[::1]:8080', mcpProxy: true, mcpProxyListen: '[::1]:6801' },
     };
     assert.deepEqual(cfg, expected);
     assert.equal(cfg.name, undefined);
@@ -151,7 +151,7 @@ describe('config: valid', () => {
     assert.deepEqual(cfg.bfd, { enabled: false, minTxMs: 50, minRxMs: 60, multiplier: 5, multihop: [] });
     assert.deepEqual(cfg.moltbook, { baseUrl: 'https://moltbook.example', apiKeyEnv: 'MB_KEY', pollSeconds: 60, announceSeconds: 21600, submolt: 'general' });
     assert.deepEqual(cfg.discovery, { lan: false, exchange: true, lanExclude: [], lanIntervalSeconds: 10, acceptInbound: true, link: 'vxlan', maxPeers: 256, unsigned: 'accept', exchangeSeconds: 300 });
-    assert.deepEqual(cfg.services, { rpc: true, mcp: false, dns: true, http: false, rpcHandlers: {}, rpcRatePerSource: 50, httpListen: '[::1]:8080', mcpProxy: true, mcpProxyListen: '[::1]:6801' });
+    assert.deepEqual(cfg.services, { rpc: true, mcp: false, dns: true, http: false, rpcHandlers: {}, rpcRatePerSource: 50, dnsRatePerSource: 200, httpListen: '[::1]:8080', mcpProxy: true, mcpProxyListen: '[::1]:6801' });
   });
 
   it('the DESIGN.md example config parses', () => {

@@ -21,7 +21,7 @@ function context(port: number, now = { t: 0 }) {
   const ctx = {
     log: silent,
     clock: { now: () => now.t },
-    config: { enabled: true, port, name: 'agenticmesh', tunName: 'molt0' },
+    config: { enabled: true, port, name: 'agenticmesh', tunName: 'molt0', ratePerSource: 200 },
     node: { address: '::1' },
     queries: { register: (n: string, h: QueryHandler) => void queries.set(n, h), get: (n: string) => queries.get(n), names: () => [...queries.keys()] },
   } as unknown as ServiceContext<DnsSection>;
@@ -123,4 +123,32 @@ test('a taken port: not serving, said in show dns, the service (and so the daemo
     await dns.stop();
     holder.close();
   }
+});
+
+test('systemd-resolved: where it runs, ~molt on the TUN goes to the mesh address, undone at stop; a half-done setup is undone', async () => {
+  const run = async (fail?: string) => {
+    const calls: string[] = [];
+    const control = {
+      present: async () => true,
+      resolvectl: async (args: string[]) => {
+        calls.push(args.join(' '));
+        if (fail !== undefined && args[0] === fail) throw new Error(`resolvectl ${fail}: Failed to set DNS configuration`);
+      },
+    };
+    const { ctx, queries } = context(await freePort());
+    const dns = new DnsService(control);
+    await dns.start(ctx);
+    const routed = (queries.get('dns')!({}) as { systemdResolved: boolean }).systemdResolved;
+    await dns.stop();
+    return { calls, routed };
+  };
+  assert.deepEqual(await run(), { calls: ['dns molt0 ::1', 'domain molt0 ~molt', 'revert molt0'], routed: true });
+  assert.deepEqual(await run('domain'), { calls: ['dns molt0 ::1', 'domain molt0 ~molt', 'revert molt0'], routed: false });
+  // Not there: resolvectl is never run.
+  const calls: string[] = [];
+  const { ctx } = context(await freePort());
+  const dns = new DnsService({ present: async () => false, resolvectl: async (a) => void calls.push(a.join(' ')) });
+  await dns.start(ctx);
+  await dns.stop();
+  assert.deepEqual(calls, []);
 });

@@ -27,11 +27,30 @@ export interface DnsSection {
   name: string | undefined;
   /** The host interface, for systemd-resolved's per-link routing. */
   tunName: string;
+  /** Queries per second from one address; bursts of twice that. */
+  ratePerSource: number;
 }
 
+/** How the service finds and tells systemd-resolved (a test gives its own). */
+export interface ResolvedControl {
+  /** Whether systemd-resolved runs here. */
+  present(): Promise<boolean>;
+  /** Runs resolvectl with these arguments; rejects with its error. */
+  resolvectl(args: string[]): Promise<void>;
+}
+
+const SYSTEMD_RESOLVED: ResolvedControl = {
+  present: () =>
+    access('/run/systemd/resolve/io.systemd.Resolve').then(
+      () => true,
+      () => false,
+    ),
+  resolvectl: async (args) => {
+    await execa('resolvectl', args, { timeout: 5000 });
+  },
+};
+
 const REBUILD_MS = 1000;
-const PER_SOURCE_QPS = 200;
-const PER_SOURCE_BURST = 400;
 const MAX_TCP_CONNECTIONS = 64;
 const TCP_IDLE_MS = 10_000;
 
@@ -45,6 +64,7 @@ interface PeerView {
 
 export class DnsService implements Service<DnsSection> {
   readonly name = 'dns';
+  constructor(private readonly resolvedControl: ResolvedControl = SYSTEMD_RESOLVED) {}
   private ctx!: ServiceContext<DnsSection>;
   readonly zone = new MeshZone();
   private builtAt = Number.NEGATIVE_INFINITY;
@@ -143,7 +163,7 @@ export class DnsService implements Service<DnsSection> {
   private allowed(source: string): boolean {
     let b = this.sources.get(source);
     if (!b) {
-      b = new TokenBucket(PER_SOURCE_QPS, PER_SOURCE_BURST);
+      b = new TokenBucket(this.ctx.config.ratePerSource, 2 * this.ctx.config.ratePerSource);
       this.sources.set(source, b);
     }
     if (b.take(this.ctx.clock.now())) return true;
@@ -187,24 +207,23 @@ export class DnsService implements Service<DnsSection> {
 
   /** systemd-resolved: send ~molt to us on the mesh interface (and take it back at stop). */
   private async routeResolved(on: boolean): Promise<void> {
+    const tun = this.ctx.config.tunName;
     if (on) {
-      const present = await access('/run/systemd/resolve/io.systemd.Resolve').then(
-        () => true,
-        () => false,
-      );
-      if (!present) return;
+      if (!(await this.resolvedControl.present())) return;
       try {
-        await execa('resolvectl', ['dns', this.ctx.config.tunName, this.ctx.node.address], { timeout: 5000 });
-        await execa('resolvectl', ['domain', this.ctx.config.tunName, '~molt'], { timeout: 5000 });
+        await this.resolvedControl.resolvectl(['dns', tun, this.ctx.node.address]);
+        await this.resolvedControl.resolvectl(['domain', tun, '~molt']);
         this.resolved = true;
-        this.ctx.log.info({ interface: this.ctx.config.tunName }, 'systemd-resolved sends ~molt queries to the mesh DNS');
+        this.ctx.log.info({ interface: tun }, 'systemd-resolved sends ~molt queries to the mesh DNS');
       } catch (err) {
+        // Half done (the server set, not the domain) is undone too.
+        await this.resolvedControl.resolvectl(['revert', tun]).catch(() => undefined);
         this.ctx.log.warn({ err: (err as Error).message }, 'systemd-resolved runs but could not be told about ~molt');
       }
       return;
     }
     if (!this.resolved) return;
     this.resolved = false;
-    await execa('resolvectl', ['revert', this.ctx.config.tunName], { timeout: 5000 }).catch((err: Error) => this.ctx.log.warn({ err: err.message }, 'resolvectl revert failed'));
+    await this.resolvedControl.resolvectl(['revert', tun]).catch((err: Error) => this.ctx.log.warn({ err: err.message }, 'resolvectl revert failed'));
   }
 }
