@@ -118,6 +118,7 @@ export class LinkManager extends EventEmitter<LinkEvents> {
   private readonly links = new Map<number, LinkRecord>();
   private readonly byName = new Map<string, LinkRecord>();
   private readonly pending = new Set<string>();
+  private readonly newLinkHolders = new Set<{ reason: string; applies: (link: Link) => boolean }>();
   private readonly drivers = new Map<LinkKind, LinkDriver>();
   private readonly ids: IdAllocator;
   private readonly ports = new IdAllocator(PORT_FIRST_KERNEL, MAX_PORT_ID, 'port');
@@ -189,6 +190,7 @@ export class LinkManager extends EventEmitter<LinkEvents> {
     const spec: LinkSpec = { ...prepared.spec, id, port };
     const rec = new LinkRecord(id, req, spec, prepared, req.cost);
     for (const r of req.holdDown ?? []) rec.downReasons.add(r);
+    for (const h of this.newLinkHolders) if (h.applies(rec)) rec.downReasons.add(h.reason);
     try {
       if (portId !== undefined) this.plane.addPort(portId, prepared.ownPort!);
       this.plane.addLink(spec);
@@ -246,6 +248,16 @@ export class LinkManager extends EventEmitter<LinkEvents> {
     this.ids.release(rec.id);
     await rec.prepared.close();
     return rec;
+  }
+
+  /**
+   * New links that `applies` to start held down by `reason` (BFD: a link carries nothing until its
+   * session is Up). Returns the undo; links already held stay so until their holder lets go.
+   */
+  holdNewLinks(reason: string, applies: (link: Link) => boolean): () => void {
+    const holder = { reason, applies };
+    this.newLinkHolders.add(holder);
+    return () => this.newLinkHolders.delete(holder);
   }
 
   /** A holder (reason) says the link is down (true) or no longer down (false). */

@@ -46,6 +46,8 @@ export interface LinkRequest {
    * (a hole-punched link is held down as 'bfd' until BFD proves the path).
    */
   holdDown?: readonly string[];
+  /** The peer proved in the peering handshake that it is a MoltNet node (so it runs BFD unless it is off there). */
+  authenticated?: boolean;
 }
 
 /** A control-side driver per link kind. */

@@ -17,6 +17,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { A, B, C, D, MoltnetDiamond, buildMoltnetDiamond, type FailureKind, type Trial } from '../helpers/failover.js';
 import { runPrefix, tempDir } from '../helpers/integration.js';
 import { waitFor } from '../helpers/routers.js';
@@ -69,6 +70,30 @@ describe('failover on a MoltNet diamond', { timeout: 600_000 }, () => {
 
   test("(b) SIGKILL of B's daemon: loss under 1 s, back via B after it restarts", async () => {
     await check('kill');
+  });
+
+  test('the restarted B formed each adjacency only after BFD was Up on its link', async () => {
+    const text = await readFile(net!.node(B).logPath, 'utf8');
+    // The last run of B: from its last start.
+    const lines = text.split('\n').filter(Boolean);
+    const start = lines.map((l) => /"msg":"peering listens"/.test(l)).lastIndexOf(true);
+    assert.ok(start > 0, 'B was restarted');
+    const bfdUp = new Map<string, number>();
+    let adjacencies = 0;
+    for (const line of lines.slice(start)) {
+      let e: { msg?: string; link?: string; iface?: string; to?: unknown; time: number };
+      try {
+        e = JSON.parse(line) as typeof e;
+      } catch {
+        continue;
+      }
+      if (e.msg === 'bfd session state' && e.to === 'Up' && !bfdUp.has(e.link!)) bfdUp.set(e.link!, e.time);
+      if (e.msg === 'OSPF adjacency up') {
+        adjacencies++;
+        assert.ok(bfdUp.has(e.iface!), `B's adjacency on ${e.iface} came up before BFD on that link\n${lines.slice(start).join('\n')}`);
+      }
+    }
+    assert.ok(adjacencies >= 2, `B formed ${adjacencies} adjacencies after its restart`);
   });
 
   test('while B is cut, the data plane goes through C', async () => {

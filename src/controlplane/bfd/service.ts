@@ -7,6 +7,11 @@
  *
  * BFD knows nothing of OSPF: a single-hop session that leaves Up holds its link down in the link
  * manager (reason 'bfd'), and whoever cares (the RIB, OSPF) follows the link's events.
+ *
+ * A new link to an authenticated peer starts held down until its session first comes Up: otherwise a restarted node
+ * forms adjacencies and carries traffic before BFD watches the link, and a failure in that window is
+ * seen only at OSPF's dead interval. A peer that never brings the session Up (BFD off on its side) gets
+ * the link after NO_BFD_GRACE_MS, unprotected, and the log says so.
  */
 import { formatIpv6, linkLocalFor } from '../../common/address.js';
 import type { MoltnetConfig } from '../../config/schema.js';
@@ -28,11 +33,15 @@ interface Entry {
   peer: Buffer;
   session: BfdSession;
   nextWake: number;
+  /** The grace timer of a link held since it was added (cleared at the first Up). */
+  grace?: unknown;
 }
 
 const STATE_NAMES = ['AdminDown', 'Down', 'Init', 'Up'];
 /** The link manager's reason while a session holds its link down. */
 export const BFD_DOWN_REASON = 'bfd';
+/** How long a new link waits for its session to come Up before it is let go without BFD. */
+export const NO_BFD_GRACE_MS = 5_000;
 
 /** What other services may ask of BFD. */
 export interface BfdApi {
@@ -61,6 +70,9 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
       if (l.peerMesh) this.ensureSession(l.id, l.name, parseIpv6Address(linkLocalFor(formatIpv6(l.peerMesh))));
     };
     const removed = (l: Link) => this.removeSession(l.id);
+    // Links to authenticated peers, MoltNet nodes that run BFD. Not kernel links (sessions only when OSPF
+    // asks) nor unauthenticated peers (a kernel vxlan device, say), which may have no BFD at all.
+    this.unsubscribe.push(ctx.links.holdNewLinks(BFD_DOWN_REASON, (l) => l.peerMesh !== undefined && l.request.authenticated === true));
     ctx.links.on('added', added);
     ctx.links.on('removed', removed);
     this.unsubscribe.push(() => ctx.links.off('added', added), () => ctx.links.off('removed', removed));
@@ -107,6 +119,14 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
     const entry = this.newEntry(linkId, linkName, false, peer);
     this.table.add(entry.session.localDiscriminator, { peer: formatIpv6(peer), via: linkName }, entry);
     this.byLink.set(linkId, entry);
+    if (this.ctx.links.get(linkId)?.downReasons.has(BFD_DOWN_REASON)) {
+      entry.grace = this.ctx.timers.setTimeout(() => {
+        entry.grace = undefined;
+        if (this.byLink.get(linkId) !== entry || entry.session.status().state === 'Up') return;
+        this.ctx.log.warn({ link: linkName, peer: formatIpv6(peer), waitedMs: NO_BFD_GRACE_MS }, 'no BFD session came up on a new link: it carries traffic without BFD protection');
+        this.ctx.links.setDown(linkId, BFD_DOWN_REASON, false);
+      }, NO_BFD_GRACE_MS);
+    }
     this.service(entry, this.ctx.clock.now());
     this.reschedule();
   }
@@ -116,6 +136,7 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
     if (!e) return;
     this.byLink.delete(linkId);
     this.table.remove(e.session.localDiscriminator);
+    if (e.grace !== undefined) this.ctx.timers.clearTimeout(e.grace);
     // A session that is gone holds nothing down.
     this.ctx.links.setDown(linkId, BFD_DOWN_REASON, false);
     this.reschedule();
@@ -128,6 +149,7 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
   stop(): void {
     this.stopped = true;
     if (this.timer !== undefined) this.ctx.timers.clearTimeout(this.timer);
+    for (const e of this.byLink.values()) if (e.grace !== undefined) this.ctx.timers.clearTimeout(e.grace);
     for (const u of this.unsubscribe.splice(0)) u();
     if (this.ctx.packets.handlers.bfd) delete this.ctx.packets.handlers.bfd;
     for (const id of [...this.byLink.keys()]) this.ctx.links.setDown(id, BFD_DOWN_REASON, false);
@@ -223,7 +245,11 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
     this.ctx.log.info({ link: e.linkName, peer: formatIpv6(e.peer), from: STATE_NAMES[c.from], to: STATE_NAMES[c.to], diag: c.diag }, 'bfd session state');
     // Multihop sessions are monitoring: their state is shown, routing does not follow them.
     if (e.multihop || this.byLink.get(e.linkId) !== e) return;
-    if (c.to === BfdState.Up) this.ctx.links.setDown(e.linkId, BFD_DOWN_REASON, false);
+    if (c.to === BfdState.Up) {
+      if (e.grace !== undefined) this.ctx.timers.clearTimeout(e.grace);
+      e.grace = undefined;
+      this.ctx.links.setDown(e.linkId, BFD_DOWN_REASON, false);
+    }
     else if (c.from === BfdState.Up) this.ctx.links.setDown(e.linkId, BFD_DOWN_REASON, true);
   }
 }

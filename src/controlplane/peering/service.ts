@@ -1107,7 +1107,7 @@ export class PeeringService implements Service<PeeringSection> {
   private request(e: PeerEntry, wireguard: WireGuardPeerParams | undefined, punched?: HostPort): LinkRequest {
     const peer = punched ? { ...e.config, endpoint: punched } : e.config;
     const params: PeerLinkRequestParams = { peer, ...(wireguard ? { wireguard } : {}), ...(e.source === 'inbound' || punched ? { roam: true } : {}) };
-    return { name: e.config.name, kind: e.config.link, origin: e.origin, cost: e.config.cost, params };
+    return { name: e.config.name, kind: e.config.link, origin: e.origin, cost: e.config.cost, params, authenticated: e.config.authenticate };
   }
 
   private serial(e: PeerEntry, fn: () => Promise<void>): Promise<void> {

@@ -1,0 +1,145 @@
+/**
+ * The BFD service over two real link managers joined back to back, with an injected clock and timers:
+ * a new tunnel link carries nothing until its session first comes Up (a restarted node is protected
+ * before it forms adjacencies), and a peer that never answers gets its link after the grace, unprotected.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BfdService, BFD_DOWN_REASON, NO_BFD_GRACE_MS } from '../../src/controlplane/bfd/service.js';
+import { LinkManager, type LinkDriver, type LinkPlane, type LinkRequest } from '../../src/controlplane/link-manager.js';
+import type { ServiceContext } from '../../src/controlplane/service.js';
+import type { ReceivedPacket } from '../../src/controlplane/packet-io.js';
+import { parseIpv6Address } from '../../src/dataplane/wire/ipv6.js';
+import { linkLocalFor } from '../../src/common/address.js';
+
+const A = 'fd00:6d6f:6c74:1::a';
+const B = 'fd00:6d6f:6c74:1::b';
+
+const plane: LinkPlane = { addPort() {}, removePort() {}, addLink() {}, removeLink() {} };
+function driver(peer: string): LinkDriver {
+  return {
+    kind: 'vxlan',
+    async prepare(req: LinkRequest) {
+      return {
+        spec: { name: req.name, kind: 'vxlan', port: 0, remote: new Uint8Array(20), mtu: 1380, localMesh: new Uint8Array(16), localLinkLocal: new Uint8Array(16), peerMesh: parseIpv6Address(peer) },
+        describe: {},
+        close: () => undefined,
+      };
+    },
+  };
+}
+
+/** One clock and one timer queue for both nodes. */
+class World {
+  now = 0;
+  private seq = 0;
+  private readonly timers = new Map<number, { at: number; fn: () => void }>();
+  readonly api = {
+    setTimeout: (fn: () => void, ms: number) => {
+      const id = ++this.seq;
+      this.timers.set(id, { at: this.now + ms, fn });
+      return id;
+    },
+    clearTimeout: (id: unknown) => void this.timers.delete(id as number),
+  };
+  advance(ms: number): void {
+    const end = this.now + ms;
+    for (;;) {
+      const due = [...this.timers.entries()].filter(([, t]) => t.at <= end).sort((x, y) => x[1].at - y[1].at)[0];
+      if (!due) break;
+      this.timers.delete(due[0]);
+      this.now = Math.max(this.now, due[1].at);
+      due[1].fn();
+    }
+    this.now = end;
+  }
+}
+
+function node(world: World, self: string, peer: string, wire: { deliver?: (p: ReceivedPacket) => void }, warnings: string[]) {
+  const links = new LinkManager(plane, [driver(peer)]);
+  const handlers: { bfd?: (p: ReceivedPacket) => void } = {};
+  const log = { info() {}, debug() {}, error() {}, warn: (_o: unknown, m: string) => void warnings.push(m), child: () => log };
+  const ctx = {
+    config: { enabled: true, minTxMs: 100, minRxMs: 100, multiplier: 3, multihop: [] },
+    clock: { now: () => world.now },
+    timers: world.api,
+    log,
+    node: { meshAddress: parseIpv6Address(self) },
+    links,
+    queries: { register() {} },
+    metrics: { gauge: () => ({ reset() {}, set() {} }) },
+    lookupRoute: () => undefined,
+    packets: {
+      handlers,
+      sendUdp: (linkId: number, dst: Buffer, srcPort: number, dstPort: number, hopLimit: number, payload: Buffer) =>
+        wire.deliver?.({ linkId, src: parseIpv6Address(linkLocalFor(self)), dst, hopLimit, payload: Buffer.from(payload), srcPort, dstPort }),
+    },
+  } as unknown as ServiceContext<never>;
+  const bfd = new BfdService();
+  bfd.start(ctx as never);
+  return { links, handlers, bfd };
+}
+
+const req: LinkRequest = { name: 'peer', kind: 'vxlan', origin: 'config', cost: 10, params: {}, authenticated: true };
+
+test('a new tunnel link is held down until its BFD session first comes Up', async () => {
+  const world = new World();
+  const toB: { deliver?: (p: ReceivedPacket) => void } = {};
+  const toA: { deliver?: (p: ReceivedPacket) => void } = {};
+  const warnings: string[] = [];
+  const a = node(world, A, B, toB, warnings);
+  const b = node(world, B, A, toA, warnings);
+  // Each side's packets arrive on the other's link, 0.2 ms later.
+  toB.deliver = (p) => void world.api.setTimeout(() => b.handlers.bfd?.({ ...p, linkId: b.links.list()[0]?.id ?? -1 }), 0.2);
+  toA.deliver = (p) => void world.api.setTimeout(() => a.handlers.bfd?.({ ...p, linkId: a.links.list()[0]?.id ?? -1 }), 0.2);
+  const events: string[] = [];
+  a.links.on('up', (l, why) => events.push(`up ${l.name} ${why} at ${world.now}`));
+  a.links.on('down', (l, why) => events.push(`down ${l.name} ${why} at ${world.now}`));
+  const la = await a.links.add(req);
+  assert.equal(la.up, false);
+  assert.deepEqual([...la.downReasons], [BFD_DOWN_REASON]);
+  await b.links.add(req);
+  world.advance(NO_BFD_GRACE_MS - 1000);
+  assert.equal(la.up, true, `BFD came Up within the slow start: ${JSON.stringify(a.bfd.sessions())}`);
+  // And stays Up: the hold was BFD's first verdict, not a flap.
+  world.advance(10_000);
+  assert.equal(events.length, 1, events.join('\n'));
+  assert.match(events[0]!, /^up peer bfd at /);
+  assert.ok(Number(events[0]!.split(' at ')[1]) < NO_BFD_GRACE_MS);
+  assert.deepEqual(warnings, []);
+  a.bfd.stop();
+  b.bfd.stop();
+});
+
+test('a peer without BFD gets its link after the grace, unprotected, and the log says so', async () => {
+  const world = new World();
+  const warnings: string[] = [];
+  const a = node(world, A, B, {}, warnings);
+  const la = await a.links.add(req);
+  world.advance(NO_BFD_GRACE_MS - 1);
+  assert.equal(la.up, false);
+  world.advance(1);
+  assert.equal(la.up, true);
+  assert.deepEqual(warnings, ['no BFD session came up on a new link: it carries traffic without BFD protection']);
+  a.bfd.stop();
+});
+
+test('stopping BFD releases held links and holds no new ones', async () => {
+  const world = new World();
+  const a = node(world, A, B, {}, []);
+  const la = await a.links.add(req);
+  assert.equal(la.up, false);
+  a.bfd.stop();
+  assert.equal(la.up, true);
+  const lb = await a.links.add({ ...req, name: 'other' });
+  assert.equal(lb.up, true);
+  world.advance(NO_BFD_GRACE_MS * 2);
+});
+
+test('links to unauthenticated peers (a kernel vxlan device, say) are not held: they may have no BFD', async () => {
+  const world = new World();
+  const a = node(world, A, B, {}, []);
+  const la = await a.links.add({ ...req, authenticated: false });
+  assert.equal(la.up, true);
+  a.bfd.stop();
+});
