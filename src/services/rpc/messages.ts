@@ -15,6 +15,11 @@ import { isMeshAddress, parseIpv6, formatIpv6 } from '../../common/address.js';
 export const RPC_SIGNING_TAG = 'moltnet-rpc-v1\0';
 /** Longest line read (a request, or a response to the client). */
 export const MAX_LINE = 64 * 1024;
+/**
+ * Deepest nesting of `params` taken. A MAX_LINE line can nest 32k deep, which JSON.parse takes but
+ * JSON.stringify (signingBytes, the webhook call) cannot: it throws RangeError past a few thousand.
+ */
+export const MAX_PARAMS_DEPTH = 1000;
 
 export const RpcErrorCode = {
   ParseError: -32700,
@@ -41,12 +46,27 @@ export const RpcRequestSchema = z
     from: meshAddress,
     to: meshAddress,
     method: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'a method name: a letter, then up to 63 letters, digits, _ . -'),
-    params: z.record(z.unknown()).optional(),
+    params: z
+      .record(z.unknown())
+      .refine((p) => !nestedDeeper(p, MAX_PARAMS_DEPTH), { message: `nested deeper than ${MAX_PARAMS_DEPTH} levels` })
+      .optional(),
     timestamp: z.string().max(40).refine((s) => !Number.isNaN(Date.parse(s)), { message: 'expected an ISO 8601 time' }),
     signature: z.string().regex(/^0x[0-9a-fA-F]{2,2048}$/, 'expected 0x and hex').optional(),
   })
   .strict();
 export type RpcRequest = z.infer<typeof RpcRequestSchema>;
+
+/** True when `v` has objects or arrays nested more than `max` levels (walked without recursion). */
+function nestedDeeper(v: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[v, 0]];
+  while (stack.length > 0) {
+    const [x, depth] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    if (depth > max) return true;
+    for (const y of Object.values(x)) stack.push([y, depth + 1]);
+  }
+  return false;
+}
 
 export interface RpcError {
   code: number;
