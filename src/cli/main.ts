@@ -7,6 +7,7 @@ import { addressCommand } from './commands/address.js';
 import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
 import { idCommand } from './commands/id.js';
+import { installServiceCommand } from './commands/install-service.js';
 import { peerCommand } from './commands/peer.js';
 import { announceCommand } from './commands/announce.js';
 import { rpcCommand } from './commands/rpc.js';
@@ -26,6 +27,7 @@ const commands: AnyCommand[] = [
   rpcCommand,
   reloadCommand,
   idCommand,
+  installServiceCommand,
 ];
 
 await runCli(commands, hideBin(process.argv));
