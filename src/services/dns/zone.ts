@@ -82,10 +82,7 @@ export class MeshZone {
   /** The answer to one query message, or undefined to send nothing. `udp`: truncate past 512 bytes. */
   answer(query: Uint8Array, udp: boolean): Buffer | undefined {
     this.counters.queries++;
-    let q: Packet;
-    try {
-      q = dnsPacket.decode(Buffer.from(query.buffer, query.byteOffset, query.byteLength));
-    } catch {
+    const formerr = (): Buffer | undefined => {
       if (query.length < 12 || (query[2]! & 0x80) !== 0) {
         this.counters.dropped++;
         return undefined;
@@ -98,7 +95,16 @@ export class MeshZone {
       h[2] = 0x80 | (query[2]! & 0x78);
       h[3] = 1;
       return h;
+    };
+    let q: Packet;
+    try {
+      q = dnsPacket.decode(Buffer.from(query.buffer, query.byteOffset, query.byteLength));
+    } catch {
+      return formerr();
     }
+    // The answer echoes the questions: one whose name dns-packet cannot write back as it read it does not
+    // decode either (written, it would corrupt the answer).
+    if (!(q.questions ?? []).every((x) => writableName(x.name))) return formerr();
     if (q.type === 'response') {
       this.counters.dropped++;
       return undefined;
@@ -171,6 +177,21 @@ export class MeshZone {
   private nodata(reply: (rcode: string, a?: Answer[], auth?: Answer[]) => Buffer, zone: string): Buffer {
     this.counters.nodata++;
     return reply('NOERROR', [], [soa(zone)]);
+  }
+}
+
+/**
+ * Whether dns-packet writes `name` back as the name it decoded. It decodes labels as UTF-8 and joins them
+ * with '.': bytes that are not UTF-8 come back as 3 bytes each (which can take a label past 63, and the
+ * answer no longer decodes), and a '.' at the edge of a label (or next to a line break) comes back as an
+ * empty label that ends the name early, so the rest of the question is read as type and class.
+ */
+function writableName(name: string): boolean {
+  const codec = (dnsPacket as unknown as { name: { encode(n: string): Buffer; decode(b: Buffer, off?: number): string } }).name;
+  try {
+    return codec.decode(codec.encode(name), 0) === name;
+  } catch {
+    return false;
   }
 }
 
