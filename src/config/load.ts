@@ -33,7 +33,7 @@ export function parseConfig(text: string, source = 'config', opts: ParseConfigOp
   const schema = opts.baseDir !== undefined ? buildConfigSchema(opts.baseDir) : configSchema;
   const result = schema.safeParse(data);
   if (result.success) return result.data;
-  const lines = result.error.issues.flatMap((issue) => formatIssue(issue, data, schema));
+  const lines = result.error.issues.flatMap((issue) => formatIssue(issue, data, schema)).map(oneLine);
   throw new ConfigError([...new Set(lines)].map((l) => `${source}: ${l}`).join('\n'));
 }
 
@@ -45,7 +45,7 @@ export function parsePeer(data: unknown, source = 'peer'): PeerConfig {
   const clean = dropNulls(data);
   const result = peerSchema.safeParse(clean);
   if (result.success) return result.data;
-  const lines = result.error.issues.flatMap((issue) => formatIssue(issue, clean, peerSchema));
+  const lines = result.error.issues.flatMap((issue) => formatIssue(issue, clean, peerSchema)).map(oneLine);
   throw new ConfigError([...new Set(lines)].map((l) => `${source}: ${l}`).join('\n'));
 }
 
@@ -110,6 +110,11 @@ function formatIssue(issue: ZodIssue, data: unknown, schema: ZodTypeAny): string
     default:
       return [at(issue.message.charAt(0).toLowerCase() + issue.message.slice(1))];
   }
+}
+
+/** One problem, one line: line breaks a message quotes from the input are written as \n. */
+function oneLine(line: string): string {
+  return line.replace(/\r/g, '\\r').replace(/\n/g, '\\n').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
 /** peers[0].endpoint */
