@@ -127,7 +127,7 @@ export class MoltbookClient {
     }
     const list = postList(reply);
     if (!list) {
-      throw new MoltbookResponseError(`Moltbook's post list is not {posts|data|results: [...]} or an array: ${this.excerpt(JSON.stringify(reply) ?? '')}`);
+      throw new MoltbookResponseError(`Moltbook's post list is not {posts|data|results: [...]} or an array: ${this.excerpt(replyText(reply))}`);
     }
     return list.filter((p): p is MoltbookPost => typeof p === 'object' && p !== null && !Array.isArray(p));
   }
@@ -141,8 +141,9 @@ export class MoltbookClient {
     const reply = await this.request('POST', '/api/v1/posts', body);
     const id = postId(reply);
     if (id !== undefined) return { id };
-    const challenge = JSON.stringify(reply)?.includes('verification_code') ? ' (it asks for a verification challenge, which this client does not answer)' : '';
-    throw new MoltbookResponseError(`Moltbook did not return the new post's id${challenge}: ${this.excerpt(JSON.stringify(reply) ?? '')}`);
+    const text = replyText(reply);
+    const challenge = text.includes('verification_code') ? ' (it asks for a verification challenge, which this client does not answer)' : '';
+    throw new MoltbookResponseError(`Moltbook did not return the new post's id${challenge}: ${this.excerpt(text)}`);
   }
 
   /** One API call with its retries: the parsed JSON of a 2xx, or a named error. */
@@ -293,6 +294,18 @@ async function readBounded(res: Response, limit: number, ctl: AbortController): 
     chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
   }
   return { bytes: Buffer.concat(chunks), over: false };
+}
+
+/**
+ * A parsed reply as JSON text, to quote in an error. JSON.parse takes nesting that JSON.stringify cannot
+ * (it throws RangeError past a few thousand levels): such a reply is described instead.
+ */
+function replyText(reply: unknown): string {
+  try {
+    return JSON.stringify(reply) ?? '';
+  } catch {
+    return '(a reply nested too deep to quote)';
+  }
 }
 
 /** The post array of any reply shape Moltbook (or a proxy of it) is known to use. */
