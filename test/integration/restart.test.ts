@@ -9,8 +9,8 @@
  * stay. A start with only CAP_NET_ADMIN and CAP_NET_BIND_SERVICE fails on the netns kernel link and
  * says why (that is why `moltnet install-service` adds CAP_SYS_ADMIN for such a config); a start with
  * the capabilities install-service grants comes up, ends the orphaned wireguard-go, keeps the pins and
- * the cache, and is peered with both again. Last, a todo: SIGTERM while wireguard-go runs should
- * stop the daemon cleanly, and today does not (see the test).
+ * the cache, and is peered with both again. Last, SIGTERM while wireguard-go runs stops the daemon
+ * cleanly (its stop runs, the socket goes).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -189,13 +189,10 @@ describe('a SIGKILLed daemon restarts cleanly with its state', { timeout: 300_00
     restarted = child;
   });
 
-  // A known bug, not one that blocks a restart: `up` stops on process.once('SIGTERM'), and execa's
-  // signal-exit (loaded while wireguard-go runs, spawned with cleanup: true) sees no other SIGTERM
-  // listener once that one has fired and re-raises the signal: the daemon dies before its stop runs
-  // (no "moltnet stopped", wireguard-go orphaned, the socket left). Under systemd KillMode=mixed then
-  // kills what is left and the next start copes, as the tests above show. The fix: process.on in
-  // src/cli/commands/up.ts (stop() is already idempotent).
-  test('SIGTERM with wireguard-go running stops the daemon cleanly', { todo: 'up.ts: process.once + signal-exit end the daemon before its stop runs' }, async () => {
+  // `up` once stopped on process.once('SIGTERM'), and execa's signal-exit (loaded while wireguard-go
+  // runs, spawned with cleanup: true) saw no other SIGTERM listener once that one had fired and re-raised
+  // the signal: the daemon died before its stop ran. This keeps the fix (process.on) honest.
+  test('SIGTERM with wireguard-go running stops the daemon cleanly', async () => {
     const n1 = net!.nodes[0]!;
     const child = restarted;
     assert.ok(child?.pid !== undefined, 'the restarted daemon is not running');

@@ -25,8 +25,10 @@ export const upCommand: CommandModule<object, UpArgs> = {
         log.info({ signal }, 'stopping');
         void daemon.stop().then(resolve);
       };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
+      // `on`, not `once`: with no listener left, signal-exit (execa's, loaded with wireguard-go) re-raises
+      // the signal and the process dies before stop() has removed what it made. stop() runs once anyway.
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
     });
     // SIGHUP re-reads the config, as `moltnet reload` does; a bad file is logged and changes nothing.
     process.on('SIGHUP', () => {
