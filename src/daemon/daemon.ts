@@ -466,6 +466,7 @@ export class Daemon {
       services: this.services?.names() ?? [],
       counters: this.plane ? nodeCountersObject(this.plane.counters) : {},
       controlPlane: this.packetIo?.counters ?? {},
+      memory: memoryMiB(),
     };
   }
 
@@ -510,4 +511,11 @@ function openSocket(io: NativeAddon, host: string, port: number): number {
   } catch (err) {
     throw new MoltnetError(`cannot listen on UDP [${host}]:${port}: ${(err as Error).message}`);
   }
+}
+
+/** The process's memory (both threads), MiB: what an operator watches for growth. */
+function memoryMiB(): Record<string, number> {
+  const m = process.memoryUsage();
+  const mib = (n: number) => Math.round((n / 1048576) * 10) / 10;
+  return { rss: mib(m.rss), heapUsed: mib(m.heapUsed), heapTotal: mib(m.heapTotal), external: mib(m.external), arrayBuffers: mib(m.arrayBuffers) };
 }
