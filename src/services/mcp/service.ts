@@ -16,7 +16,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { execa } from 'execa';
 import { z } from 'zod';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Service, ServiceContext } from '../../controlplane/service.js';
 import { formatIpv6, isMeshAddress, parseIpv6 } from '../../common/address.js';
 import { VERSION } from '../../common/version.js';
@@ -29,20 +30,6 @@ export interface McpSection {
 
 const MAX_BODY = 1024 * 1024;
 const MAX_CONNECTIONS = 64;
-
-/**
- * The SDK, loaded at the first MCP request: it is about 30 MB of resident memory, which an idle router
- * that nobody inspects should not carry.
- */
-type Sdk = { McpServer: typeof McpServer; StreamableHTTPServerTransport: typeof import('@modelcontextprotocol/sdk/server/streamableHttp.js').StreamableHTTPServerTransport };
-let sdk: Promise<Sdk> | undefined;
-function loadSdk(): Promise<Sdk> {
-  sdk ??= Promise.all([import('@modelcontextprotocol/sdk/server/mcp.js'), import('@modelcontextprotocol/sdk/server/streamableHttp.js')]).then(([m, t]) => ({
-    McpServer: m.McpServer,
-    StreamableHTTPServerTransport: t.StreamableHTTPServerTransport,
-  }));
-  return sdk;
-}
 
 export class McpService implements Service<McpSection> {
   readonly name = 'mcp';
@@ -88,14 +75,13 @@ export class McpService implements Service<McpSection> {
       this.counters.errors++;
       return this.plain(res, 400, { jsonrpc: '2.0', error: { code: -32700, message: `Parse error: ${(err as Error).message}` }, id: null });
     }
+    const mcp = this.mcpServer();
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    res.on('close', () => {
+      void transport.close();
+      void mcp.close();
+    });
     try {
-      const { McpServer, StreamableHTTPServerTransport } = await loadSdk();
-      const mcp = this.mcpServer(McpServer);
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-      res.on('close', () => {
-        void transport.close();
-        void mcp.close();
-      });
       await mcp.connect(transport);
       await transport.handleRequest(req, res, body);
     } catch (err) {
@@ -112,9 +98,9 @@ export class McpService implements Service<McpSection> {
   }
 
   /** The tools and resources, on a fresh SDK server (one per request in stateless mode). */
-  private mcpServer(Server: Sdk['McpServer']): McpServer {
+  private mcpServer(): McpServer {
     const ctx = this.ctx;
-    const server = new Server({ name: 'moltnet', version: VERSION });
+    const server = new McpServer({ name: 'moltnet', version: VERSION });
     const json = (v: unknown) => ({ content: [{ type: 'text' as const, text: JSON.stringify(v, null, 1) }], structuredContent: v as Record<string, unknown> });
     const query = async (name: string) => (await Promise.resolve(ctx.queries.get(name)?.({ what: name }))) ?? null;
 
