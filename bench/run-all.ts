@@ -5,12 +5,13 @@ import { run as forward } from './forward.bench.js';
 import { run as e2e } from './e2e.bench.js';
 import { run as spf } from './spf.bench.js';
 import { run as ospfConvergence } from './ospf-convergence.bench.js';
+import { run as ospfScale } from './ospf-scale.bench.js';
 import { run as failover } from './failover.bench.js';
 import { run as peering } from './peering.bench.js';
 import { run as rpc } from './rpc.bench.js';
 import { run as dns } from './dns.bench.js';
 
-for (const [name, bench] of [['fib', fib], ['forward', forward], ['e2e', e2e], ['spf', spf], ['ospf-convergence', ospfConvergence], ['failover', failover], ['peering', peering], ['rpc', rpc], ['dns', dns]] as const) {
+for (const [name, bench] of [['fib', fib], ['forward', forward], ['e2e', e2e], ['spf', spf], ['ospf-convergence', ospfConvergence], ['ospf-scale', ospfScale], ['failover', failover], ['peering', peering], ['rpc', rpc], ['dns', dns]] as const) {
   console.log(`# ${name}`);
   for (const r of await bench()) console.log(formatResult(r));
 }

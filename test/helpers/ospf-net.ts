@@ -4,6 +4,7 @@
  * gives the same run. No sleeping: run() jumps the clock to the next packet or timer.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { OspfInstance, type OspfRoute } from '../../src/controlplane/ospf/instance.js';
 import type { OspfInterfaceConfig } from '../../src/controlplane/ospf/config.js';
 import { ManualClock } from '../../src/common/clock.js';
@@ -51,6 +52,8 @@ export interface SimRouter {
   sent: { linkId: number; dst: Buffer; packet: Buffer; at: number }[];
   routeUpdates: number;
   lastRoutes: OspfRoute[];
+  /** Simulated time (ms) of the latest route table change, if any. */
+  lastRouteChangeAt?: number;
 }
 
 export interface SimLink {
@@ -153,6 +156,7 @@ export class SimNet {
     inst.onRoutes((routes) => {
       r.routeUpdates++;
       r.lastRoutes = routes;
+      r.lastRouteChangeAt = this.now;
     });
     return inst;
   }
@@ -440,6 +444,199 @@ export function checkConverged(net: SimNet, n: number, edges: Edge[], label: str
     const own = routes.find((x) => x.prefix.equals(r.prefixes[0]!.prefix));
     assert.ok(own?.local, `${label}: ${s} has its own /128 as local`);
   }
+}
+
+// -----------------------------------------------------------------------------------------------------------
+// For large simulated networks (hundreds to thousands of routers): the same checks, without the O(n^2)
+// scans per router of reference() and checkConverged().
+
+/** SHA-256 (hex) of a router's area-scope LSDB: every LSA's type, IDs, sequence number and checksum. */
+export function lsdbDigest(net: SimNet, id: number): string {
+  return createHash('sha256').update(net.areaDatabase(id)).digest('hex');
+}
+
+/** The same result as reference(), by Dijkstra with a binary heap: O(n (n + m) log n) for all sources. */
+export function referenceFast(n: number, edges: Edge[]): Map<number, Map<number, { dist: number; firstHops: Set<number> }>> {
+  const adj: { to: number; cost: number }[][] = Array.from({ length: n + 1 }, () => []);
+  for (const e of edges) {
+    adj[e.a]!.push({ to: e.b, cost: e.cost });
+    adj[e.b]!.push({ to: e.a, cost: e.cost });
+  }
+  const dist = (src: number): Float64Array => {
+    const d = new Float64Array(n + 1).fill(Infinity);
+    d[src] = 0;
+    // Heap of [distance, vertex]; stale entries are skipped when popped.
+    const h: [number, number][] = [[0, src]];
+    const up = (i: number): void => {
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (h[p]![0] <= h[i]![0]) break;
+        [h[p], h[i]] = [h[i]!, h[p]!];
+        i = p;
+      }
+    };
+    const down = (i: number): void => {
+      for (;;) {
+        const l = 2 * i + 1;
+        let m = i;
+        if (l < h.length && h[l]![0] < h[m]![0]) m = l;
+        if (l + 1 < h.length && h[l + 1]![0] < h[m]![0]) m = l + 1;
+        if (m === i) break;
+        [h[m], h[i]] = [h[i]!, h[m]!];
+        i = m;
+      }
+    };
+    while (h.length > 0) {
+      const [du, u] = h[0]!;
+      const last = h.pop()!;
+      if (h.length > 0) {
+        h[0] = last;
+        down(0);
+      }
+      if (du > d[u]!) continue;
+      for (const { to, cost } of adj[u]!) {
+        if (du + cost < d[to]!) {
+          d[to] = du + cost;
+          h.push([d[to]!, to]);
+          up(h.length - 1);
+        }
+      }
+    }
+    return d;
+  };
+  const all: Float64Array[] = [];
+  for (let i = 1; i <= n; i++) all[i] = dist(i);
+  const out = new Map<number, Map<number, { dist: number; firstHops: Set<number> }>>();
+  for (let s = 1; s <= n; s++) {
+    const m = new Map<number, { dist: number; firstHops: Set<number> }>();
+    const ds = all[s]!;
+    for (let t = 1; t <= n; t++) {
+      const dt = ds[t]!;
+      if (t === s || dt === Infinity) continue;
+      const firstHops = new Set<number>();
+      for (const { to, cost } of adj[s]!) if (cost + all[to]![t]! === dt) firstHops.add(to);
+      m.set(t, { dist: dt, firstHops });
+    }
+    out.set(s, m);
+  }
+  return out;
+}
+
+/**
+ * What checkConverged() asserts (routers named 1..n, one /128 each, connected graph), as a list of the
+ * differences found (at most `limit`); empty when the network has converged. LSDBs are compared by
+ * lsdbDigest(); each router's routes are looked up by prefix in a map, not scanned.
+ */
+export function convergenceErrors(
+  net: SimNet,
+  n: number,
+  ref: Map<number, Map<number, { dist: number; firstHops: Set<number> }>>,
+  limit = 10,
+): string[] {
+  const errors: string[] = [];
+  const err = (msg: string): boolean => {
+    errors.push(msg);
+    return errors.length >= limit;
+  };
+  const db1 = net.areaDatabase(1);
+  const lines = db1 === '' ? 0 : db1.split('\n').length;
+  if (lines !== 2 * n && err(`router 1 has ${lines} area LSAs, expected ${2 * n}`)) return errors;
+  const digest1 = createHash('sha256').update(db1).digest('hex');
+  for (let i = 2; i <= n; i++) {
+    if (ref.get(1)!.has(i) && lsdbDigest(net, i) !== digest1 && err(`LSDB of ${i} differs from router 1's`)) return errors;
+  }
+  const hostKey = (p: Buffer): string => `${p.toString('hex')}/128`;
+  for (let s = 1; s <= n; s++) {
+    const r = net.routers.get(s)!;
+    const byPrefix = new Map<string, OspfRoute>();
+    for (const x of r.inst.routes()) if (x.length === 128) byPrefix.set(hostKey(x.prefix), x);
+    const expected = ref.get(s)!;
+    for (let t = 1; t <= n; t++) {
+      const route = byPrefix.get(hostKey(net.routers.get(t)!.prefixes[0]!.prefix));
+      if (t === s) {
+        if (!route?.local && err(`${s} lacks its own /128 as local`)) return errors;
+        continue;
+      }
+      const exp = expected.get(t);
+      if (!exp) {
+        if (route && err(`${s} has a route to unreachable ${t}`)) return errors;
+        continue;
+      }
+      if (!route) {
+        if (err(`${s} has no route to ${t}`)) return errors;
+        continue;
+      }
+      if (route.cost !== exp.dist && err(`cost ${s}->${t} is ${route.cost}, expected ${exp.dist}`)) return errors;
+      const hops: number[] = [];
+      for (const h of route.nexthops) {
+        const link = r.ports.get(h.linkId);
+        if (!link) {
+          if (err(`${s}->${t}: next hop on unknown link ${h.linkId}`)) return errors;
+          continue;
+        }
+        const far = link.a.router === s && link.a.linkId === h.linkId ? link.b.router : link.a.router;
+        if (!h.address.equals(net.routers.get(far)!.linkLocal) && err(`${s}->${t}: next hop address is not ${far}'s`)) return errors;
+        hops.push(far);
+      }
+      const got = [...new Set(hops)].sort((a, b) => a - b).join(',');
+      const want = [...exp.firstHops].sort((a, b) => a - b).join(',');
+      if (got !== want && err(`next hops ${s}->${t} are [${got}], expected [${want}]`)) return errors;
+    }
+  }
+  return errors;
+}
+
+export interface ConvergenceRun {
+  /** Simulated time (ms) of the first check that passed (a multiple of stepMs), or undefined if none did. */
+  convergedAt: number | undefined;
+  /** Simulated time (ms) of the last route table change on any router before convergence. */
+  lastRouteChangeAt: number;
+  /** Full checks run (each costs O(n^2)). */
+  checks: number;
+  /** The differences the last check found (empty if converged). */
+  errors: string[];
+}
+
+/**
+ * Run the network in steps of `stepMs` until convergenceErrors() finds nothing, or until `maxMs` (absolute).
+ * The full check runs only when every router has a route to every router, and then again only once a route
+ * table has changed or `recheckMs` of simulated time has passed (an LSDB may still differ with the routes
+ * right).
+ */
+export function runUntilConverged(
+  net: SimNet,
+  n: number,
+  ref: Map<number, Map<number, { dist: number; firstHops: Set<number> }>>,
+  opts: { stepMs?: number; maxMs: number; recheckMs?: number },
+): ConvergenceRun {
+  const stepMs = opts.stepMs ?? 100;
+  const recheckMs = opts.recheckMs ?? 5000;
+  let checks = 0;
+  let errors: string[] = ['not checked'];
+  let checkedVersion = -1;
+  let checkedAt = Number.NEGATIVE_INFINITY;
+  const lastChange = (): number => {
+    let t = 0;
+    for (const r of net.routers.values()) if (r.lastRouteChangeAt !== undefined && r.lastRouteChangeAt > t) t = r.lastRouteChangeAt;
+    return t;
+  };
+  while (net.now < opts.maxMs) {
+    net.advance(Math.min(stepMs, opts.maxMs - net.now));
+    let version = 0;
+    let complete = true;
+    for (const r of net.routers.values()) {
+      version += r.routeUpdates;
+      if (r.lastRoutes.length !== n) complete = false;
+    }
+    if (!complete) continue;
+    if (version === checkedVersion && net.now - checkedAt < recheckMs) continue;
+    checks++;
+    checkedVersion = version;
+    checkedAt = net.now;
+    errors = convergenceErrors(net, n, ref);
+    if (errors.length === 0) return { convergedAt: net.now, lastRouteChangeAt: lastChange(), checks, errors };
+  }
+  return { convergedAt: undefined, lastRouteChangeAt: lastChange(), checks, errors };
 }
 
 function less(a: Delivery, b: Delivery): boolean {
