@@ -50,6 +50,8 @@ export interface LinkEvents {
   removed: [link: Link];
   /** A roaming link's peer sends from another UDP endpoint (NAT rebinding); the link answers there. */
   roamed: [link: Link, endpoint: string];
+  /** A holder took or let go of the link (downReasons changed), whether or not it went up or down. */
+  held: [link: Link];
 }
 
 export class LinkError extends MoltnetError {}
@@ -265,10 +267,12 @@ export class LinkManager extends EventEmitter<LinkEvents> {
     const rec = this.links.get(id);
     if (!rec) return;
     const wasUp = rec.up;
+    const had = rec.downReasons.has(reason);
     if (down) rec.downReasons.add(reason);
     else rec.downReasons.delete(reason);
     if (wasUp && !rec.up) this.emit('down', rec, reason);
     else if (!wasUp && rec.up) this.emit('up', rec, reason);
+    if (had !== down) this.emit('held', rec);
   }
 
   setCost(id: number, cost: number): void {

@@ -75,8 +75,8 @@ export class Pinger {
   private buf = '';
   private out = '';
 
-  constructor(ns: string, target: string, source?: string) {
-    const args = ['netns', 'exec', ns, 'ping', '-6', '-n', '-i', PING_INTERVAL, '-D', '-O', '-W', '1'];
+  constructor(ns: string, target: string, source?: string, interval = PING_INTERVAL) {
+    const args = ['netns', 'exec', ns, 'ping', '-6', '-n', '-i', interval, '-D', '-O', '-W', '1'];
     if (source) args.push('-I', source);
     args.push(target);
     this.child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BfdService, BFD_DOWN_REASON, NO_BFD_GRACE_MS } from '../../src/controlplane/bfd/service.js';
+import { BfdService, BFD_DOWN_REASON, HOLD_UP_MIN_MS, NO_BFD_GRACE_MS } from '../../src/controlplane/bfd/service.js';
 import { LinkManager, type LinkDriver, type LinkPlane, type LinkRequest } from '../../src/controlplane/link-manager.js';
 import type { ServiceContext } from '../../src/controlplane/service.js';
 import type { ReceivedPacket } from '../../src/controlplane/packet-io.js';
@@ -142,4 +142,41 @@ test('links to unauthenticated peers (a kernel vxlan device, say) are not held: 
   const la = await a.links.add({ ...req, authenticated: false });
   assert.equal(la.up, true);
   a.bfd.stop();
+});
+
+test('dampening: after a failure the link waits out a hold once BFD is back, doubled by each further failure', async () => {
+  const world = new World();
+  const wire = { cut: false };
+  const toB: { deliver?: (p: ReceivedPacket) => void } = {};
+  const toA: { deliver?: (p: ReceivedPacket) => void } = {};
+  const a = node(world, A, B, toB, []);
+  const b = node(world, B, A, toA, []);
+  toB.deliver = (p) => void (wire.cut || world.api.setTimeout(() => b.handlers.bfd?.({ ...p, linkId: b.links.list()[0]?.id ?? -1 }), 0.2));
+  toA.deliver = (p) => void (wire.cut || world.api.setTimeout(() => a.handlers.bfd?.({ ...p, linkId: a.links.list()[0]?.id ?? -1 }), 0.2));
+  const la = await a.links.add(req);
+  await b.links.add(req);
+  world.advance(3000);
+  assert.equal(la.up, true);
+  // A failure: down within the detection time.
+  wire.cut = true;
+  world.advance(400);
+  assert.equal(la.up, false);
+  // Mended: BFD comes back within a few slow-start intervals, the link only after the hold.
+  wire.cut = false;
+  const upAt = (limit: number) => {
+    const start = world.now;
+    while (!la.up && world.now - start < limit) world.advance(10);
+    return world.now - start;
+  };
+  const first = upAt(20_000);
+  assert.ok(first >= HOLD_UP_MIN_MS, `up ${first} ms after the mend`);
+  // A second failure soon after: a longer hold.
+  wire.cut = true;
+  world.advance(400);
+  assert.equal(la.up, false);
+  wire.cut = false;
+  const second = upAt(20_000);
+  assert.ok(second >= 2 * HOLD_UP_MIN_MS && second > first, `first ${first} ms, second ${second} ms`);
+  a.bfd.stop();
+  b.bfd.stop();
 });

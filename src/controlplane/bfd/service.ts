@@ -12,6 +12,12 @@
  * forms adjacencies and carries traffic before BFD watches the link, and a failure in that window is
  * seen only at OSPF's dead interval. A peer that never brings the session Up (BFD off on its side) gets
  * the link after NO_BFD_GRACE_MS, unprotected, and the log says so.
+ *
+ * A session that comes back Up after a failure holds its link a while longer (dampening, as IOS-XR's
+ * `bfd dampening`): HOLD_UP_MIN_MS at first, doubled by each further failure up to HOLD_UP_MAX_MS, back
+ * to the shortest after HOLD_UP_RESET_MS without one. A link flapping faster than that stays down and
+ * the mesh keeps routing around it, instead of taking every short up-phase and losing traffic on each
+ * down-phase while the far routers' LSAs catch up.
  */
 import { formatIpv6, linkLocalFor } from '../../common/address.js';
 import type { MoltnetConfig } from '../../config/schema.js';
@@ -35,6 +41,11 @@ interface Entry {
   nextWake: number;
   /** The grace timer of a link held since it was added (cleared at the first Up). */
   grace?: unknown;
+  /** Dampening: the session has been Up before, when it last failed, the hold now, its timer. */
+  wasUp?: boolean;
+  failedAt?: number;
+  holdUpMs?: number;
+  holdUp?: unknown;
 }
 
 const STATE_NAMES = ['AdminDown', 'Down', 'Init', 'Up'];
@@ -42,6 +53,9 @@ const STATE_NAMES = ['AdminDown', 'Down', 'Init', 'Up'];
 export const BFD_DOWN_REASON = 'bfd';
 /** How long a new link waits for its session to come Up before it is let go without BFD. */
 export const NO_BFD_GRACE_MS = 5_000;
+export const HOLD_UP_MIN_MS = 1_000;
+export const HOLD_UP_MAX_MS = 8_000;
+export const HOLD_UP_RESET_MS = 20_000;
 
 /** What other services may ask of BFD. */
 export interface BfdApi {
@@ -137,6 +151,7 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
     this.byLink.delete(linkId);
     this.table.remove(e.session.localDiscriminator);
     if (e.grace !== undefined) this.ctx.timers.clearTimeout(e.grace);
+    if (e.holdUp !== undefined) this.ctx.timers.clearTimeout(e.holdUp);
     // A session that is gone holds nothing down.
     this.ctx.links.setDown(linkId, BFD_DOWN_REASON, false);
     this.reschedule();
@@ -149,7 +164,10 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
   stop(): void {
     this.stopped = true;
     if (this.timer !== undefined) this.ctx.timers.clearTimeout(this.timer);
-    for (const e of this.byLink.values()) if (e.grace !== undefined) this.ctx.timers.clearTimeout(e.grace);
+    for (const e of this.byLink.values()) {
+      if (e.grace !== undefined) this.ctx.timers.clearTimeout(e.grace);
+      if (e.holdUp !== undefined) this.ctx.timers.clearTimeout(e.holdUp);
+    }
     for (const u of this.unsubscribe.splice(0)) u();
     if (this.ctx.packets.handlers.bfd) delete this.ctx.packets.handlers.bfd;
     for (const id of [...this.byLink.keys()]) this.ctx.links.setDown(id, BFD_DOWN_REASON, false);
@@ -248,9 +266,26 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
     if (c.to === BfdState.Up) {
       if (e.grace !== undefined) this.ctx.timers.clearTimeout(e.grace);
       e.grace = undefined;
-      this.ctx.links.setDown(e.linkId, BFD_DOWN_REASON, false);
+      if (!e.wasUp) {
+        e.wasUp = true;
+        this.ctx.links.setDown(e.linkId, BFD_DOWN_REASON, false);
+        return;
+      }
+      const hold = e.holdUpMs ?? HOLD_UP_MIN_MS;
+      this.ctx.log.info({ link: e.linkName, holdMs: hold }, 'bfd session back Up: the link waits out its hold');
+      e.holdUp = this.ctx.timers.setTimeout(() => {
+        e.holdUp = undefined;
+        if (this.byLink.get(e.linkId) === e && e.session.status().state === 'Up') this.ctx.links.setDown(e.linkId, BFD_DOWN_REASON, false);
+      }, hold);
+    } else if (c.from === BfdState.Up) {
+      const now = this.ctx.clock.now();
+      if (e.holdUp !== undefined) this.ctx.timers.clearTimeout(e.holdUp);
+      e.holdUp = undefined;
+      // Failing again soon after the last failure: the next hold is longer.
+      e.holdUpMs = e.failedAt !== undefined && now - e.failedAt < HOLD_UP_RESET_MS ? Math.min(2 * (e.holdUpMs ?? HOLD_UP_MIN_MS), HOLD_UP_MAX_MS) : HOLD_UP_MIN_MS;
+      e.failedAt = now;
+      this.ctx.links.setDown(e.linkId, BFD_DOWN_REASON, true);
     }
-    else if (c.from === BfdState.Up) this.ctx.links.setDown(e.linkId, BFD_DOWN_REASON, true);
   }
 }
 

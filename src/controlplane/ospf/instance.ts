@@ -257,8 +257,12 @@ export class OspfInstance {
     const iface = this.ctx.ifaces.get(linkId);
     if (!iface) return;
     this.call(now, () => {
+      // As when BFD kills a neighbor: an adjacency that is gone leaves our routes now, not after the SPF
+      // throttle's hold (which a burst of earlier changes may have stretched to seconds).
+      const hadFull = [...iface.neighbors.values()].some((n) => n.state === NbrState.Full);
       ifaceEvent(iface, IfEvent.InterfaceDown, now, this.ifaceHooks);
       this.ctx.ifaces.delete(linkId);
+      if (hadFull) this.runSpf(now);
     });
   }
 
@@ -508,6 +512,8 @@ export class OspfInstance {
     this.call(now, () => {
       const oldId = renumber(this.ctx, id, now);
       this.origin.lastAt.clear();
+      this.origin.holdMs.clear();
+      this.origin.held.clear();
       this.origin.pendingDue = undefined;
       this.ridConflicts.resolved(id, now);
       this.log.warn({ from: formatRouterId(oldId), to: formatRouterId(id) }, 'OSPF router ID changed');

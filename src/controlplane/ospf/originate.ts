@@ -10,7 +10,7 @@
  *     prefixes (the node's mesh /128, metric 0).
  *
  * originateAll() compares what we want with what the LSDB holds and originates what differs — never two
- * instances of one LSA within MinLSInterval (the later one waits; `pendingDue` says until when) — and
+ * instances of one LSA within its hold (the later one waits; `pendingDue` says until when) — and
  * flushes (premature aging, §14.1) our LSAs that are no longer wanted. Refresh after LSRefreshTime and
  * the reaction to a newer instance of our own LSA from the network (§13.4) are here too.
  */
@@ -21,6 +21,7 @@ import {
   LsType,
   MAX_AGE,
   MAX_SEQUENCE_NUMBER,
+  MIN_LS_ARRIVAL,
   MIN_LS_INTERVAL,
   RouterLinkType,
   PacketType,
@@ -49,15 +50,33 @@ export interface DesiredLsa {
   body: LsaBody;
 }
 
+/**
+ * The hold between two instances of one LSA, an exponential backoff as LSA throttling in FRR and Cisco
+ * IOS does (RFC 2328's fixed MinLSInterval of 5 s is its ceiling). A change after a quiet spell goes out
+ * LSA_HOLD_MIN_MS after the last one; each change that comes inside the hold doubles the next hold, up
+ * to MinLSInterval, so a flapping link is damped; LSA_HOLD_RESET_MS of quiet brings it back down. With a fixed 5 s, the routers around a failure that came
+ * within 5 s of another change kept advertising the dead link for the rest of it, and traffic looped or
+ * was lost that long although BFD had seen the failure in 300 ms. HOLD_MIN_MS stays above the peers'
+ * MinLSArrival (1 s), which would drop an instance that came sooner.
+ */
+export const LSA_HOLD_MIN_MS = MIN_LS_ARRIVAL * 1000 + 100;
+export const LSA_HOLD_MAX_MS = MIN_LS_INTERVAL * 1000;
+/** Quiet this long after the hold ends, and the next change starts from the shortest hold again. */
+export const LSA_HOLD_RESET_MS = 2 * LSA_HOLD_MAX_MS;
+
 export interface OriginationState {
   /** ms of the last origination, by scopedKey. */
   lastAt: Map<string, number>;
-  /** ms: the earliest origination held back by MinLSInterval, or undefined. */
+  /** ms: the hold after that origination, by scopedKey. */
+  holdMs: Map<string, number>;
+  /** The LSAs that changed inside their hold and wait for it to end. */
+  held: Set<string>;
+  /** ms: the earliest origination held back, or undefined. */
   pendingDue: number | undefined;
 }
 
 export function newOriginationState(): OriginationState {
-  return { lastAt: new Map(), pendingDue: undefined };
+  return { lastAt: new Map(), holdMs: new Map(), held: new Set(), pendingDue: undefined };
 }
 
 /** A key unique across scopes: link-scope LSAs are per link. */
@@ -145,7 +164,13 @@ function originateOne(ctx: Ctx, st: OriginationState, d: DesiredLsa, sequence: n
   const old = ctx.lsdb.get(d.type, d.linkStateId, ctx.routerId, d.linkId);
   if (old) removeFromAllRxmt(ctx, old, now);
   const res = ctx.lsdb.install(lsa, d.linkId, now, true);
-  st.lastAt.set(scopedKey(d.type, d.linkStateId, ctx.routerId, d.linkId), now);
+  const sk = scopedKey(d.type, d.linkStateId, ctx.routerId, d.linkId);
+  const last = st.lastAt.get(sk);
+  const hold = st.holdMs.get(sk) ?? LSA_HOLD_MIN_MS;
+  // Held back (it changed again inside the hold): the next hold is longer. Quiet for long: back to the shortest.
+  const next = st.held.delete(sk) ? Math.min(2 * hold, LSA_HOLD_MAX_MS) : last === undefined || now - last >= hold + LSA_HOLD_RESET_MS ? LSA_HOLD_MIN_MS : hold;
+  st.holdMs.set(sk, next);
+  st.lastAt.set(sk, now);
   ctx.agingChanged(now + LS_REFRESH_TIME * 1000);
   count(ctx, 'lsa_originated');
   ctx.log.debug({ lsa: res.entry.key, seq: sequence }, 'LSA originated');
@@ -171,6 +196,14 @@ function sameBody(ctx: Ctx, d: DesiredLsa, lsa: Lsa): boolean {
 }
 
 /** Does the database copy carry exactly this body (and is it live)? */
+/** A Router-LSA whose links are some of the old one's, unchanged, and fewer. */
+function onlyLosesLinks(next: LsaBody, old: LsaBody): boolean {
+  if (next.kind !== 'router' || old.kind !== 'router' || next.links.length >= old.links.length) return false;
+  const key = (l: RouterLink) => `${l.type}/${l.metric}/${l.interfaceId}/${l.neighborInterfaceId}/${l.neighborRouterId}`;
+  const had = new Set(old.links.map(key));
+  return next.links.every((l) => had.has(key(l)));
+}
+
 function sameAsDatabase(ctx: Ctx, d: DesiredLsa, db: LsdbEntry, now: number): boolean {
   if (entryAge(db, now) >= MAX_AGE) return false;
   return sameBody(ctx, d, db.lsa);
@@ -199,8 +232,13 @@ export function originateAll(ctx: Ctx, st: OriginationState, prefixes: MetricPre
     const db = ctx.lsdb.get(d.type, d.linkStateId, ctx.routerId, d.linkId);
     if (db && sameAsDatabase(ctx, d, db, now)) continue;
     const last = st.lastAt.get(sk);
-    if (last !== undefined && now - last < MIN_LS_INTERVAL * 1000) {
-      const due = last + MIN_LS_INTERVAL * 1000;
+    // Bad news travels fast: a Router-LSA that only loses links goes out after the shortest hold, or the
+    // far routers keep sending into a link that is gone (and our own SPF, which already routes around
+    // it, may send the traffic back: a loop). The backoff damps what comes back.
+    const hold = db && onlyLosesLinks(d.body, db.lsa.body) ? LSA_HOLD_MIN_MS : (st.holdMs.get(sk) ?? LSA_HOLD_MIN_MS);
+    if (last !== undefined && now - last < hold) {
+      st.held.add(sk);
+      const due = last + hold;
       st.pendingDue = st.pendingDue === undefined ? due : Math.min(st.pendingDue, due);
       continue;
     }

@@ -50,6 +50,8 @@ export class OspfService implements Service<OspfConfig> {
   private readonly unsubscribe: (() => void)[] = [];
   /** Links whose Full adjacency was lost (held down with OSPF_DOWN_REASON). */
   private readonly lost = new Set<number>();
+  /** Links with an OSPF interface now (see follow()). */
+  private readonly running = new Set<number>();
   /** Re-derivations of the default router ID after conflicts this node yielded. */
   private generation = 0;
 
@@ -105,26 +107,22 @@ export class OspfService implements Service<OspfConfig> {
       inst.receive(p.linkId, p.src, p.dst, p.hopLimit, p.payload, ctx.clock.now());
       this.reschedule();
     };
-    const on = <E extends 'added' | 'removed' | 'down' | 'changed'>(event: E, fn: (l: Link, reason?: string) => void) => {
+    const on = <E extends 'added' | 'removed' | 'held' | 'changed'>(event: E, fn: (l: Link, reason?: string) => void) => {
       ctx.links.on(event, fn as never);
       this.unsubscribe.push(() => ctx.links.off(event, fn as never));
     };
-    on('added', (l) => this.addLink(l));
+    on('added', (l) => this.follow(l));
+    on('held', (l) => this.follow(l));
     on('removed', (l) => {
       this.lost.delete(l.id);
-      inst.removeInterface(l.id, ctx.clock.now());
-      this.reschedule();
-    });
-    on('down', (l, reason) => {
-      if (reason === OSPF_DOWN_REASON || reason === 'removed') return;
-      inst.neighborDown(l.id, undefined, ctx.clock.now());
+      if (this.running.delete(l.id)) inst.removeInterface(l.id, ctx.clock.now());
       this.reschedule();
     });
     on('changed', (l) => {
       inst.setInterfaceCost(l.id, l.cost, ctx.clock.now());
       this.reschedule();
     });
-    for (const l of ctx.links.list()) this.addLink(l);
+    for (const l of ctx.links.list()) this.follow(l);
     this.registerQueries();
     const neighbors = ctx.metrics.gauge({
       name: 'moltnet_ospf_neighbors',
@@ -160,6 +158,22 @@ export class OspfService implements Service<OspfConfig> {
     this.ctx.rib.replaceSource('ospf', []);
     for (const id of this.lost) this.ctx.links.setDown(id, OSPF_DOWN_REASON, false);
     this.lost.clear();
+  }
+
+  /**
+   * OSPF runs on a link while nothing but OSPF itself holds it down. Held by anyone else (BFD down, or not
+   * yet Up on a new link), the interface is gone: no Hellos are heard there, so no adjacency can form and be
+   * advertised over a link that carries nothing (which would draw the mesh's traffic into it).
+   */
+  private follow(link: Link): void {
+    const usable = [...link.downReasons].every((r) => r === OSPF_DOWN_REASON);
+    if (usable && !this.running.has(link.id)) {
+      this.running.add(link.id);
+      this.addLink(link);
+    } else if (!usable && this.running.delete(link.id)) {
+      this.instance.removeInterface(link.id, this.ctx.clock.now());
+      this.reschedule();
+    }
   }
 
   private addLink(link: Link): void {
