@@ -19,7 +19,7 @@ import { deriveRouterId } from './router-id.js';
 import type { Link } from '../link-manager.js';
 import type { Route } from '../rib.js';
 import type { Service, ServiceContext } from '../service.js';
-import type { BfdApi } from '../bfd/service.js';
+import { BFD_DOWN_REASON, type BfdApi } from '../bfd/service.js';
 
 export type OspfConfig = MoltnetConfig['ospf'];
 
@@ -107,12 +107,17 @@ export class OspfService implements Service<OspfConfig> {
       inst.receive(p.linkId, p.src, p.dst, p.hopLimit, p.payload, ctx.clock.now());
       this.reschedule();
     };
-    const on = <E extends 'added' | 'removed' | 'held' | 'changed'>(event: E, fn: (l: Link, reason?: string) => void) => {
+    const on = <E extends 'added' | 'removed' | 'held' | 'down' | 'changed'>(event: E, fn: (l: Link, reason?: string) => void) => {
       ctx.links.on(event, fn as never);
       this.unsubscribe.push(() => ctx.links.off(event, fn as never));
     };
     on('added', (l) => this.follow(l));
     on('held', (l) => this.follow(l));
+    on('down', (l, reason) => {
+      if (reason === OSPF_DOWN_REASON || reason === 'removed' || !this.running.has(l.id)) return;
+      inst.neighborDown(l.id, undefined, ctx.clock.now());
+      this.reschedule();
+    });
     on('removed', (l) => {
       this.lost.delete(l.id);
       if (this.running.delete(l.id)) inst.removeInterface(l.id, ctx.clock.now());
@@ -161,12 +166,15 @@ export class OspfService implements Service<OspfConfig> {
   }
 
   /**
-   * OSPF runs on a link while nothing but OSPF itself holds it down. Held by anyone else (BFD down, or not
-   * yet Up on a new link), the interface is gone: no Hellos are heard there, so no adjacency can form and be
-   * advertised over a link that carries nothing (which would draw the mesh's traffic into it).
+   * OSPF runs on a tunnel link while nothing but OSPF itself holds it down. Held by anyone else (BFD down,
+   * or not yet Up on a new link), the interface is gone: no Hellos are heard there, so no adjacency can form
+   * and be advertised over a link that carries nothing (which would draw the mesh's traffic into it).
    */
   private follow(link: Link): void {
-    const usable = [...link.downReasons].every((r) => r === OSPF_DOWN_REASON);
+    // A kernel router's BFD lives and dies with its OSPF adjacency (RFC 5882): take our OSPF away and its
+    // BFD goes too and never comes Up again. There, a BFD down kills the neighbor (the 'down' handler) and
+    // OSPF stays.
+    const usable = [...link.downReasons].every((r) => r === OSPF_DOWN_REASON || (r === BFD_DOWN_REASON && link.kind === 'kernel'));
     if (usable && !this.running.has(link.id)) {
       this.running.add(link.id);
       this.addLink(link);
