@@ -492,6 +492,7 @@ export class OspfInstance {
     this.currentRoutes = routes;
     this.currentRoutesKey = key;
     count(this.ctx, 'route_table_changes');
+    this.log.debug({ routes: routes.length }, 'OSPF routes changed');
     for (const cb of this.routeSubscribers) cb(routes);
   }
 

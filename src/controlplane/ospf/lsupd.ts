@@ -20,6 +20,9 @@
  * the §13.4 answer, too (ctx.selfOriginatedReceived -> router-id-conflict.ts).
  */
 import { MAX_AGE, MAX_SEQUENCE_NUMBER, MIN_LS_ARRIVAL, lsaKeyString, type LsuDecoded } from './wire/types.js';
+
+/** The shortest gap between two instances of one LSA that we install (see (5a)). */
+export const LSA_ARRIVAL_MIN_MS = 250;
 import { anyNeighborExchanging, count, type Ctx } from './context.js';
 import { Lsdb, entryAge, entryHeader } from './lsdb.js';
 import { NbrEvent, NbrState, nbrEvent, stateAtLeast, type Neighbor } from './neighbor.js';
@@ -60,8 +63,10 @@ export function receiveLsu(ctx: Ctx, nbr: Neighbor, body: LsuDecoded, now: numbe
     const self = h.advertisingRouter === ctx.routerId;
     if (self) ctx.selfLsaSeen(lsa, linkId, now);
     if (cmp > 0) {
-      // (5a) MinLSArrival.
-      if (db && now - db.installedAt < MIN_LS_ARRIVAL * 1000) {
+      // (5a) MinLSArrival, shortened (as FRR's `timers lsa min-arrival` allows): routers space their own
+      // instances by at least 1 s, but flooding over different paths can bring two of them closer than
+      // that, and a dropped one waits a whole RxmtInterval (5 s) for its retransmission.
+      if (db && now - db.installedAt < LSA_ARRIVAL_MIN_MS) {
         count(ctx, 'drop_lsa_min_arrival');
         continue;
       }
