@@ -12,8 +12,9 @@
  * no packet may run out of hop limit anywhere (drop_hop_limit stays 0: no forwarding loop); after each
  * round every node is back, every pair answers and the LSDBs are identical on every node.
  *
- * Runs only with MOLTNET_CHAOS=1: kills, cuts and loss recover within the limit, but a flapping link can
- * still cost a pair up to ~4 s in some rounds (see the issue note), so it is not yet part of `npm test`.
+ * Runs only with MOLTNET_CHAOS=1: every fault now recovers within the limit (worst 450 ms in the last
+ * 10-round run), but transient forwarding loops while the routers converge still expire a few packets'
+ * hop limit (25 in that run), which the test counts as a failure, so it is not yet part of `npm test`.
  * MOLTNET_CHAOS_ROUNDS (default 10; 30 for the full run), MOLTNET_CHAOS_SEED, MOLTNET_KEEP_LOGS=<dir>.
  */
 import { after, before, describe, test } from 'node:test';
@@ -48,7 +49,7 @@ interface Lsa {
   scope: string;
 }
 
-const SKIP = process.env['MOLTNET_CHAOS'] ? false : 'set MOLTNET_CHAOS=1 to run the chaos rounds (not yet reliable for flapping links)';
+const SKIP = process.env['MOLTNET_CHAOS'] ? false : 'set MOLTNET_CHAOS=1 to run the chaos rounds (transient loops during convergence still fail it)';
 
 describe('chaos in an 8-node mesh', { timeout: 900_000, skip: SKIP }, () => {
   let chain: Chain;
@@ -209,8 +210,10 @@ describe('chaos in an 8-node mesh', { timeout: 900_000, skip: SKIP }, () => {
       process.stdout.write(`# round ${round} at ${new Date(t0).toISOString()}: ${fault} ${target}: worst outage ${Math.round(worst.ms)} ms (${worst.pair})\n`);
       await converged(60_000);
       const now = await hopLimitDrops();
-      loops += now.reduce((sum, v, i) => sum + (dead.has(i) ? v : v - counted[i]!), 0);
+      const roundLoops = now.reduce((sum, v, i) => sum + (dead.has(i) ? v : v - counted[i]!), 0);
+      loops += roundLoops;
       counted = now;
+      if (roundLoops > 0) process.stdout.write(`# round ${round}: ${roundLoops} packets ran out of hop limit (a transient loop)\n`);
     }
     const byKind = new Map<Fault, number[]>();
     for (const r of results) byKind.set(r.fault, [...(byKind.get(r.fault) ?? []), r.worstMs]);
