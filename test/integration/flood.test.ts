@@ -46,7 +46,9 @@ describe('a peer floods the control plane', { timeout: 180_000 }, () => {
       staticRoutes: 'none',
       dir: await tempDir('flood'),
       cliPath: CLI,
-      extra: { ospf: { helloInterval: 1, deadInterval: 4 } },
+      // BFD detects in 500 ms here (100 ms x 5), not the default 300: four daemons, the flooder and its
+      // 100k packets/s share two cores, and a 300 ms scheduling gap of the CI machine is not starvation.
+      extra: { ospf: { helloInterval: 1, deadInterval: 4 }, bfd: { multiplier: 5 } },
     });
     await waitFor(
       async () => {
