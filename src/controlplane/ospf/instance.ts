@@ -515,6 +515,7 @@ export class OspfInstance {
       this.origin.lastAt.clear();
       this.origin.holdMs.clear();
       this.origin.held.clear();
+      this.origin.fastAt.clear();
       this.origin.pendingDue = undefined;
       this.ridConflicts.resolved(id, now);
       this.log.warn({ from: formatRouterId(oldId), to: formatRouterId(id) }, 'OSPF router ID changed');

@@ -71,12 +71,14 @@ export interface OriginationState {
   holdMs: Map<string, number>;
   /** The LSAs that changed inside their hold and wait for it to end. */
   held: Set<string>;
+  /** When a withdrawal last skipped the backed-off hold, by scopedKey. */
+  fastAt: Map<string, number>;
   /** ms: the earliest origination held back, or undefined. */
   pendingDue: number | undefined;
 }
 
 export function newOriginationState(): OriginationState {
-  return { lastAt: new Map(), holdMs: new Map(), held: new Set(), pendingDue: undefined };
+  return { lastAt: new Map(), holdMs: new Map(), held: new Set(), fastAt: new Map(), pendingDue: undefined };
 }
 
 /** A key unique across scopes: link-scope LSAs are per link. */
@@ -235,13 +237,17 @@ export function originateAll(ctx: Ctx, st: OriginationState, prefixes: MetricPre
     // Bad news travels fast: a Router-LSA that only loses links goes out after the shortest hold, or the
     // far routers keep sending into a link that is gone (and our own SPF, which already routes around
     // it, may send the traffic back: a loop). The backoff damps what comes back.
-    const hold = db && onlyLosesLinks(d.body, db.lsa.body) ? LSA_HOLD_MIN_MS : (st.holdMs.get(sk) ?? LSA_HOLD_MIN_MS);
+    // Once per MinLSInterval at most, so a neighbor that keeps knocking its adjacency down (forged Hellos)
+    // cannot make us originate every second.
+    const fast = db !== undefined && onlyLosesLinks(d.body, db.lsa.body) && now - (st.fastAt.get(sk) ?? -Infinity) >= LSA_HOLD_MAX_MS;
+    const hold = fast ? LSA_HOLD_MIN_MS : (st.holdMs.get(sk) ?? LSA_HOLD_MIN_MS);
     if (last !== undefined && now - last < hold) {
       st.held.add(sk);
       const due = last + hold;
       st.pendingDue = st.pendingDue === undefined ? due : Math.min(st.pendingDue, due);
       continue;
     }
+    if (fast && last !== undefined && now - last < (st.holdMs.get(sk) ?? LSA_HOLD_MIN_MS)) st.fastAt.set(sk, now);
     originateOne(ctx, st, d, nextSequence(db), now);
   }
   // Ours but no longer wanted: flush (premature aging).
