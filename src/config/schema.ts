@@ -366,6 +366,16 @@ const shape = {
     multiplier: int(1, 255).default(3),
     /** Multihop sessions (RFC 5883) to other mesh nodes, by mesh address or UUID: monitoring only. */
     multihop: list(text('a MoltNet address or UUID', (v) => parseMeshAddress(v))).default([]),
+    /**
+     * Timers of the multihop sessions. Their packets cross other nodes' forwarding queues as ordinary
+     * traffic, where a saturated hop drops them like any packet, so they default to FRR's 300 ms x 3
+     * rather than the links' 100 ms: they monitor, they do not steer routing.
+     */
+    multihopTimers: obj({
+      minTxMs: int(1, 60000).default(300),
+      minRxMs: int(1, 60000).default(300),
+      multiplier: int(1, 255).default(3),
+    }).default({}),
     /** RFC 5880 §6.7 authentication on every session. */
     authentication: obj({
       type: z.enum(['simple', 'keyed-sha1', 'meticulous-keyed-sha1'], {

@@ -18,7 +18,9 @@ interface Session {
   link: string;
   state: string;
   multihop: boolean;
-  counters: { stateChanges: number; downCount: number };
+  diag: string;
+  detectionTimeMs: number | null;
+  counters: { stateChanges: number; downCount: number; maxRxGapMs: number };
 }
 
 const FLAP_SECONDS = Number(process.env['MOLTNET_FLAP_SECONDS'] ?? 60);
@@ -109,6 +111,8 @@ describe('BFD on mesh links', { timeout: 240_000 }, () => {
       server.kill('SIGKILL');
     }
     const afterS = await Promise.all([0, 1, 2].map(bfd));
+    const gaps = afterS.flatMap((l, i) => l.map((s) => `n${i + 1} ${s.multihop ? 'multihop' : s.link} ${Math.round(s.counters.maxRxGapMs)}/${s.detectionTimeMs} ms${s.counters.stateChanges !== before[i]!.find((x) => x.link === s.link)!.counters.stateChanges ? ` (flapped: ${s.diag})` : ''}`));
+    process.stdout.write(`# longest silence while Up / detection time: ${gaps.join(', ')}\n`);
     for (let i = 0; i < 3; i++) {
       for (const s of afterS[i]!) {
         const b = before[i]!.find((x) => x.link === s.link)!;

@@ -55,12 +55,12 @@ class World {
   }
 }
 
-function node(world: World, self: string, peer: string, wire: { deliver?: (p: ReceivedPacket) => void }, warnings: string[]) {
+function node(world: World, self: string, peer: string, wire: { deliver?: (p: ReceivedPacket) => void }, warnings: string[], multihop: string[] = []) {
   const links = new LinkManager(plane, [driver(peer)]);
   const handlers: { bfd?: (p: ReceivedPacket) => void } = {};
   const log = { info() {}, debug() {}, error() {}, warn: (_o: unknown, m: string) => void warnings.push(m), child: () => log };
   const ctx = {
-    config: { enabled: true, minTxMs: 100, minRxMs: 100, multiplier: 3, multihop: [] },
+    config: { enabled: true, minTxMs: 100, minRxMs: 100, multiplier: 3, multihop, multihopTimers: { minTxMs: 300, minRxMs: 300, multiplier: 3 } },
     clock: { now: () => world.now },
     timers: world.api,
     log,
@@ -179,4 +179,14 @@ test('dampening: after a failure the link waits out a hold once BFD is back, dou
   assert.ok(second >= 2 * HOLD_UP_MIN_MS && second > first, `first ${first} ms, second ${second} ms`);
   a.bfd.stop();
   b.bfd.stop();
+});
+
+test('multihop sessions run on their own timers (300 ms x 3 by default), link sessions on the links\' (100 ms x 3)', async () => {
+  const world = new World();
+  const a = node(world, A, B, {}, [], [B]);
+  await a.links.add(req);
+  const byKind = new Map(a.bfd.sessions().map((s) => [s.multihop, s]));
+  assert.deepEqual([byKind.get(true)?.desiredMinTxMs, byKind.get(true)?.requiredMinRxMs, byKind.get(true)?.detectMult], [300, 300, 3]);
+  assert.deepEqual([byKind.get(false)?.desiredMinTxMs, byKind.get(false)?.requiredMinRxMs, byKind.get(false)?.detectMult], [100, 100, 3]);
+  a.bfd.stop();
 });

@@ -307,6 +307,23 @@ test('detection: still Up 1 ms before remote mult x agreed interval, Down with d
   }
 });
 
+test('maxRxGapMs: the longest silence while Up, below the detection time when the session holds', () => {
+  const w = pair();
+  w.startTogether();
+  w.runUntil(5000);
+  const steady = w.a.stats().maxRxGapMs;
+  assert.ok(steady >= 75 && steady < 100, `${steady}`);
+  // Two of b's packets lost in a row: a waits up to three intervals, still inside 300 ms.
+  w.drop.b = true;
+  const lastRx = w.lastFrom('b').at;
+  w.runUntil(lastRx + 250);
+  w.drop.b = false;
+  w.runUntil(8000);
+  assert.equal(w.a.sessionState, Up);
+  const gap = w.a.stats().maxRxGapMs;
+  assert.ok(gap > 250 && gap < 300, `${gap}`);
+});
+
 test('detection in Init uses the peer\'s slow 1 s rate: 3 s', () => {
   const s = session({ localDiscriminator: 9 });
   const peer = session({ localDiscriminator: 10 });

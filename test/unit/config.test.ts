@@ -77,7 +77,7 @@ describe('config: valid', () => {
       routes: [],
       kernelLinks: [],
       ospf: { enabled: true, area: '0.0.0.0', helloInterval: 10, deadInterval: 40, mtuIgnore: false },
-      bfd: { enabled: true, minTxMs: 100, minRxMs: 100, multiplier: 3, multihop: [] },
+      bfd: { enabled: true, minTxMs: 100, minRxMs: 100, multiplier: 3, multihop: [], multihopTimers: { minTxMs: 300, minRxMs: 300, multiplier: 3 } },
       peering: {
         listen: '::',
         port: 6802,
@@ -148,7 +148,7 @@ describe('config: valid', () => {
       { name: 'mlink1', cost: 10 },
     ]);
     assert.deepEqual(cfg.ospf, { enabled: true, area: '0.0.0.1', helloInterval: 5, deadInterval: 20, mtuIgnore: false });
-    assert.deepEqual(cfg.bfd, { enabled: false, minTxMs: 50, minRxMs: 60, multiplier: 5, multihop: [] });
+    assert.deepEqual(cfg.bfd, { enabled: false, minTxMs: 50, minRxMs: 60, multiplier: 5, multihop: [], multihopTimers: { minTxMs: 300, minRxMs: 300, multiplier: 3 } });
     assert.deepEqual(cfg.moltbook, { baseUrl: 'https://moltbook.example', apiKeyEnv: 'MB_KEY', pollSeconds: 60, announceSeconds: 21600, submolt: 'general' });
     assert.deepEqual(cfg.discovery, { lan: false, exchange: true, lanExclude: [], lanIntervalSeconds: 10, acceptInbound: true, link: 'vxlan', maxPeers: 256, unsigned: 'accept', exchangeSeconds: 300 });
     assert.deepEqual(cfg.services, { rpc: true, mcp: false, dns: true, http: false, rpcHandlers: {}, rpcRatePerSource: 50, dnsRatePerSource: 200, httpListen: '[::1]:8080', mcpProxy: true, mcpProxyListen: '[::1]:6801' });

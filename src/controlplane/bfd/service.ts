@@ -21,7 +21,7 @@
  */
 import { formatIpv6, linkLocalFor } from '../../common/address.js';
 import type { MoltnetConfig } from '../../config/schema.js';
-import { BfdSession, BFD_GTSM_HOP_LIMIT, BFD_PORT_MULTIHOP, BFD_PORT_SINGLE_HOP, bfdRxName, type BfdAuthOptions, type BfdStateChange } from './session.js';
+import { BfdSession, type BfdSessionStatus, BFD_GTSM_HOP_LIMIT, BFD_PORT_MULTIHOP, BFD_PORT_SINGLE_HOP, bfdRxName, type BfdAuthOptions, type BfdStateChange } from './session.js';
 import { BfdSessionTable, BfdDemuxError } from './discriminators.js';
 import { BFD_HEADER_LEN, BfdAuthType, BfdState, bfdYourDiscriminator } from './packet.js';
 import { parseIpv6Address } from '../../dataplane/wire/ipv6.js';
@@ -157,7 +157,7 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
     this.reschedule();
   }
 
-  sessions(): unknown[] {
+  sessions(): (BfdSessionStatus & { link: string; peer: string })[] {
     return [...this.entries()].map((e) => ({ link: e.linkName, peer: formatIpv6(e.peer), ...e.session.status() }));
   }
 
@@ -187,9 +187,9 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
     const session = new BfdSession({
       localDiscriminator: this.table.allocate(),
       ...(multihop ? { multihop: true } : {}),
-      desiredMinTxMs: this.cfg.minTxMs,
-      requiredMinRxMs: this.cfg.minRxMs,
-      detectMult: this.cfg.multiplier,
+      ...(multihop
+        ? { desiredMinTxMs: this.cfg.multihopTimers.minTxMs, requiredMinRxMs: this.cfg.multihopTimers.minRxMs, detectMult: this.cfg.multihopTimers.multiplier }
+        : { desiredMinTxMs: this.cfg.minTxMs, requiredMinRxMs: this.cfg.minRxMs, detectMult: this.cfg.multiplier }),
       ...(this.cfg.authentication ? { auth: authOptions(this.cfg.authentication) } : {}),
     });
     const entry: Entry = { linkId, linkName, multihop, peer: Buffer.from(peer), session, nextWake: 0 };

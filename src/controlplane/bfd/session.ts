@@ -208,6 +208,11 @@ export interface BfdCounters {
   downCount: number;
   /** `at` of the last state change; null before the first. */
   lastChangeAt: number | null;
+  /**
+   * The longest wait between two accepted packets while Up, in ms: how close the session came to its
+   * detection time (a session that never flaps but shows 250 of 300 is one scheduling hiccup from it).
+   */
+  maxRxGapMs: number;
 }
 
 /** A plain snapshot for `moltnet show bfd`. */
@@ -335,6 +340,7 @@ export class BfdSession {
     upCount: 0,
     downCount: 0,
     lastChangeAt: null,
+    maxRxGapMs: 0,
   };
 
   constructor(opts: BfdSessionOptions) {
@@ -514,6 +520,9 @@ export class BfdSession {
     this.remoteMinRxUs = repr.requiredMinRxUs;
     this.remoteDesiredMinTxUs = repr.desiredMinTxUs;
     this.remoteDetectMult = repr.detectMult;
+    if (this.state === BfdState.Up && this.lastRxAt !== null && now - this.lastRxAt > this.counters.maxRxGapMs) {
+      this.counters.maxRxGapMs = now - this.lastRxAt;
+    }
     this.lastRxAt = now;
     if (repr.final && this.pollActive) this.endPoll();
 
