@@ -41,6 +41,7 @@ import {
   type MetricPrefix,
 } from './wire/types.js';
 import { SpfThrottle } from './spf/throttle.js';
+import { loopFreeRoutes, lostLocalAdjacency, type SpfSnapshot } from './spf/microloop.js';
 import { computeSpf } from './spf/spf.js';
 import {
   DEFAULT_SPF_THROTTLE,
@@ -140,6 +141,12 @@ const LS_TYPE_NAMES: Record<number, string> = {
 
 /** How far ahead tick() looks when nothing at all is scheduled. */
 const IDLE_WAKEUP_MS = 60_000;
+/**
+ * After a local failure, routes that could microloop wait for the other routers' SPF: their throttle's
+ * delay (the same as ours), plus this for our LSA's flooding, their SPF run and the FIB update in their
+ * forwarding thread.
+ */
+export const MICROLOOP_MARGIN_MS = 200;
 
 function checkRouterId(id: number): void {
   if (!Number.isInteger(id) || id <= 0 || id > 0xffffffff) {
@@ -160,6 +167,10 @@ export class OspfInstance {
   private lastNow: number;
   private currentRoutes: OspfRoute[] = [];
   private currentRoutesKey = '';
+  /** The last SPF's input and result, unfiltered: the baseline a local failure is judged against. */
+  private lastSpf: SpfSnapshot | undefined;
+  /** While set, routes that could microloop after a local failure are held back (spf/microloop.ts). */
+  private microloopHold: { baseline: SpfSnapshot; until: number } | undefined;
   private readonly knownConflicts = new Map<string, AddressConflict>();
   private readonly routeSubscribers: ((routes: OspfRoute[]) => void)[] = [];
   private readonly neighborSubscribers: ((e: NeighborStateEvent) => void)[] = [];
@@ -406,6 +417,7 @@ export class OspfInstance {
     if (this.origin.pendingDue !== undefined && this.origin.pendingDue <= now) this.originateDirty = true;
     if (this.agingDue <= now) this.agingSweep(now);
     if (this.throttle.due(now)) this.runSpf(now);
+    if (this.microloopHold && this.microloopHold.until <= now) this.publish(now);
   }
 
   private nextDeadline(now: number): number {
@@ -428,6 +440,7 @@ export class OspfInstance {
     at(this.origin.pendingDue);
     if (this.agingDue !== Number.POSITIVE_INFINITY) at(this.agingDue);
     at(this.throttle.next(now) ?? undefined);
+    at(this.microloopHold?.until);
     return next;
   }
 
@@ -486,6 +499,30 @@ export class OspfInstance {
     });
     const result = computeSpf(input);
     detectConflicts(this.ctx, hostPrefixes, (r) => result.distances.has(r), this.knownConflicts, now);
+    if (this.lastSpf && lostLocalAdjacency(this.lastSpf.input, input)) {
+      // The other routers learn of it only after our LSA and their SPF throttle: until then, hold back
+      // what would bounce off them. A second failure during the hold extends it, judged on the first
+      // baseline (the topology the others still forward on).
+      this.microloopHold = { baseline: this.microloopHold?.baseline ?? this.lastSpf, until: now + this.throttle.delay + MICROLOOP_MARGIN_MS };
+    }
+    this.lastSpf = { input, result };
+    this.publish(now);
+  }
+
+  /** The last SPF result as routes, less what the microloop hold keeps back; subscribers hear of changes. */
+  private publish(now: number): void {
+    const spf = this.lastSpf;
+    if (!spf) return;
+    let result = spf.result;
+    if (this.microloopHold && now >= this.microloopHold.until) this.microloopHold = undefined;
+    if (this.microloopHold) {
+      const held = loopFreeRoutes(this.microloopHold.baseline, result);
+      if (held.withheld + held.narrowed > 0) {
+        count(this.ctx, 'microloop_holds');
+        this.log.debug({ withheld: held.withheld, narrowed: held.narrowed, untilMs: this.microloopHold.until - now }, 'OSPF holds back routes that would loop until the others converge');
+      }
+      result = { distances: result.distances, routes: held.routes };
+    }
     const routes = toOspfRoutes(this.ctx, result);
     const key = routesKey(routes);
     if (key === this.currentRoutesKey) return;
