@@ -11,8 +11,9 @@ import { run as peering } from './peering.bench.js';
 import { run as rpc } from './rpc.bench.js';
 import { run as dns } from './dns.bench.js';
 import { run as chaos } from './chaos.bench.js';
+import { run as soak } from './soak.bench.js';
 
-for (const [name, bench] of [['fib', fib], ['forward', forward], ['e2e', e2e], ['spf', spf], ['ospf-convergence', ospfConvergence], ['ospf-scale', ospfScale], ['failover', failover], ['peering', peering], ['rpc', rpc], ['dns', dns], ['chaos', chaos]] as const) {
+for (const [name, bench] of [['fib', fib], ['forward', forward], ['e2e', e2e], ['spf', spf], ['ospf-convergence', ospfConvergence], ['ospf-scale', ospfScale], ['failover', failover], ['peering', peering], ['rpc', rpc], ['dns', dns], ['chaos', chaos], ['soak', soak]] as const) {
   console.log(`# ${name}`);
   for (const r of await bench()) console.log(formatResult(r));
 }

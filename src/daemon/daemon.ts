@@ -9,6 +9,7 @@
  * and undoes it in reverse on stop. At run time it carries out `peer add`, `peer remove` and reload
  * (SIGHUP or `moltnet reload`): a new config is parsed and checked whole before anything changes.
  */
+import { processResources } from './process-stats.js';
 import { mkdir } from 'node:fs/promises';
 import { Registry } from 'prom-client';
 import { MESH_PREFIX, MESH_PREFIX_LEN, linkLocalFor, meshAddressBytes } from '../common/address.js';
@@ -467,6 +468,7 @@ export class Daemon {
       counters: this.plane ? nodeCountersObject(this.plane.counters) : {},
       controlPlane: this.packetIo?.counters ?? {},
       memory: memoryMiB(),
+      resources: processResources(),
     };
   }
 

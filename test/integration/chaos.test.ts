@@ -28,6 +28,7 @@ import { waitFor } from '../helpers/routers.js';
 import { CLI, inNs, logs, runPrefix, tempDir } from '../helpers/integration.js';
 import { Pinger, lossWindow } from '../helpers/failover.js';
 import { prng } from '../helpers/ospf-net.js';
+import { cutEdge } from '../helpers/faults.js';
 
 const N = 8;
 const ROUNDS = Number(process.env['MOLTNET_CHAOS_ROUNDS'] ?? 10);
@@ -120,18 +121,7 @@ describe('chaos in an 8-node mesh', { timeout: 900_000, skip: SKIP }, () => {
     });
   }
 
-  function nftCut(i: number, addr: string): Promise<unknown> {
-    const t = `chaos${i}`;
-    return inNs(chain.nodes[i]!.ns, 'nft', [`add table inet ${t}; add chain inet ${t} in { type filter hook input priority 0; }; add chain inet ${t} out { type filter hook output priority 0; }; add rule inet ${t} in ip6 saddr ${addr} drop; add rule inet ${t} out ip6 daddr ${addr} drop`], 5000);
-  }
-  function nftMend(i: number): Promise<unknown> {
-    return inNs(chain.nodes[i]!.ns, 'nft', [`delete table inet chaos${i}`], 5000);
-  }
-  async function cutEdge(h: number, on: boolean): Promise<void> {
-    const e = chain.edges[h]!;
-    if (on) await Promise.all([nftCut(e.a, e.addrB), nftCut(e.b, e.addrA)]);
-    else await Promise.all([nftMend(e.a), nftMend(e.b)]);
-  }
+  const cut = (h: number, on: boolean) => cutEdge(chain, h, on);
   async function netem(h: number, on: boolean): Promise<void> {
     const e = chain.edges[h]!;
     const ends: [number, string][] = [
@@ -193,7 +183,7 @@ describe('chaos in an 8-node mesh', { timeout: 900_000, skip: SKIP }, () => {
         await sleep(FAULT_MS);
       } else if (fault === 'cut') {
         target = `${chain.nodes[edges[h]![0]]!.name}-${chain.nodes[edges[h]![1]]!.name}`;
-        await cutEdge(h, true);
+        await cut(h, true);
         await sleep(FAULT_MS);
       } else if (fault === 'netem') {
         target = `${chain.nodes[edges[h]![0]]!.name}-${chain.nodes[edges[h]![1]]!.name}`;
@@ -202,9 +192,9 @@ describe('chaos in an 8-node mesh', { timeout: 900_000, skip: SKIP }, () => {
       } else {
         target = `${chain.nodes[edges[h]![0]]!.name}-${chain.nodes[edges[h]![1]]!.name}`;
         for (let k = 0; k < 4; k++) {
-          await cutEdge(h, true);
+          await cut(h, true);
           await sleep(500);
-          await cutEdge(h, false);
+          await cut(h, false);
           await sleep(500);
         }
       }
@@ -223,7 +213,7 @@ describe('chaos in an 8-node mesh', { timeout: 900_000, skip: SKIP }, () => {
         const n = chain.nodes[node]!;
         n.pid = startDaemon(n.ns, CLI, n.configPath, n.logPath);
         await waitForDaemon(n.socket, 20_000);
-      } else if (fault === 'cut') await cutEdge(h, false);
+      } else if (fault === 'cut') await cut(h, false);
       else if (fault === 'netem') await netem(h, false);
       results.push({ round, fault, target, worstMs: Math.round(worst.ms), pair: worst.pair });
       process.stdout.write(`# round ${round} at ${new Date(t0).toISOString()}: ${fault} ${target}: worst outage ${Math.round(worst.ms)} ms (${worst.pair})\n`);
