@@ -174,4 +174,27 @@ describe('SPF throttle', () => {
       { numRuns: 200 },
     );
   });
+
+  it('an urgent trigger (bad news) skips the delay but not the hold', () => {
+    const t = new SpfThrottle();
+    t.urgent(1000);
+    assert.equal(t.next(1000), 1000, 'quiet: due at once');
+    t.ran(1000);
+    // The other end's LSA 2 ms later: urgent too, but the 200 ms hold applies.
+    t.urgent(1002);
+    assert.equal(t.next(1002), 1200);
+    t.ran(1200);
+    // A normal trigger pending, then bad news: pulled in to the hold's end (400 ms after 1200).
+    t.trigger(1300);
+    assert.equal(t.next(1300), 1600);
+    t.urgent(1310);
+    assert.equal(t.next(1310), 1600);
+    t.ran(1600);
+    // After a quiet maxHold the backoff resets, and bad news is due at once again; a normal trigger keeps its delay.
+    t.urgent(9000);
+    assert.equal(t.next(9000), 9000);
+    t.ran(9000);
+    t.trigger(20_000);
+    assert.equal(t.next(20_000), 20_050);
+  });
 });

@@ -36,6 +36,8 @@ export interface Ctx {
   readonly nbrHooks: NeighborHooks;
   /** The LSDB changed in a way SPF must see. */
   spfTrigger(now: number): void;
+  /** As spfTrigger, for bad news (another router's Router-LSA lost links): SPF without the throttle's delay. */
+  spfTriggerUrgent(now: number): void;
   /** Our own LSAs may need re-origination (adjacency or interface change): done once at the end of the call. */
   originateSoon(): void;
   /**

@@ -219,6 +219,7 @@ export class OspfInstance {
       out: { floods: new Map(), directAcks: new Map() },
       nbrHooks,
       spfTrigger: (now) => this.throttle.trigger(now),
+      spfTriggerUrgent: (now) => this.throttle.urgent(now),
       originateSoon: () => {
         this.originateDirty = true;
       },

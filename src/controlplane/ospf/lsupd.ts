@@ -31,6 +31,7 @@ import { flood, removeFromAllRxmt, removeRxmt } from './flood.js';
 import { sendLsas } from './rxtx.js';
 import { queueDelayedAck, queueDirectAck } from './lsack.js';
 import { requestSatisfied } from './lsreq.js';
+import { onlyLosesLinks } from './originate.js';
 
 export function receiveLsu(ctx: Ctx, nbr: Neighbor, body: LsuDecoded, now: number): void {
   if (!stateAtLeast(nbr.state, NbrState.Exchange)) {
@@ -80,7 +81,11 @@ export function receiveLsu(ctx: Ctx, nbr: Neighbor, body: LsuDecoded, now: numbe
       ctx.agingChanged(h.age >= MAX_AGE ? now : now + (MAX_AGE - h.age) * 1000);
       const floodedBack = flood(ctx, res.entry, nbr, now);
       count(ctx, 'lsa_installed');
-      if (res.changed) ctx.spfTrigger(now);
+      if (res.changed) {
+        // A router that lost a link: the routers around the failure hold back routes until we converge.
+        if (db && !self && h.age < MAX_AGE && onlyLosesLinks(lsa.body, db.lsa.body)) ctx.spfTriggerUrgent(now);
+        else ctx.spfTrigger(now);
+      }
       // (5e) Acknowledge.
       if (!floodedBack) queueDelayedAck(iface, h, now);
       // (5f) Ours.

@@ -199,7 +199,8 @@ function sameBody(ctx: Ctx, d: DesiredLsa, lsa: Lsa): boolean {
 
 /** Does the database copy carry exactly this body (and is it live)? */
 /** A Router-LSA whose links are some of the old one's, unchanged, and fewer. */
-function onlyLosesLinks(next: LsaBody, old: LsaBody): boolean {
+/** A Router-LSA body that only drops links of the old one (bad news: no link added or changed). */
+export function onlyLosesLinks(next: LsaBody, old: LsaBody): boolean {
   if (next.kind !== 'router' || old.kind !== 'router' || next.links.length >= old.links.length) return false;
   const key = (l: RouterLink) => `${l.type}/${l.metric}/${l.interfaceId}/${l.neighborInterfaceId}/${l.neighborRouterId}`;
   const had = new Set(old.links.map(key));

@@ -3,6 +3,7 @@
  * <max-hold>`. A pure state machine: it never reads a clock; every call takes `now` (ms).
  *
  *   trigger(now)  something in the LSDB changed: SPF is wanted.
+ *   urgent(now)   bad news (a router lost a link): SPF is wanted without the initial delay.
  *   next(now)     when SPF should run (a time >= now), or null if nothing is pending.
  *   ran(now)      SPF has just run: pending triggers are consumed.
  *
@@ -10,6 +11,11 @@
  *   - A run happens no sooner than `delay` after the first trigger it serves (triggers that arrive while
  *     one is pending coalesce into that run), and no sooner than `hold` after the previous run.
  *   - The hold after the first run is `initialHold`; each further run doubles it, up to `maxHold`.
+ *   - An urgent trigger skips the delay (the run is due at once, or when the hold ends): the delay is there
+ *     to gather the LSAs of one event, and for a lost link the first of its two ends' LSAs is enough (the
+ *     two-way check drops the link), while every millisecond of it is a millisecond the routers around the
+ *     failure wait before they can stop holding back routes (microloop.ts). The hold still applies, so a
+ *     flood of bad news cannot make SPF run more often than good news can.
  *   - After a quiet period of `maxHold` (no trigger for that long since the last run), the backoff
  *     resets: the next trigger is served after `delay` and the hold starts again at `initialHold`.
  *
@@ -35,6 +41,8 @@ export class SpfThrottle {
   readonly maxHold: number;
   /** Time of the first trigger not yet served by a run, or null. */
   private pendingSince: number | null = null;
+  /** The pending run serves an urgent trigger: no delay. */
+  private pendingUrgent = false;
   private lastRun: number | null = null;
   /** Minimum time from lastRun to the next run; 0 when the backoff is reset. */
   private hold = 0;
@@ -64,10 +72,16 @@ export class SpfThrottle {
     this.pendingSince = now;
   }
 
+  /** Bad news: as trigger(), without the delay. */
+  urgent(now: number): void {
+    this.trigger(now);
+    this.pendingUrgent = true;
+  }
+
   /** When SPF should run: an absolute time >= now, or null when no trigger is pending. */
   next(now: number): number | null {
     if (this.pendingSince === null) return null;
-    let at = this.pendingSince + this.delay;
+    let at = this.pendingSince + (this.pendingUrgent ? 0 : this.delay);
     if (this.lastRun !== null && this.lastRun + this.hold > at) at = this.lastRun + this.hold;
     return at > now ? at : now;
   }
@@ -83,6 +97,7 @@ export class SpfThrottle {
     this.hold = this.hold === 0 ? this.initialHold : Math.min(this.hold * 2, this.maxHold);
     this.lastRun = now;
     this.pendingSince = null;
+    this.pendingUrgent = false;
   }
 
   /** The hold that applies before the next run (0: none; for `show`). */
