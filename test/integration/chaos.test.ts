@@ -37,10 +37,10 @@ const OBSERVERS = [0, 2, 5, 7];
 const RECOVERY_LIMIT_MS = 1000;
 const FAULT_MS = 3000;
 /**
- * Quiet before each fault, so that each is a single fault in a settled network: the SPF throttle's backoff
- * resets after 5 s without a trigger (as FRR's does), and so do the LSA holds.
+ * Quiet before each fault, after converged() has seen every node settled (no held LSA, no SPF backoff
+ * left: `show ospf status` damping), so that each is a single fault in a settled network.
  */
-const STEADY_MS = 6000;
+const STEADY_MS = 3000;
 type Fault = 'kill' | 'cut' | 'netem' | 'flap';
 const FAULTS: Fault[] = ['kill', 'cut', 'netem', 'flap'];
 
@@ -105,6 +105,12 @@ describe('chaos in an 8-node mesh', { timeout: 900_000, skip: SKIP }, () => {
           );
         }
         if (!dbs.every((d) => d === dbs[0])) return false;
+        // Settled: no LSA still held back by its hold (the LSDBs agree on the old instance meanwhile) and
+        // every SPF backoff reset. Otherwise the next fault meets the last one's damping, not a quiet mesh.
+        for (const n of chain.nodes) {
+          const st = (await callDaemon(n.socket, 'show', { what: 'ospf status' }).catch(() => null)) as { damping: { spfBackoffMs: number; lsasHeld: number } } | null;
+          if (!st || st.damping.lsasHeld > 0 || st.damping.spfBackoffMs > 0) return false;
+        }
         for (const o of OBSERVERS) {
           for (let t = 0; t < N; t++) {
             if (t === o) continue;

@@ -794,6 +794,19 @@ export class OspfInstance {
     return { ...this.ctx.counters };
   }
 
+  /**
+   * What still damps this router's reaction to the next change: the SPF backoff (0 once reset), our LSAs
+   * held back by their hold, and the microloop hold. All zero: a change now is handled at full speed.
+   */
+  damping(now = this.lastNow): { spfBackoffMs: number; lsasHeld: number; lsaDueInMs: number | null; microloopHoldMs: number } {
+    return {
+      spfBackoffMs: this.throttle.backoffAt(now),
+      lsasHeld: this.origin.held.size,
+      lsaDueInMs: this.origin.pendingDue === undefined ? null : Math.max(0, this.origin.pendingDue - now),
+      microloopHoldMs: this.microloopHold ? Math.max(0, this.microloopHold.until - now) : 0,
+    };
+  }
+
   /** Our LSAs as we want them now (for tests and `show`). */
   ownLsas(): ReturnType<typeof desiredLsas> {
     return desiredLsas(this.ctx, this.prefixes);

@@ -225,6 +225,7 @@ export class OspfService implements Service<OspfConfig> {
       routerIdConflicts: inst.routerIdConflicts(ctx.clock.now()),
       conflicts: inst.conflicts(),
       counters: inst.counters(),
+      damping: inst.damping(ctx.clock.now()),
     }));
   }
 

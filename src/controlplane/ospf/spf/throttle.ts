@@ -105,6 +105,11 @@ export class SpfThrottle {
     return this.hold;
   }
 
+  /** The backoff a trigger at `now` would meet: 0 once it has reset (a quiet maxHold since the last run). */
+  backoffAt(now: number): number {
+    return this.lastRun === null || now - this.lastRun >= this.maxHold ? 0 : this.hold;
+  }
+
   get pending(): boolean {
     return this.pendingSince !== null;
   }
