@@ -1,33 +1,29 @@
 #!/usr/bin/env node
 /**
  * The `moltnet` command. To add a command, write a yargs CommandModule in commands/ and list it here.
+ *
+ * Each command's module is loaded only when it runs: `moltnet up` (the daemon, which stays resident)
+ * does not carry the demo's, the identity tools' or install-service's imports. `--help`, no command or
+ * an unknown one loads them all, so yargs lists every command and names the unknown one.
  */
 import { hideBin } from 'yargs/helpers';
-import { addressCommand } from './commands/address.js';
-import { configCommand } from './commands/config.js';
-import { demoCommand } from './commands/demo.js';
-import { idCommand } from './commands/id.js';
-import { installServiceCommand } from './commands/install-service.js';
-import { peerCommand } from './commands/peer.js';
-import { announceCommand } from './commands/announce.js';
-import { rpcCommand } from './commands/rpc.js';
-import { reloadCommand } from './commands/reload.js';
-import { showCommand } from './commands/show.js';
-import { upCommand } from './commands/up.js';
 import { runCli, type AnyCommand } from './run.js';
 
-const commands: AnyCommand[] = [
-  addressCommand,
-  configCommand,
-  upCommand,
-  showCommand,
-  demoCommand,
-  peerCommand,
-  announceCommand,
-  rpcCommand,
-  reloadCommand,
-  idCommand,
-  installServiceCommand,
-];
+const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
+  address: async () => (await import('./commands/address.js')).addressCommand,
+  config: async () => (await import('./commands/config.js')).configCommand,
+  up: async () => (await import('./commands/up.js')).upCommand,
+  show: async () => (await import('./commands/show.js')).showCommand,
+  demo: async () => (await import('./commands/demo.js')).demoCommand,
+  peer: async () => (await import('./commands/peer.js')).peerCommand,
+  announce: async () => (await import('./commands/announce.js')).announceCommand,
+  rpc: async () => (await import('./commands/rpc.js')).rpcCommand,
+  reload: async () => (await import('./commands/reload.js')).reloadCommand,
+  id: async () => (await import('./commands/id.js')).idCommand,
+  'install-service': async () => (await import('./commands/install-service.js')).installServiceCommand,
+};
 
-await runCli(commands, hideBin(process.argv));
+const args = hideBin(process.argv);
+const first = args[0];
+const names = first !== undefined && Object.hasOwn(COMMANDS, first) ? [first] : Object.keys(COMMANDS);
+await runCli(await Promise.all(names.map((n) => COMMANDS[n]!())), args);

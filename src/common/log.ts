@@ -6,9 +6,10 @@
  * destination is a TTY, unless `pretty` says otherwise. The level comes from the option, else
  * MOLTNET_LOG_LEVEL, else "info". Writes are synchronous: logging never runs per packet.
  */
+import { createRequire } from 'node:module';
 import { isatty } from 'node:tty';
 import { pino, type Logger as PinoLogger, type LevelWithSilent } from 'pino';
-import PinoPretty from 'pino-pretty';
+import type PinoPrettyModule from 'pino-pretty';
 import { InvalidInputError } from './errors.js';
 
 export type Logger = PinoLogger;
@@ -32,6 +33,8 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const pretty = opts.pretty ?? isatty(fd);
   const options = { level, ...(opts.name !== undefined ? { name: opts.name } : {}) };
   if (pretty) {
+    // Loaded only for a terminal: a daemon under systemd or a test logs JSON and never carries it.
+    const PinoPretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPrettyModule;
     const stream = PinoPretty({
       destination: fd,
       sync: true,

@@ -3,18 +3,27 @@
  * prefix, nothing else. The device is the addon's TUN; closing its fd removes it, and the address and
  * route go with it.
  */
-import { execa } from 'execa';
+import { execFile } from 'node:child_process';
 import { SystemCommandError } from '../common/errors.js';
 
-export async function ip(args: string[], opts: { netns?: string } = {}): Promise<string> {
+const IP_TIMEOUT_MS = 10_000;
+
+/**
+ * Run `ip` (with `-n netns`), resolve with its stdout less the last newline. node:child_process, not
+ * execa: the daemon runs a handful of these at start, and execa's module graph stays resident (MiBs).
+ */
+export function ip(args: string[], opts: { netns?: string } = {}): Promise<string> {
   const argv = opts.netns ? ['-n', opts.netns, ...args] : args;
-  try {
-    const r = await execa('ip', argv, { timeout: 10_000 });
-    return r.stdout;
-  } catch (err) {
-    const e = err as { stderr?: string; shortMessage?: string };
-    throw new SystemCommandError(`ip ${argv.join(' ')}: ${(e.stderr || e.shortMessage || String(err)).trim()}`);
-  }
+  return new Promise((resolve, reject) => {
+    execFile('ip', argv, { timeout: IP_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (!err) return resolve(stdout.replace(/\r?\n$/, ''));
+      const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null };
+      const why =
+        stderr.trim() ||
+        (e.killed && e.signal ? `timed out after ${IP_TIMEOUT_MS} ms` : typeof e.code === 'number' ? `exit code ${e.code}` : e.message);
+      reject(new SystemCommandError(`ip ${argv.join(' ')}: ${why.trim()}`));
+    });
+  });
 }
 
 /** Packets a TUN we make may queue toward its reader (Linux's default for Ethernet; TUNs get 500). */

@@ -13,7 +13,6 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { access } from 'node:fs/promises';
-import { execa } from 'execa';
 import { LRUCache } from 'lru-cache';
 import type { Service, ServiceContext } from '../../controlplane/service.js';
 import { TokenBucket } from '../../dataplane/ratelimit.js';
@@ -46,6 +45,8 @@ const SYSTEMD_RESOLVED: ResolvedControl = {
       () => false,
     ),
   resolvectl: async (args) => {
+    // Only where systemd-resolved runs: a daemon without it never loads execa.
+    const { execa } = await import('execa');
     await execa('resolvectl', args, { timeout: 5000 });
   },
 };

@@ -12,17 +12,17 @@
  *
  * Bounded: request bodies (1 MiB), connections, one diagnosis at a time per node, and only mesh
  * addresses are pinged.
+ *
+ * This file is the listener; the SDK (with zod and its own dependencies, some 18 MiB resident) is in
+ * sdk-server.ts, loaded at the first request: an idle node serves MCP without carrying it.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { execa } from 'execa';
-import { z } from 'zod';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Service, ServiceContext } from '../../controlplane/service.js';
 import { formatIpv6, isMeshAddress, parseIpv6 } from '../../common/address.js';
-import { VERSION } from '../../common/version.js';
-import { RFCS } from './rfcs.js';
 import { closeServer, listenOrWhy } from '../listen.js';
+import type { McpTools } from './sdk-server.js';
+
+type SdkServer = typeof import('./sdk-server.js');
 
 export interface McpSection {
   port: number;
@@ -31,10 +31,11 @@ export interface McpSection {
 const MAX_BODY = 1024 * 1024;
 const MAX_CONNECTIONS = 64;
 
-export class McpService implements Service<McpSection> {
+export class McpService implements Service<McpSection>, McpTools {
   readonly name = 'mcp';
   private ctx!: ServiceContext<McpSection>;
   private server: Server | undefined;
+  private sdk: Promise<SdkServer> | undefined;
   private failure: string | undefined;
   private diagnosing = false;
   readonly counters = { requests: 0, tool_calls: 0, resource_reads: 0, errors: 0 };
@@ -75,13 +76,14 @@ export class McpService implements Service<McpSection> {
       this.counters.errors++;
       return this.plain(res, 400, { jsonrpc: '2.0', error: { code: -32700, message: `Parse error: ${(err as Error).message}` }, id: null });
     }
-    const mcp = this.mcpServer();
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-    res.on('close', () => {
-      void transport.close();
-      void mcp.close();
-    });
     try {
+      const sdk = await (this.sdk ??= import('./sdk-server.js'));
+      const mcp = sdk.mcpServer(this);
+      const transport = new sdk.StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      res.on('close', () => {
+        void transport.close();
+        void mcp.close();
+      });
       await mcp.connect(transport);
       await transport.handleRequest(req, res, body);
     } catch (err) {
@@ -97,55 +99,12 @@ export class McpService implements Service<McpSection> {
     res.end(text);
   }
 
-  /** The tools and resources, on a fresh SDK server (one per request in stateless mode). */
-  private mcpServer(): McpServer {
-    const ctx = this.ctx;
-    const server = new McpServer({ name: 'moltnet', version: VERSION });
-    const json = (v: unknown) => ({ content: [{ type: 'text' as const, text: JSON.stringify(v, null, 1) }], structuredContent: v as Record<string, unknown> });
-    const query = async (name: string) => (await Promise.resolve(ctx.queries.get(name)?.({ what: name }))) ?? null;
-
-    server.registerTool(
-      'network_diagnosis',
-      {
-        description: 'Reachability, path and round-trip time from this node to a MoltNet address (fd00:6d6f:6c74::/48)',
-        inputSchema: { address: z.string().describe('a MoltNet mesh address') },
-      },
-      async ({ address }) => {
-        this.counters.tool_calls++;
-        return json(await this.diagnose(address));
-      },
-    );
-    server.registerTool(
-      'rfc_lookup',
-      {
-        description: 'The RFCs the MoltNet spec builds on (its Appendix A): title, relevance, and what this node implements of each',
-        inputSchema: { rfc: z.number().int().positive().optional().describe('one RFC number; all of them when left out') },
-      },
-      async ({ rfc }) => {
-        this.counters.tool_calls++;
-        if (rfc === undefined) return json({ rfcs: RFCS });
-        const hit = RFCS.find((r) => r.rfc === rfc);
-        if (!hit) return { content: [{ type: 'text' as const, text: `RFC ${rfc} is not among the spec's references (${RFCS.map((r) => r.rfc).join(', ')})` }], isError: true };
-        return json(hit);
-      },
-    );
-    server.registerTool('topology_map', { description: 'The mesh as this node\'s OSPF link-state database has it: routers (with their addresses) and adjacencies' }, async () => {
-      this.counters.tool_calls++;
-      return json((await query('ospf topology')) ?? { routers: [], edges: [], note: 'OSPF is off on this node' });
-    });
-
-    const resource = (name: string, description: string, read: () => Promise<unknown>) =>
-      server.registerResource(name, `moltnet://${name}`, { description, mimeType: 'application/json' }, async (uri) => {
-        this.counters.resource_reads++;
-        return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(await read(), null, 1) }] };
-      });
-    resource('routing_table', 'The routes this node forwards by (the RIB\'s winners: connected, static, OSPF)', () => query('routes'));
-    resource('neighbor_state', 'OSPF neighbors and BFD sessions', async () => ({ ospf: await query('ospf neighbors'), bfd: await query('bfd') }));
-    resource('interface_stats', 'Every link with its state and packet, byte and drop counters', () => query('links'));
-    return server;
+  /** A query's answer (null when nothing registered it). */
+  async query(name: string): Promise<unknown> {
+    return (await Promise.resolve(this.ctx.queries.get(name)?.({ what: name }))) ?? null;
   }
 
-  private async diagnose(input: string): Promise<Record<string, unknown>> {
+  async diagnose(input: string): Promise<Record<string, unknown>> {
     const bytes = parseIpv6(input);
     if (!bytes || !isMeshAddress(bytes)) return { address: input, error: 'not a MoltNet address (fd00:6d6f:6c74::/48): only mesh addresses are diagnosed' };
     const address = formatIpv6(bytes);
@@ -156,6 +115,7 @@ export class McpService implements Service<McpSection> {
     if (this.diagnosing) return { address, error: 'another diagnosis is running; try again in a few seconds' };
     this.diagnosing = true;
     try {
+      const { execa } = await import('execa');
       const r = await execa('ping', ['-6', '-c', '3', '-i', '0.2', '-W', '1', '-q', address], { reject: false, timeout: 5000 });
       const loss = /(\d+(?:\.\d+)?)% packet loss/.exec(r.stdout)?.[1];
       const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)/.exec(r.stdout);

@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../../common/log.js';
 import { MoltnetError } from '../../common/errors.js';
-import { WireGuardDevice } from './device.js';
+import type { WireGuardDevice } from './device.js';
 import { loadOrCreateWireGuardKey, type WireGuardKeyPair } from './keys.js';
 import { overlayAddress, wireguardInterfaceName } from './naming.js';
 
@@ -110,6 +110,8 @@ export class WireGuardHost {
     if (this.device) return Promise.resolve(this.device);
     this.starting ??= (async () => {
       const { privateKey } = await this.offer().then(() => this.keys!);
+      // Loaded with the first WireGuard peer: a node without one never carries execa (MiBs resident).
+      const { WireGuardDevice } = await import('./device.js');
       const device = new WireGuardDevice({
         interfaceName: this.interfaceName,
         privateKey,
