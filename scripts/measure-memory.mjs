@@ -128,6 +128,12 @@ try {
     console.log(`kept: pid ${centre.pid}, socket ${centre.socket}; press Ctrl-C to clean up`);
     await new Promise((r) => process.once('SIGINT', r));
   }
+} catch (err) {
+  for (const f of ['node1', 'node2', 'node3', 'node4']) {
+    const text = await readFile(join(dir, `${f}.log`), 'utf8').catch(() => '');
+    console.error(`--- ${f}.log\n${text.split('\n').filter((l) => !/Scavenge|Mark/.test(l)).slice(-8).join('\n')}`);
+  }
+  throw err;
 } finally {
   if (chain) await destroyChain(chain);
 }

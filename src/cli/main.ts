@@ -8,6 +8,7 @@
  */
 import { hideBin } from 'yargs/helpers';
 import { runCli, type AnyCommand } from './run.js';
+import { limitYoungGeneration } from '../daemon/heap.js';
 
 const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   address: async () => (await import('./commands/address.js')).addressCommand,
@@ -25,5 +26,7 @@ const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
 
 const args = hideBin(process.argv);
 const first = args[0];
+// The daemon stays resident: its young generation is kept small before its modules load (daemon/heap.ts).
+if (first === 'up' && process.env['MOLTNET_YOUNG_GROWTH'] !== '0') limitYoungGeneration();
 const names = first !== undefined && Object.hasOwn(COMMANDS, first) ? [first] : Object.keys(COMMANDS);
 await runCli(await Promise.all(names.map((n) => COMMANDS[n]!())), args);
