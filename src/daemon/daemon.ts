@@ -10,6 +10,7 @@
  * (SIGHUP or `moltnet reload`): a new config is parsed and checked whole before anything changes.
  */
 import { processResources } from './process-stats.js';
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { Registry } from 'prom-client';
 import { MESH_PREFIX, MESH_PREFIX_LEN, linkLocalFor, meshAddressBytes } from '../common/address.js';
@@ -515,9 +516,30 @@ function openSocket(io: NativeAddon, host: string, port: number): number {
   }
 }
 
-/** The process's memory (both threads), MiB: what an operator watches for growth. */
+/**
+ * The process's memory (both threads), MiB: what an operator watches for growth. rss is rssAnon (the
+ * heaps of both threads, malloc, stacks: this daemon's own) plus rssFile (mapped files, mostly the node
+ * binary's pages: the same pages for every node process on the host, ~40 MiB of any node's RSS).
+ */
 function memoryMiB(): Record<string, number> {
   const m = process.memoryUsage();
   const mib = (n: number) => Math.round((n / 1048576) * 10) / 10;
-  return { rss: mib(m.rss), heapUsed: mib(m.heapUsed), heapTotal: mib(m.heapTotal), external: mib(m.external), arrayBuffers: mib(m.arrayBuffers) };
+  return { rss: mib(m.rss), ...rssParts(), heapUsed: mib(m.heapUsed), heapTotal: mib(m.heapTotal), external: mib(m.external), arrayBuffers: mib(m.arrayBuffers) };
+}
+
+/** RssAnon and RssFile of /proc/self/status (Linux), MiB; nothing elsewhere. */
+function rssParts(): Record<string, number> {
+  let text: string;
+  try {
+    text = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    return {};
+  }
+  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  const out: Record<string, number> = {};
+  for (const [name, key] of [['rssAnon', 'RssAnon'], ['rssFile', 'RssFile']] as const) {
+    const v = kib(key);
+    if (Number.isFinite(v)) out[name] = Math.round((v / 1024) * 10) / 10;
+  }
+  return out;
 }
