@@ -3,6 +3,8 @@
  * Idle memory of one daemon: a star of 4 nodes in network namespaces (the centre has 3 links), OSPF and
  * BFD on every link, services as by default. Once every adjacency is Full and every BFD session Up,
  * it waits (MEASURE_IDLE_S, default 20 s) and prints the centre's VmRSS and Pss (and the others').
+ * MEASURE_AFTER_USE=1: then five MCP sessions (every tool and resource) and 300 `show` queries on the
+ * centre, the same idle wait, and its figures again.
  *
  *   node scripts/measure-memory.mjs [--keep]        # run it under flock /tmp/moltnet-heavy.lock
  *
@@ -119,6 +121,22 @@ try {
       console.log(`main heap: ${heap(rep.javascriptHeap)}`);
       for (const w of rep.workers ?? []) console.log(`worker heap: ${heap(w.javascriptHeap)}`);
     }
+  }
+  if (process.env['MEASURE_AFTER_USE']) {
+    // Then use it: the MCP probe (every tool and resource: the SDK loads) from a leaf, and 300 `show`
+    // queries; idle again as long, measure again.
+    const { spawnSync } = await import('node:child_process');
+    const probe = fileURLToPath(new URL('test/helpers/mcp-probe.js', dist));
+    const leaf = chain.nodes[1];
+    for (let i = 0; i < 5; i++) {
+      const r = spawnSync('ip', ['netns', 'exec', leaf.ns, process.execPath, probe, `http://[${centre.address}]:6801/mcp`, leaf.address], { encoding: 'utf8', timeout: 60_000 });
+      if (r.status !== 0) throw new Error(`MCP probe failed: ${r.stderr}`);
+    }
+    for (let i = 0; i < 300; i++) await callDaemon(centre.socket, 'show', { what: ['status', 'routes', 'ospf database', 'links', 'bfd'][i % 5] }, 2000);
+    await new Promise((r) => setTimeout(r, idleS * 1000));
+    const u = await proc(centre.pid);
+    const us = await callDaemon(centre.socket, 'show', { what: 'status' }, 2000);
+    console.log(JSON.stringify({ variant: variant.name, afterUse: { ...u, showStatusMemory: us.memory } }));
   }
   if ((process.env['NODE_OPTIONS'] ?? '').includes('--trace-gc')) {
     const gcs = (await readFile(centre.logPath, 'utf8')).split('\n').filter((l) => /Scavenge|Mark-Compact|Mark-sweep/.test(l));
