@@ -1,8 +1,9 @@
 /**
  * The daemon stays resident, so what it imports stays resident (issue 12: idle memory). These modules
- * load only when used: the MCP SDK (first MCP request), execa (wireguard-go, resolvectl, MCP ping),
- * pino-pretty (a terminal), the demo and the identity tools (their commands). A module hook in a child
- * process records every module that `moltnet up` and the daemon load, and the forwarding worker's.
+ * load only when used: the MCP SDK (when the MCP service starts, not with the module), execa
+ * (wireguard-go, resolvectl, MCP ping), pino-pretty (a terminal), the demo and the identity tools (their
+ * commands). A module hook in a child process records every module that `moltnet up` and the daemon's
+ * modules load, and the forwarding worker's.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

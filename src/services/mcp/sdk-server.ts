@@ -1,6 +1,6 @@
 /**
  * The MCP tools and resources on the official SDK's server (service.ts has the listener and loads this
- * module at the first request: the SDK and zod are large and an idle node never needs them).
+ * module when the MCP service starts: the SDK and zod are large, and a node without MCP never needs them).
  */
 import { z } from 'zod';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';

@@ -13,8 +13,10 @@
  * Bounded: request bodies (1 MiB), connections, one diagnosis at a time per node, and only mesh
  * addresses are pinged.
  *
- * This file is the listener; the SDK (with zod and its own dependencies, some 18 MiB resident) is in
- * sdk-server.ts, loaded at the first request: an idle node serves MCP without carrying it.
+ * This file is the listener; the SDK (with zod and its own dependencies, some 15 MiB resident) is in
+ * sdk-server.ts, loaded when the service starts: a node with services.mcp off never carries it. Not at
+ * the first request: evaluating the SDK's modules holds the event loop for 0.2-0.7 s on a busy 2-core
+ * host, longer than BFD's 300 ms detection time, and every session of the node would go down.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Service, ServiceContext } from '../../controlplane/service.js';
@@ -42,6 +44,9 @@ export class McpService implements Service<McpSection>, McpTools {
 
   async start(ctx: ServiceContext<McpSection>): Promise<void> {
     this.ctx = ctx;
+    // At daemon start the services start before any link (and BFD session) exists: the stall is harmless.
+    this.sdk ??= import('./sdk-server.js');
+    await this.sdk;
     const host = ctx.node.address;
     const url = `http://[${host}]:${ctx.config.port}/mcp`;
     ctx.queries.register('mcp', () => ({ url, serving: this.failure === undefined, ...(this.failure ? { error: this.failure } : {}), counters: this.counters }));
