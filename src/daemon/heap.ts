@@ -11,7 +11,9 @@
  * growth factor is read at each growth: at 1 the semi-spaces stay at their initial 1 MiB. A scavenge
  * costs what survives it, not the space's size, so the control plane's work is unchanged; what it pays
  * is more frequent scavenges (each well under a millisecond at this size). Newer V8 raises a factor
- * under 2 to 2 by itself (the flag then does nothing, and the daemon is as before).
+ * under 2 to 2 by itself (the flag then does nothing, and the daemon is as before). The flag is the
+ * process's: the forwarding worker's young generation stays small too (its loop allocates next to
+ * nothing; bench/forward.bench.ts showed no difference). MOLTNET_YOUNG_GROWTH=0 turns this off.
  */
 import v8 from 'node:v8';
 
