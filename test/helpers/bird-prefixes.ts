@@ -174,7 +174,7 @@ export class BirdPrefixNet {
    * Poll every node's route count until `done(node, count)` holds for all of them (or the deadline); returns each
    * node's time (ms after `t0`, performance.now() clock) when it first held, undefined if never.
    */
-  async timeUntil(t0: number, done: (node: number, routes: number) => boolean, timeoutMs: number, pollMs = 50): Promise<(number | undefined)[]> {
+  async timeUntil(t0: number, done: (node: number, routes: number) => boolean, timeoutMs: number, pollMs = 100): Promise<(number | undefined)[]> {
     const sockets = this.sockets;
     const at: (number | undefined)[] = sockets.map(() => undefined);
     const deadline = t0 + timeoutMs;
