@@ -17,3 +17,4 @@ for (const [name, bench] of [['fib', fib], ['forward', forward], ['e2e', e2e], [
   console.log(`# ${name}`);
   for (const r of await bench()) console.log(formatResult(r));
 }
+for (const r of (console.log('# bird-prefixes'), await (await import('./bird-prefixes.bench.js')).run())) console.log(formatResult(r));

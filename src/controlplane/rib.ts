@@ -88,7 +88,7 @@ export class Rib {
         if (prev) {
           for (const n of r.nexthops) if (!prev.nexthops.includes(n)) prev.nexthops.push(n);
         } else {
-          next.set(key, { ...r, prefix: masked(r.prefix, r.length), nexthops: [...r.nexthops], source });
+          next.set(key, { ...r, nexthops: [...r.nexthops], source });
         }
       }
       for (const key of [...this.bySource.get(source)!]) if (!next.has(key)) this.drop(source, key);
@@ -219,8 +219,17 @@ export class Rib {
   }
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** "<32 hex digits of the masked prefix>/<length>", without allocating a buffer (it runs per route per change). */
 export function keyOf(prefix: Uint8Array, length: number): string {
-  return `${Buffer.from(masked(prefix, length)).toString('hex')}/${length}`;
+  let k = '';
+  for (let i = 0; i < 16; i++) {
+    const bits = length - 8 * i;
+    const b = bits <= 0 ? 0 : bits >= 8 ? prefix[i]! : prefix[i]! & (0xff << (8 - bits));
+    k += HEX[b & 0xff];
+  }
+  return `${k}/${length}`;
 }
 
 /** "fd00:6d6f:6c74::/48" */

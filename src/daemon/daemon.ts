@@ -75,6 +75,9 @@ export class Daemon {
   private readonly rib = new Rib();
   /** The same routes as the forwarding worker's FIB, for packets the control plane sends itself. */
   private readonly controlFib = new Fib();
+  /** FIB changes waiting for their turn (slices of a large one, and what came after it). */
+  private readonly fibBacklog: FibChange[] = [];
+  private fibDraining = false;
   private services: ServiceHost | undefined;
   private control: ControlServer | undefined;
   private runtimePeers: RuntimePeers | undefined;
@@ -364,8 +367,19 @@ export class Daemon {
   /** Link events into the RIB: connected routes, and down links' routes withdrawn. */
   private wireRib(links: LinkManager): void {
     this.rib.onChange((change) => {
-      applyChange(this.controlFib, change);
-      this.plane?.updateRoutes(change);
+      // A small change goes to the FIBs at once. A large one (an SPF that brought 10,000 external routes)
+      // goes in slices, one per turn of the event loop, so that BFD's 100 ms timers still run between
+      // them; later changes queue behind it, so the FIBs see every change in order.
+      if (this.fibBacklog.length === 0 && change.remove.length + change.insert.length <= FIB_SLICE) {
+        this.applyFib(change);
+        return;
+      }
+      for (let i = 0; i < change.remove.length; i += FIB_SLICE) this.fibBacklog.push({ remove: change.remove.slice(i, i + FIB_SLICE), insert: [] });
+      for (let i = 0; i < change.insert.length; i += FIB_SLICE) this.fibBacklog.push({ remove: [], insert: change.insert.slice(i, i + FIB_SLICE) });
+      if (this.fibBacklog.length > 0 && !this.fibDraining) {
+        this.fibDraining = true;
+        setImmediate(() => this.drainFib());
+      }
     });
     links.on('added', (l) => {
       this.rib.batch(() => {
@@ -387,6 +401,21 @@ export class Daemon {
     });
     // A peer's link comes when its handshake succeeds: the static routes via it come with it.
     links.on('added', () => this.applyStaticRoutes());
+  }
+
+  private applyFib(change: FibChange): void {
+    applyChange(this.controlFib, change);
+    this.plane?.updateRoutes(change);
+  }
+
+  private drainFib(): void {
+    const c = this.fibBacklog.shift();
+    try {
+      if (c && this.state !== 'stopping') this.applyFib(c);
+    } finally {
+      if (this.fibBacklog.length > 0) setImmediate(() => this.drainFib());
+      else this.fibDraining = false;
+    }
   }
 
   /** The config's static routes, on the links they name that exist. */
@@ -497,6 +526,9 @@ export class Daemon {
 function kernelRequest(k: KernelLinkConfig): LinkRequest {
   return { name: k.name, kind: 'kernel', origin: 'kernel', cost: k.cost, params: { kernel: k } };
 }
+
+/** Most routes a FIB change carries in one turn of the event loop. */
+const FIB_SLICE = 1000;
 
 function applyChange(fib: Fib, change: FibChange): void {
   for (const r of change.remove) fib.remove(r.prefix, r.length);

@@ -71,9 +71,17 @@ export function queueFlood(ctx: Ctx, iface: Iface, e: LsdbEntry): void {
   if (!q.includes(e)) q.push(e);
 }
 
+/**
+ * The retransmission list is a Map kept in order of sentAt (an entry is deleted and set again whenever its
+ * sentAt changes), so the earliest is its first entry: rxmtDue is O(1) and retransmit stops at the first
+ * entry not due, with 10,000 LSAs waiting for a neighbor's acknowledgment.
+ */
 export function addRxmt(nbr: Neighbor, e: LsdbEntry, now: number): void {
   const old = nbr.rxmt.get(e.key);
-  if (old) old.entry.rxmtRefs--;
+  if (old) {
+    old.entry.rxmtRefs--;
+    nbr.rxmt.delete(e.key);
+  }
   nbr.rxmt.set(e.key, { entry: e, sentAt: now });
   e.rxmtRefs++;
 }
@@ -122,9 +130,8 @@ export function flushFloods(ctx: Ctx, now: number): void {
 
 /** The earliest retransmission due for a neighbor, or undefined. */
 export function rxmtDue(nbr: Neighbor): number | undefined {
-  let min: number | undefined;
-  for (const item of nbr.rxmt.values()) if (min === undefined || item.sentAt < min) min = item.sentAt;
-  return min === undefined ? undefined : min + rxmtMs(nbr.iface);
+  const first = nbr.rxmt.values().next();
+  return first.done ? undefined : first.value.sentAt + rxmtMs(nbr.iface);
 }
 
 /** Retransmit every LSA that has waited RxmtInterval for its acknowledgment (unicast to the neighbor). */
@@ -132,12 +139,17 @@ export function retransmit(ctx: Ctx, nbr: Neighbor, now: number): void {
   const interval = rxmtMs(nbr.iface);
   const due: LsdbEntry[] = [];
   for (const item of nbr.rxmt.values()) {
-    if (item.sentAt + interval <= now) {
-      due.push(item.entry);
-      item.sentAt = now;
-    }
+    if (item.sentAt + interval > now) break; // in sentAt order: the rest are not due either
+    due.push(item.entry);
   }
   if (due.length === 0) return;
+  // Sent again now: to the end of the list, keeping it in sentAt order.
+  for (const e of due) {
+    const item = nbr.rxmt.get(e.key)!;
+    nbr.rxmt.delete(e.key);
+    item.sentAt = now;
+    nbr.rxmt.set(e.key, item);
+  }
   count(ctx, 'lsa_retransmitted', due.length);
   sendLsas(ctx, nbr.iface, nbr.address, due, now);
 }

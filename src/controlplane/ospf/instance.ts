@@ -74,7 +74,7 @@ import {
   type OriginationState,
 } from './originate.js';
 import { buildSpfInput } from './spf-input.js';
-import { detectConflicts, routesKey, toOspfRoutes, type AddressConflict } from './routes.js';
+import { detectConflicts, sameRoutes, toOspfRoutes, type AddressConflict } from './routes.js';
 import {
   RouterIdConflicts,
   renumber,
@@ -166,7 +166,6 @@ export class OspfInstance {
   private agingDue = Number.POSITIVE_INFINITY;
   private lastNow: number;
   private currentRoutes: OspfRoute[] = [];
-  private currentRoutesKey = '';
   /** The last SPF's input and result, unfiltered: the baseline a local failure is judged against. */
   private lastSpf: SpfSnapshot | undefined;
   /** While set, routes that could microloop after a local failure are held back (spf/microloop.ts). */
@@ -525,10 +524,8 @@ export class OspfInstance {
       result = { distances: result.distances, routes: held.routes };
     }
     const routes = toOspfRoutes(this.ctx, result);
-    const key = routesKey(routes);
-    if (key === this.currentRoutesKey) return;
+    if (sameRoutes(routes, this.currentRoutes)) return;
     this.currentRoutes = routes;
-    this.currentRoutesKey = key;
     count(this.ctx, 'route_table_changes');
     this.log.debug({ routes: routes.length }, 'OSPF routes changed');
     for (const cb of this.routeSubscribers) cb(routes);

@@ -14,13 +14,20 @@ import { formatIpv6 } from '../../common/address.js';
 export function toOspfRoutes(ctx: Ctx, result: SpfResult): OspfRoute[] {
   const byInterfaceId = new Map<number, Iface>();
   for (const i of ctx.ifaces.values()) byInterfaceId.set(i.cfg.interfaceId, i);
+  // Thousands of routes (external prefixes) share a handful of next hops: look each address up once.
+  const addresses = new Map<string, Buffer | undefined>();
   const routes: OspfRoute[] = [];
   for (const r of result.routes) {
     const nexthops: OspfNextHop[] = [];
     for (const nh of r.nexthops) {
       const iface = byInterfaceId.get(nh.interfaceId);
       if (!iface || nh.neighborRouterId === 0) continue;
-      const address = neighborAddress(ctx, iface, nh.neighborRouterId, nh.neighborInterfaceId);
+      const k = `${nh.interfaceId}/${nh.neighborRouterId}/${nh.neighborInterfaceId}`;
+      let address = addresses.get(k);
+      if (address === undefined && !addresses.has(k)) {
+        address = neighborAddress(ctx, iface, nh.neighborRouterId, nh.neighborInterfaceId);
+        addresses.set(k, address);
+      }
       if (!address) continue;
       if (nexthops.some((x) => x.linkId === iface.cfg.linkId && x.address.equals(address))) continue;
       nexthops.push({ linkId: iface.cfg.linkId, address });
@@ -38,6 +45,23 @@ function neighborAddress(ctx: Ctx, iface: Iface, routerId: number, interfaceId: 
   if (e && e.lsa.body.kind === 'link' && e.lsa.header.age < 3600) return Buffer.from(e.lsa.body.linkLocalAddress);
   const nbr = iface.neighbors.get(routerId);
   return nbr ? Buffer.from(nbr.address) : undefined;
+}
+
+/** Whether two tables (in buildRoutes' order) are the same: what routesKey compares, without building it. */
+export function sameRoutes(a: readonly OspfRoute[], b: readonly OspfRoute[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.length !== y.length || x.type !== y.type || x.cost !== y.cost || (x.local ?? false) !== (y.local ?? false)) return false;
+    if (x.nexthops.length !== y.nexthops.length || !x.prefix.equals(y.prefix)) return false;
+    for (let j = 0; j < x.nexthops.length; j++) {
+      const n = x.nexthops[j]!;
+      const m = y.nexthops[j]!;
+      if (n.linkId !== m.linkId || !n.address.equals(m.address)) return false;
+    }
+  }
+  return true;
 }
 
 /** A text form of the table: equal strings = equal tables. */

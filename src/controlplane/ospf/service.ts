@@ -47,6 +47,7 @@ export class OspfService implements Service<OspfConfig> {
   private ctx!: ServiceContext<OspfConfig>;
   private timer: unknown;
   private stopped = false;
+  private tickQueued = false;
   private readonly unsubscribe: (() => void)[] = [];
   /** Links whose Full adjacency was lost (held down with OSPF_DOWN_REASON). */
   private readonly lost = new Set<number>();
@@ -105,7 +106,14 @@ export class OspfService implements Service<OspfConfig> {
     });
     ctx.packets.handlers.ospf = (p) => {
       inst.receive(p.linkId, p.src, p.dst, p.hopLimit, p.payload, ctx.clock.now());
-      this.reschedule();
+      // The punt path hands packets up in batches (hundreds of LS Updates while a neighbor floods 10,000
+      // LSAs): run the timers once after the batch, not once per packet.
+      if (this.tickQueued) return;
+      this.tickQueued = true;
+      queueMicrotask(() => {
+        this.tickQueued = false;
+        this.reschedule();
+      });
     };
     const on = <E extends 'added' | 'removed' | 'held' | 'down' | 'changed'>(event: E, fn: (l: Link, reason?: string) => void) => {
       ctx.links.on(event, fn as never);

@@ -111,6 +111,8 @@ export class Fib {
 
   private defaultRoute = -1;
   private readonly byKey = new Map<string, number>();
+  /** Routes of each length: unexpand() looks up covering routes only at lengths that have some. */
+  private readonly lengthCount = new Int32Array(129);
   private readonly hash: FlowHashFn;
 
   constructor(opts: FibOptions = {}) {
@@ -323,6 +325,7 @@ export class Fib {
     this.lengths[r] = length;
     this.setNexthops(r, nexthops);
     this.byKey.set(key, r);
+    this.lengthCount[length]++;
     this.placeFromRoot(r);
   }
 
@@ -335,6 +338,7 @@ export class Fib {
     if (r === undefined) return false;
     this.removeFromRoot(r);
     this.byKey.delete(key);
+    this.lengthCount[length]--;
     this.setNexthops(r, null);
     this.freeRoutes.push(r);
     return true;
@@ -355,6 +359,7 @@ export class Fib {
     this.freeEcmp = [];
     this.defaultRoute = -1;
     this.byKey.clear();
+    this.lengthCount.fill(0);
   }
 
   /** Every route, sorted by prefix (as a number) then length. */
@@ -541,6 +546,7 @@ export class Fib {
     for (let w = 0; w < 4; w++) bytes.writeInt32BE(this.prefixWords[r * 4 + w], w * 4);
     let repl = -1;
     for (let l = len - 1; l > d && repl < 0; l--) {
+      if (this.lengthCount[l] === 0) continue;
       const found = this.byKey.get(routeKey(maskPrefix(bytes, l), l));
       if (found !== undefined) repl = found;
     }
