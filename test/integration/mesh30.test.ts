@@ -1,0 +1,90 @@
+/**
+ * Scale in a live mesh: 30 daemons, each in its own namespace, joined in a seeded random connected mesh
+ * (a random spanning tree plus 15 extra links: 44 VXLAN links over veths, average degree ~3), OSPF hello
+ * 1 s / dead 4 s, BFD 100 ms x 3 (test/helpers/mesh.ts).
+ *
+ * - They converge: every node has 30 routers in its LSDB, every adjacency Full, a route to the 29 others,
+ *   and the area LSDBs are identical on all nodes; the time from spawning the daemons is printed.
+ * - Every BFD session is Up; flaps since the start are printed (and fail the test: none are expected).
+ * - Idle resident memory per daemon: VmRSS and Pss, median and max.
+ * - Every ordered pair pings (870): from each node one echo to each other node, all nodes at once (fping).
+ *
+ * MOLTNET_MESH_NODES (default 30), MOLTNET_MESH_SEED, MOLTNET_KEEP_LOGS=<dir> (the daemons' logs are
+ * copied there).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { logs, runPrefix, tempDir } from '../helpers/integration.js';
+import { bfdSummary, buildMoltnetMesh, cpuSecondsOf, median, destroyMoltnetMesh, formatMemory, memoryFigures, pingAll, waitMoltnetConverged, type MoltnetMesh } from '../helpers/mesh.js';
+
+const N = Number(process.env['MOLTNET_MESH_NODES'] ?? 30);
+const SEED = Number(process.env['MOLTNET_MESH_SEED'] ?? 20261201);
+const say = (s: string) => process.stdout.write(`# ${s}\n`);
+
+describe(`a ${N}-node mesh`, { timeout: 300_000 }, () => {
+  let mesh: MoltnetMesh | undefined;
+  let failed = false;
+  const t0 = Date.now();
+
+  before(async () => {
+    mesh = await buildMoltnetMesh({ prefix: runPrefix('m3'), n: N, seed: SEED, dir: await tempDir('mesh30') });
+    say(`${N} daemons, ${mesh.edges.length} links (seed ${SEED}); namespaces and daemons up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  });
+
+  after(async () => {
+    const keep = process.env['MOLTNET_KEEP_LOGS'];
+    if (mesh && keep) for (const n of mesh.chain.nodes) await copyFile(n.logPath, join(keep, `${n.name}.log`)).catch(() => undefined);
+    if (mesh && failed) process.stdout.write(`${await logs(mesh.chain.nodes.slice(0, 4).map((n) => n.logPath))}\n`);
+    if (mesh) await destroyMoltnetMesh(mesh);
+    say(`whole run ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  });
+
+  const guard = async (f: () => Promise<void>) => {
+    try {
+      await f();
+    } catch (e) {
+      failed = true;
+      throw e;
+    }
+  };
+
+  test(`converges: ${N} routers in every LSDB, routes to every node, identical LSDBs`, () =>
+    guard(async () => {
+      const ms = await waitMoltnetConverged(mesh!, 120_000);
+      say(`converged ${(ms / 1000).toFixed(1)} s after the daemons were spawned`);
+    }));
+
+  test('every BFD session is Up and none flapped', () =>
+    guard(async () => {
+      const b = await bfdSummary(mesh!.chain);
+      say(`BFD: ${b.up}/${b.sessions} sessions Up, ${b.downs} flaps${b.flapped.length ? ` (${b.flapped.join(', ')})` : ''}, longest silence while Up ${b.maxRxGapMs} ms`);
+      assert.equal(b.sessions, 2 * mesh!.edges.length);
+      assert.equal(b.up, b.sessions, 'BFD sessions not Up');
+      assert.equal(b.downs, 0, `BFD sessions flapped: ${b.flapped.join(', ')}`);
+    }));
+
+  test('idle memory per daemon', () =>
+    guard(async () => {
+      await new Promise((r) => setTimeout(r, 5000));
+      const m = await memoryFigures(mesh!.chain.nodes.map((n) => n.pid!));
+      say(`idle memory per daemon: ${formatMemory(m)}`);
+      const cpu = await Promise.all(mesh!.chain.nodes.map((n) => cpuSecondsOf(n.pid!)));
+      say(`CPU used per daemon so far: median ${median(cpu).toFixed(2)} s, max ${Math.max(...cpu).toFixed(2)} s`);
+      // A bound to catch a regression, well above what is measured (README).
+      assert.ok(m.rssMax < 250, `a daemon holds ${m.rssMax.toFixed(0)} MiB`);
+    }));
+
+  test(`every ordered pair pings (${N * (N - 1)})`, () =>
+    guard(async () => {
+      const nodes = mesh!.chain.nodes;
+      const r = await pingAll(nodes);
+      say(`${r.pairs - r.failed.length}/${r.pairs} pairs answered the first echo in ${(r.ms / 1000).toFixed(1)} s`);
+      if (r.failed.length > 0) {
+        // One more echo each, to tell lost packets from missing paths in the message.
+        const again = await pingAll(nodes);
+        assert.fail(`${r.failed.length} pairs did not answer: ${r.failed.slice(0, 20).join(', ')}; on a second try ${again.failed.length} (${again.failed.slice(0, 20).join(', ')})`);
+      }
+    }));
+});
