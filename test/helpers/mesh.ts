@@ -47,8 +47,10 @@ export const MESH_CONFIG = { ospf: { helloInterval: 1, deadInterval: 4 }, discov
 export interface MoltnetMesh {
   chain: Chain;
   edges: [number, number][];
-  /** Epoch ms when the daemons were spawned. */
+  /** Epoch ms when the first daemon was spawned. */
   startedAt: number;
+  /** Epoch ms when the last daemon was up with its peering sessions established. */
+  readyAt: number;
 }
 
 /**
@@ -78,7 +80,7 @@ export async function buildMoltnetMesh(o: {
     onDaemonsStarted: () => (startedAt = Date.now()),
     startConcurrency: o.startConcurrency ?? START_CONCURRENCY,
   });
-  return { chain, edges, startedAt };
+  return { chain, edges, startedAt, readyAt: Date.now() };
 }
 
 interface Lsa {
@@ -123,13 +125,21 @@ export async function moltnetNotConverged(mesh: MoltnetMesh): Promise<string | u
   return undefined;
 }
 
-/** Wait until converged; the time from the daemons' start (ms). Throws with the last reason. */
-export async function waitMoltnetConverged(mesh: MoltnetMesh, timeoutMs: number): Promise<number> {
+export interface Convergence {
+  /** From the first daemon's spawn (ms). */
+  fromStart: number;
+  /** From the moment the last daemon was up (ms). */
+  fromReady: number;
+}
+
+/** Wait until converged. Throws with the last reason. */
+export async function waitMoltnetConverged(mesh: MoltnetMesh, timeoutMs: number): Promise<Convergence> {
   let why: string | undefined = 'not checked';
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     why = await moltnetNotConverged(mesh).catch((e: Error) => `a query failed: ${e.message}`);
-    if (why === undefined) return Date.now() - mesh.startedAt;
+    const now = Date.now();
+    if (why === undefined) return { fromStart: now - mesh.startedAt, fromReady: Math.max(0, now - mesh.readyAt) };
     await sleep(250);
   }
   throw new Error(`the ${mesh.chain.nodes.length}-node mesh did not converge within ${timeoutMs} ms: ${why}`);
@@ -275,6 +285,7 @@ export class BirdMesh {
   readonly edges: [number, number][];
   private readonly ifaces: string[][];
   startedAt = 0;
+  readyAt = 0;
 
   constructor(
     readonly prefix: string,
@@ -306,6 +317,7 @@ export class BirdMesh {
     this.startedAt = Date.now();
     // startBird waits for each daemon to answer; all of them are started at once, as the MoltNet daemons are.
     await Promise.all(this.ns.map(async (ns, i) => (this.routers[i] = await startBird(ns, this.dir, `bird${i + 1}`, birdConfig(i, this.ifaces[i]!)))));
+    this.readyAt = Date.now();
   }
 
   /** Why not converged, or undefined: every kernel table has a route (via a neighbor) to every other lo. */
@@ -321,12 +333,13 @@ export class BirdMesh {
     return bad < 0 ? undefined : `bird${bad + 1}: no route to ${missing[bad]} routers`;
   }
 
-  async waitConverged(timeoutMs: number): Promise<number> {
+  async waitConverged(timeoutMs: number): Promise<Convergence> {
     let why: string | undefined = 'not checked';
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       why = await this.notConverged();
-      if (why === undefined) return Date.now() - this.startedAt;
+      const now = Date.now();
+      if (why === undefined) return { fromStart: now - this.startedAt, fromReady: Math.max(0, now - this.readyAt) };
       await sleep(250);
     }
     throw new Error(`the ${this.n}-router BIRD mesh did not converge within ${timeoutMs} ms: ${why}`);
