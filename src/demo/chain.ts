@@ -175,7 +175,8 @@ export async function buildTopology(o: TopologyOptions): Promise<Chain> {
           const n = nodes[next++]!;
           spawn(n);
           if (next === 1) o.onDaemonsStarted?.();
-          await waitForDaemon(n.socket, 20_000);
+          // Longer than all at once: the daemons already up keep a loaded machine busier still.
+          await waitForDaemon(n.socket, 60_000);
         }
       };
       await Promise.all(Array.from({ length: Math.max(1, o.startConcurrency) }, worker));

@@ -67,11 +67,15 @@ describe(`a ${N}-node mesh`, { timeout: 300_000 }, () => {
 
   test('idle memory per daemon', () =>
     guard(async () => {
+      const pids = mesh!.chain.nodes.map((n) => n.pid!);
+      const cpu0 = await Promise.all(pids.map(cpuSecondsOf));
+      const t = Date.now();
       await new Promise((r) => setTimeout(r, 5000));
-      const m = await memoryFigures(mesh!.chain.nodes.map((n) => n.pid!));
+      const m = await memoryFigures(pids);
       say(`idle memory per daemon: ${formatMemory(m)}`);
-      const cpu = await Promise.all(mesh!.chain.nodes.map((n) => cpuSecondsOf(n.pid!)));
-      say(`CPU used per daemon so far: median ${median(cpu).toFixed(2)} s, max ${Math.max(...cpu).toFixed(2)} s`);
+      const cpu = await Promise.all(pids.map(cpuSecondsOf));
+      const idle = cpu.map((c, i) => (100 * (c - cpu0[i]!)) / ((Date.now() - t) / 1000));
+      say(`CPU per daemon: ${median(cpu).toFixed(2)} s since its start (median; max ${Math.max(...cpu).toFixed(2)} s); idle ${median(idle).toFixed(1)}% of a core (median; max ${Math.max(...idle).toFixed(1)}%, all ${N} together ${idle.reduce((a, b) => a + b, 0).toFixed(0)}%)`);
       // A bound to catch a regression, well above what is measured (README).
       assert.ok(m.rssMax < 250, `a daemon holds ${m.rssMax.toFixed(0)} MiB`);
     }));
