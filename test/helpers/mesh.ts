@@ -26,7 +26,9 @@ import { startBird, waitFor, type RouterHandle } from './routers.js';
 
 /** A random connected graph on nodes 0..n-1: a spanning tree plus round(n/2) extra links (degree ~3). */
 export function meshEdges(n: number, seed: number): [number, number][] {
-  return randomGraph(n, Math.round(n / 2), prng(seed)).map((e): [number, number] => [e.a - 1, e.b - 1]);
+  // Never more extra links than the complete graph has room for (randomGraph would look for ever).
+  const extra = Math.min(Math.round(n / 2), (n * (n - 1)) / 2 - (n - 1));
+  return randomGraph(n, extra, prng(seed)).map((e): [number, number] => [e.a - 1, e.b - 1]);
 }
 
 export function degrees(n: number, edges: [number, number][]): number[] {

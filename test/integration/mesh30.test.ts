@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logs, runPrefix, tempDir } from '../helpers/integration.js';
-import { bfdSummary, buildMoltnetMesh, cpuSecondsOf, median, destroyMoltnetMesh, formatMemory, memoryFigures, pingAll, waitMoltnetConverged, type MoltnetMesh } from '../helpers/mesh.js';
+import { bfdSummary, buildMoltnetMesh, cpuSecondsOf, degrees, median, destroyMoltnetMesh, formatMemory, memoryFigures, pingAll, waitMoltnetConverged, type MoltnetMesh } from '../helpers/mesh.js';
 
 const N = Number(process.env['MOLTNET_MESH_NODES'] ?? 30);
 const SEED = Number(process.env['MOLTNET_MESH_SEED'] ?? 20261201);
@@ -76,6 +76,10 @@ describe(`a ${N}-node mesh`, { timeout: 300_000 }, () => {
       const cpu = await Promise.all(pids.map(cpuSecondsOf));
       const idle = cpu.map((c, i) => (100 * (c - cpu0[i]!)) / ((Date.now() - t) / 1000));
       say(`CPU per daemon: ${median(cpu).toFixed(2)} s since its start (median; max ${Math.max(...cpu).toFixed(2)} s); idle ${median(idle).toFixed(1)}% of a core (median; max ${Math.max(...idle).toFixed(1)}%, all ${N} together ${idle.reduce((a, b) => a + b, 0).toFixed(0)}%)`);
+      // By degree: the idle cost follows the number of links (BFD at 10 packets/s each way per link).
+      const deg = degrees(N, mesh!.edges);
+      const byDegree = [...new Set(deg)].sort((a, b) => a - b).map((d) => `${d} links: ${median(idle.filter((_, i) => deg[i] === d)).toFixed(1)}% (${deg.filter((x) => x === d).length} nodes)`);
+      say(`idle CPU by degree (median): ${byDegree.join('; ')}`);
       // A bound to catch a regression, well above what is measured (README).
       assert.ok(m.rssMax < 250, `a daemon holds ${m.rssMax.toFixed(0)} MiB`);
     }));
