@@ -7,13 +7,14 @@ import { run as spf } from './spf.bench.js';
 import { run as ospfConvergence } from './ospf-convergence.bench.js';
 import { run as ospfScale } from './ospf-scale.bench.js';
 import { run as failover } from './failover.bench.js';
+import { run as meshScale } from './mesh-scale.bench.js';
 import { run as peering } from './peering.bench.js';
 import { run as rpc } from './rpc.bench.js';
 import { run as dns } from './dns.bench.js';
 import { run as chaos } from './chaos.bench.js';
 import { run as soak } from './soak.bench.js';
 
-for (const [name, bench] of [['fib', fib], ['forward', forward], ['e2e', e2e], ['spf', spf], ['ospf-convergence', ospfConvergence], ['ospf-scale', ospfScale], ['failover', failover], ['peering', peering], ['rpc', rpc], ['dns', dns], ['chaos', chaos], ['soak', soak]] as const) {
+for (const [name, bench] of [['fib', fib], ['forward', forward], ['e2e', e2e], ['spf', spf], ['ospf-convergence', ospfConvergence], ['ospf-scale', ospfScale], ['failover', failover], ['mesh-scale', meshScale], ['peering', peering], ['rpc', rpc], ['dns', dns], ['chaos', chaos], ['soak', soak]] as const) {
   console.log(`# ${name}`);
   for (const r of await bench()) console.log(formatResult(r));
 }

@@ -37,6 +37,8 @@ const testPackages = {
   tcpdump: 'tcpdump',
   dig: 'dnsutils',
   curl: 'curl',
+  // test/integration/mesh30.test.ts pings every pair of 30 nodes.
+  fping: 'fping',
   bird: 'bird2',
   '/usr/lib/frr/ospf6d': 'frr',
   'node-gyp-build-deps:make': 'make',

@@ -90,8 +90,14 @@ export interface TopologyOptions extends ChainOptions {
   edges: [number, number][];
   /** 'chain': static routes toward the far nodes of a chain; 'none': leave routing to OSPF. */
   staticRoutes: 'chain' | 'none';
-  /** Called right after the daemons are spawned (benchmarks time from here). */
+  /** Called right after the daemons are spawned (benchmarks time from here); with startConcurrency, the first. */
   onDaemonsStarted?: () => void;
+  /**
+   * Start the daemons at most this many at a time (each waited for until it is up before the next is
+   * spawned); default all at once. A daemon's start is CPU-bound (~1 s of CPU): dozens at once on a small
+   * machine take longer than the start timeout.
+   */
+  startConcurrency?: number;
   /** Edge indexes that get their veth but no peer entries (for peers added at run time). */
   unconfiguredEdges?: number[];
   /** The agents (name, UUID) of the nodes, in order; default: the spec's, then random. */
@@ -156,9 +162,25 @@ export async function buildTopology(o: TopologyOptions): Promise<Chain> {
       };
       await writeFile(n.configPath, stringify(config), { mode: 0o600 });
     }
-    for (const n of nodes) n.pid = startDaemon(n.ns, o.cliPath, n.configPath, n.logPath, o.detached ?? false);
-    o.onDaemonsStarted?.();
-    await Promise.all(nodes.map((n) => waitForDaemon(n.socket, 20_000)));
+    const spawn = (n: ChainNode) => (n.pid = startDaemon(n.ns, o.cliPath, n.configPath, n.logPath, o.detached ?? false));
+    if (o.startConcurrency === undefined) {
+      for (const n of nodes) spawn(n);
+      o.onDaemonsStarted?.();
+      await Promise.all(nodes.map((n) => waitForDaemon(n.socket, 20_000)));
+    } else {
+      // At most startConcurrency daemons starting (spawned, not yet up) at a time.
+      let next = 0;
+      const worker = async () => {
+        while (next < nodes.length) {
+          const n = nodes[next++]!;
+          spawn(n);
+          if (next === 1) o.onDaemonsStarted?.();
+          // Longer than all at once: the daemons already up keep a loaded machine busier still.
+          await waitForDaemon(n.socket, 60_000);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, o.startConcurrency) }, worker));
+    }
     await Promise.all(nodes.map((n) => waitForPeers(n.socket, 20_000)));
   } catch (err) {
     await destroyChain(chain);
