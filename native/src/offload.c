@@ -181,8 +181,8 @@ int mn_gso_split(const uint8_t *in, size_t in_len, uint8_t *out, size_t stride, 
 
   if (gso == MN_GSO_NONE) {
     /* One packet; only its checksum may be unfinished. */
-    if (len > stride) return MN_OFF_ENOSPACE;
     if ((flags & MN_VNET_NEEDS_CSUM) && cstart + coff + 2 > len) return MN_OFF_ECSUM;
+    if (len > stride) return MN_OFF_ENOSPACE;
     memcpy(out, pkt, len);
     if (flags & MN_VNET_NEEDS_CSUM) complete_csum(out, len, cstart, cstart + coff);
     sizes[0] = (int32_t)len;
