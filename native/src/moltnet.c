@@ -195,39 +195,11 @@ static bool arg_packets(call_t *c, int first, int count_at, packets_t *p, int *c
   return true;
 }
 
-/* tunOpen(name) -> { fd, name } */
-static napi_value js_tun_open(napi_env env, napi_callback_info info) {
-  call_t c;
-  if (!start(&c, env, info, "tunOpen")) return NULL;
-  napi_valuetype t;
-  size_t len = 0;
-  char name[IFNAMSIZ];
-  if (napi_typeof(env, c.argv[0], &t) != napi_ok || t != napi_string) {
-    throw_fmt(&c, false, "name must be a string");
-    return NULL;
-  }
-  napi_get_value_string_utf8(env, c.argv[0], NULL, 0, &len);
-  if (len >= IFNAMSIZ) {
-    throw_fmt(&c, true, "name must be at most %d bytes, got %zu", IFNAMSIZ - 1, len);
-    return NULL;
-  }
-  napi_get_value_string_utf8(env, c.argv[0], name, sizeof name, &len);
-  if (strlen(name) != len) {
-    throw_fmt(&c, false, "name must not contain NUL");
-    return NULL;
-  }
-  char actual[IFNAMSIZ + 1] = {0};
-  const char *syscall = "";
-  int fd = mn_tun_open(name, actual, sizeof actual, &syscall);
-  if (fd < 0) return throw_errno(&c, -fd, name[0] ? name : "(any)", syscall);
-  napi_value out, fd_value, name_value;
-  napi_create_object(env, &out);
-  napi_create_int32(env, fd, &fd_value);
-  napi_create_string_utf8(env, actual, NAPI_AUTO_LENGTH, &name_value);
-  napi_set_named_property(env, out, "fd", fd_value);
-  napi_set_named_property(env, out, "name", name_value);
-  return out;
-}
+/* tunOpen, checksum, gsoSplit, groCoalesce: offload_napi.c (tunOpen moved there with its offload option). */
+napi_value mn_js_tun_open(napi_env env, napi_callback_info info);
+napi_value mn_js_checksum(napi_env env, napi_callback_info info);
+napi_value mn_js_gso_split(napi_env env, napi_callback_info info);
+napi_value mn_js_gro_coalesce(napi_env env, napi_callback_info info);
 
 /* close(fd) */
 static napi_value js_close(napi_env env, napi_callback_info info) {
@@ -462,12 +434,14 @@ NAPI_MODULE_INIT() {
     const char *name;
     napi_callback cb;
   } fns[] = {
-      {"tunOpen", js_tun_open},       {"close", js_close},
+      {"tunOpen", mn_js_tun_open},    {"close", js_close},
       {"pollIn", js_poll_in},         {"readBatch", js_read_batch},
       {"writeBatch", js_write_batch}, {"udpOpen", js_udp_open},
       {"udpLocalPort", js_udp_local_port}, {"recvBatch", js_recv_batch},
       {"sendBatch", js_send_batch},   {"setThreadPriority", js_set_thread_priority},
       {"setSocketBuffers", js_set_socket_buffers},
+      {"checksum", mn_js_checksum},   {"gsoSplit", mn_js_gso_split},
+      {"groCoalesce", mn_js_gro_coalesce},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -6,6 +6,8 @@
  *   udp.c         UDP sockets, recvmmsg/sendmmsg, the 20-byte address records
  *   tun_linux.c   /dev/net/tun            (built on Linux)
  *   tun_darwin.c  utun kernel control     (built on macOS)
+ *   offload.c     checksum, segmentation of TUN superpackets, coalescing for TUN writes (pure byte work)
+ *   offload_napi.c  N-API glue for offload.c and for tunOpen's offload option
  *
  * Functions return a count or fd on success and -errno on failure; nothing here touches JS or keeps state,
  * so every function is safe to call from any thread (the forwarding worker included).
@@ -36,7 +38,21 @@ int mn_read_batch(int fd, uint8_t *slab, size_t stride, size_t headroom, int max
 int mn_write_batch(int fd, const uint8_t *slab, const int32_t *offsets, const int32_t *lengths, int count);
 
 /* tun_<os>.c */
-int mn_tun_open(const char *name, char *out_name, size_t out_len, const char **syscall);
+/* The TUN offload option. In: what the caller asks for. Out: what it got (vnet_hdr 0 and offloads 0 where
+ * unsupported: macOS). offloads is a mask of MN_TUN_F_* (the kernel's TUN_F_* values). */
+typedef struct {
+  int vnet_hdr;
+  unsigned offloads;
+} mn_tun_offload;
+
+#define MN_TUN_F_CSUM 0x01
+#define MN_TUN_F_TSO4 0x02
+#define MN_TUN_F_TSO6 0x04
+#define MN_TUN_F_TSO_ECN 0x08
+#define MN_TUN_F_USO4 0x20 /* Linux 6.2 */
+#define MN_TUN_F_USO6 0x40
+
+int mn_tun_open(const char *name, char *out_name, size_t out_len, mn_tun_offload *offload, const char **syscall);
 /* Bytes of driver header in front of every packet on this fd: 4 for a macOS utun, else 0. */
 int mn_tun_header(int fd);
 
@@ -47,5 +63,50 @@ int mn_recv_batch(int fd, uint8_t *slab, size_t stride, size_t headroom, int max
                   uint8_t *addrs);
 int mn_send_batch(int fd, const uint8_t *slab, const int32_t *offsets, const int32_t *lengths,
                   const uint8_t *addrs, int count);
+
+
+/* offload.c */
+#define MN_VNET_HDR_LEN 10 /* struct virtio_net_hdr: flags, gso_type, hdr_len, gso_size, csum_start, csum_offset */
+#define MN_VNET_NEEDS_CSUM 1
+#define MN_GSO_NONE 0
+#define MN_GSO_TCPV4 1
+#define MN_GSO_TCPV6 4
+#define MN_GSO_UDP_L4 5
+#define MN_GSO_ECN 0x80
+
+/* mn_gso_split's errors (negative), one per way a packet can be wrong. Mirrored in src/dataplane/io/native.ts. */
+#define MN_OFF_ETRUNC -1   /* shorter than the headers it has or claims */
+#define MN_OFF_EGSOTYPE -2 /* gso_type unknown, or not the packet's IP version */
+#define MN_OFF_EGSOSIZE -3 /* gso_size 0 */
+#define MN_OFF_ECSUM -4    /* NEEDS_CSUM missing on a GSO packet, csum_start/csum_offset out of range or not the L4 checksum */
+#define MN_OFF_EHDR -5     /* IP or TCP header fields disagree with the packet (lengths, version, data offset, fragment) */
+#define MN_OFF_EPROTO -6   /* IP protocol not the one gso_type says (IPv6 extension headers included) */
+#define MN_OFF_ENOSPACE -7 /* more segments than max, or a segment longer than stride */
+
+/* mn_gro_coalesce's counters, added into stats[]. */
+enum {
+  MN_GRO_IN,        /* packets given */
+  MN_GRO_OUT,       /* packets written out (superpackets and the rest) */
+  MN_GRO_MERGED,    /* segments appended to an earlier one */
+  MN_GRO_SUPER,     /* superpackets made (2 segments or more) */
+  MN_GRO_PASSED,    /* IPv6/TCP packets that cannot merge: no payload, SYN/FIN/RST/URG, no ACK */
+  MN_GRO_BAD_CSUM,  /* IPv6/TCP segments with a wrong checksum: passed on unchanged, never merged */
+  MN_GRO_MALFORMED, /* IPv6/TCP with lengths that disagree with the buffer: passed on unchanged */
+  MN_GRO_OTHER,     /* not IPv6/TCP (UDP, ICMPv6, IPv4, extension headers): passed on unchanged */
+  MN_GRO_STATS
+};
+#define MN_GRO_WINDOW 256 /* packets considered together; a longer batch is coalesced window by window */
+
+/* Folded one's-complement sum (network order) of [p, p+len) plus initial; mn_checksum is its complement. */
+uint32_t mn_csum_sum(const uint8_t *p, size_t len, uint32_t initial);
+uint16_t mn_checksum(const uint8_t *p, size_t len, uint32_t initial);
+/* in = virtio_net_hdr + packet. Segment i goes to out + i*stride, sizes[i] = its length. Returns the count or
+ * MN_OFF_E*. */
+int mn_gso_split(const uint8_t *in, size_t in_len, uint8_t *out, size_t stride, int max, int32_t *sizes);
+/* Packets i = src[offsets[i] .. +lengths[i]] (IPv6, no virtio header). Output packet k (virtio_net_hdr +
+ * packet) goes to dst[out_offsets[k] .. +out_lengths[k]], packed from dst_base; dst must hold
+ * sum(lengths) + count * MN_VNET_HDR_LEN bytes from there. Returns the output count. stats may be NULL. */
+int mn_gro_coalesce(const uint8_t *src, const int32_t *offsets, const int32_t *lengths, int count, uint8_t *dst,
+                    size_t dst_base, int32_t *out_offsets, int32_t *out_lengths, int32_t *stats);
 
 #endif

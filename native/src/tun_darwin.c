@@ -3,6 +3,8 @@
  * utunN, unit 0 for the next free one. Every packet carries a 4-byte address family in network order in
  * front (AF_INET or AF_INET6); fdio.c strips it on read and adds it on write, found by mn_tun_header().
  *
+ * The offload option (IFF_VNET_HDR on Linux) is unsupported here: the result says so and the device opens plain.
+ *
  * Compiled only on macOS (binding.gyp) and not exercised by the Linux test suite: kept as small as possible.
  */
 #include "moltnet.h"
@@ -23,8 +25,11 @@
 #define UTUN_OPT_IFNAME 2
 #endif
 
-int mn_tun_open(const char *name, char *out_name, size_t out_len, const char **syscall) {
+int mn_tun_open(const char *name, char *out_name, size_t out_len, mn_tun_offload *offload, const char **syscall) {
   unsigned long unit = 0;
+  /* utun has no virtio-net header and no offloads: report both as not granted, open as usual. */
+  offload->vnet_hdr = 0;
+  offload->offloads = 0;
   if (name[0] != '\0') {
     char *end = NULL;
     /* Only utunN can be asked for; "utun" alone means any free unit. */

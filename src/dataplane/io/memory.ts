@@ -3,7 +3,7 @@
  * real Engine (and the forwarding planes around it) run in unit tests with no root, no kernel and no
  * timing. The same contract as native.ts, call for call:
  *
- *   - tunOpen gives a fake TUN. The test plays the host's kernel: inject() puts a packet where the
+ *   - tunOpen gives a fake TUN (without the vnetHdr option: it reports vnetHdr false, offloads 0). The test plays the host's kernel: inject() puts a packet where the
  *     engine's readBatch finds it, written() takes what the engine's writeBatch wrote.
  *   - udpOpen binds addr:port on the network. sendBatch delivers each datagram to the socket bound at
  *     the record's address and port (or a wildcard "::" / "0.0.0.0" socket on that port), with the
@@ -20,7 +20,7 @@
  */
 import { constants } from 'node:os';
 import { isIP } from 'node:net';
-import { ADDR_RECORD_LEN, POLL_IN, POLL_NVAL, type NativeAddon } from './native.js';
+import { ADDR_RECORD_LEN, POLL_IN, POLL_NVAL, type NativeAddon, type TunHandle, type TunOptions } from './native.js';
 import { parseIpv6Address } from '../wire/ipv6.js';
 
 const EBADF = constants.errno.EBADF;
@@ -74,13 +74,14 @@ export class MemoryNetwork implements NativeAddon {
 
   // --- NativeAddon ------------------------------------------------------------------------------
 
-  tunOpen(name: string): { fd: number; name: string } {
+  /** A fake TUN carries plain IP packets only: vnetHdr is refused (as on macOS) and nothing is offloaded. */
+  tunOpen(name: string, _options?: TunOptions): TunHandle {
     let n = name;
     if (n === '') for (let i = 0; this.tunNames.has((n = `tun${i}`)); i++);
     if (this.tunNames.has(n)) throw sysError('EBUSY', `tunOpen ${n}: ioctl(TUNSETIFF): device or resource busy`, 'ioctl(TUNSETIFF)');
     this.tunNames.add(n);
     const f = this.open('tun', n);
-    return { fd: f.fd, name: n };
+    return { fd: f.fd, name: n, vnetHdr: false, offloads: 0 };
   }
 
   close(fd: number): void {

@@ -21,9 +21,136 @@ export const POLL_NVAL = 8; // POLLNVAL: not an open fd
 /** Flags that say the fd is failing rather than readable. */
 export const POLL_FAILED = POLL_ERR | POLL_HUP | POLL_NVAL;
 
+/** TUNSETOFFLOAD flags (linux/if_tun.h TUN_F_*), for TunOptions.offloads and TunHandle.offloads. */
+export const TUN_F_CSUM = 0x01; // the kernel may hand us packets with a partial L4 checksum
+export const TUN_F_TSO4 = 0x02; // TCP/IPv4 superpackets (needs CSUM)
+export const TUN_F_TSO6 = 0x04; // TCP/IPv6 superpackets (needs CSUM)
+export const TUN_F_TSO_ECN = 0x08; // superpackets of ECN flows (gso_type | ECN); not asked for by default
+export const TUN_F_USO4 = 0x20; // UDP/IPv4 superpackets (Linux 6.2+; the kernel takes USO4 and USO6 only together)
+export const TUN_F_USO6 = 0x40; // UDP/IPv6 superpackets
+/** What `{ vnetHdr: true }` asks for when `offloads` is not given. */
+export const TUN_F_DEFAULT = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6;
+
+export interface TunOptions {
+  /**
+   * Open with IFF_VNET_HDR: every packet read or written carries a VNET_HDR_LEN-byte virtio_net_hdr in front
+   * (read superpackets with gsoSplit, write coalesced ones from groCoalesce). Default false: plain IP packets.
+   */
+  vnetHdr?: boolean;
+  /** TUN_F_* mask to ask TUNSETOFFLOAD for (default TUN_F_DEFAULT); the kernel may accept less. */
+  offloads?: number;
+}
+
+export interface TunHandle {
+  fd: number;
+  name: string;
+  /** True when every packet on fd carries a virtio_net_hdr; false when not asked for or unsupported (macOS). */
+  vnetHdr?: boolean;
+  /**
+   * The TUN_F_* flags the kernel accepted: it tries the mask asked for, then without USO (kernels before
+   * 6.2), without TSO, checksum only, none. 0 without vnetHdr.
+   */
+  offloads?: number;
+}
+
+/** The virtio_net_hdr (legacy, host byte order): flags, gso_type, hdr_len, gso_size, csum_start, csum_offset. */
+export const VNET_HDR_LEN = 10;
+export const VNET_F_NEEDS_CSUM = 1;
+export const GSO_NONE = 0;
+export const GSO_TCPV4 = 1;
+export const GSO_TCPV6 = 4;
+export const GSO_UDP_L4 = 5;
+export const GSO_ECN = 0x80;
+
+/** gsoSplit's negative results: what is wrong with the packet (native/src/moltnet.h MN_OFF_E*). */
+export const OFFLOAD_ETRUNC = -1; // shorter than the headers it has or claims
+export const OFFLOAD_EGSOTYPE = -2; // gso_type unknown, or not the packet's IP version
+export const OFFLOAD_EGSOSIZE = -3; // gso_size 0
+export const OFFLOAD_ECSUM = -4; // NEEDS_CSUM missing on a GSO packet, or csum_start/csum_offset wrong or out of range
+export const OFFLOAD_EHDR = -5; // IP/TCP fields disagree with the packet (lengths, version, data offset, fragment)
+export const OFFLOAD_EPROTO = -6; // IP protocol is not what gso_type says (IPv6 extension headers included)
+export const OFFLOAD_ENOSPACE = -7; // more segments than max, or a segment longer than stride
+export const OFFLOAD_ERRORS: Readonly<Record<number, string>> = {
+  [OFFLOAD_ETRUNC]: 'truncated',
+  [OFFLOAD_EGSOTYPE]: 'bad gso_type',
+  [OFFLOAD_EGSOSIZE]: 'bad gso_size',
+  [OFFLOAD_ECSUM]: 'bad csum_start/csum_offset',
+  [OFFLOAD_EHDR]: 'bad IP/TCP header',
+  [OFFLOAD_EPROTO]: 'unsupported protocol',
+  [OFFLOAD_ENOSPACE]: 'output too small',
+};
+
+/** groCoalesce's counters: indexes into its `stats` (added to, never reset). */
+export const GRO_IN = 0; // packets given
+export const GRO_OUT = 1; // packets written out
+export const GRO_MERGED = 2; // segments appended to an earlier one
+export const GRO_SUPER = 3; // superpackets made (2+ segments)
+export const GRO_PASSED = 4; // IPv6/TCP that cannot merge (no payload, SYN/FIN/RST/URG, no ACK)
+export const GRO_BAD_CSUM = 5; // IPv6/TCP with a wrong checksum: passed on unchanged, never merged
+export const GRO_MALFORMED = 6; // IPv6/TCP whose lengths disagree with the buffer: passed on unchanged
+export const GRO_OTHER = 7; // not IPv6/TCP: passed on unchanged
+export const GRO_STATS = 8;
+/** Packets groCoalesce considers together; a longer batch is coalesced window by window. */
+export const GRO_WINDOW = 256;
+
+/**
+ * The per-byte half of TUN offloads (native/src/offload.c): pure functions over caller-owned buffers, no fds.
+ * Arguments that escape their buffers throw (RangeError/TypeError); bad packets never throw.
+ */
+export interface OffloadOps {
+  /**
+   * The Internet checksum (RFC 1071) of buf[off .. off+len), with `initial` (a partial sum, e.g. a
+   * pseudo-header's, default 0) added in: the value to store, or 0 when verifying a packet that has one.
+   */
+  checksum(buf: Uint8Array, off: number, len: number, initial?: number): number;
+  /**
+   * Segment one packet read from a vnetHdr TUN: pkt[off .. off+len) = virtio_net_hdr + IP packet.
+   * A GSO superpacket (TCPV6, TCPV4, UDP_L4) becomes gso_size-payload segments, each with its own lengths,
+   * sequence number (TCP: FIN/PSH on the last only, CWR on the first only, as Linux's tcp_gso_segment), IPv4
+   * ID and checksum, and a full checksum; GSO_NONE is copied, its checksum finished if NEEDS_CSUM.
+   * Segment i goes to out[outOff + i*stride ..], sizes[i] = its length (no virtio header). Returns the
+   * segment count, or an OFFLOAD_E* code (< 0) for a bad packet. hdr_len is not trusted (derived instead).
+   */
+  gsoSplit(
+    pkt: Uint8Array,
+    off: number,
+    len: number,
+    out: Uint8Array,
+    outOff: number,
+    stride: number,
+    max: number,
+    sizes: Int32Array,
+  ): number;
+  /**
+   * Coalesce IPv6 packets for a vnetHdr TUN write: packet i = src[offsets[i] .. +lengths[i]] (no virtio
+   * header). Contiguous TCP segments of one flow with equal headers (ACK, same options, hop limit, traffic
+   * class; PSH ends a superpacket; checksums verified) become one superpacket up to 64 KiB with a virtio
+   * header (GSO_TCPV6, gso_size = first payload, NEEDS_CSUM, pseudo-header sum in the checksum field), as
+   * the kernel's own GRO would make. Everything else is passed on unchanged behind a zero header (GSO_NONE).
+   * Output packet k (virtio_net_hdr + packet) is dst[outOffsets[k] .. +outLengths[k]], packed from dstOff,
+   * ready for writeBatch; dst must hold sum(lengths) + VNET_HDR_LEN * count bytes there. Order is kept within
+   * every flow; a superpacket stands where its first segment stood. Returns the output count; counts into
+   * stats (GRO_*, at least GRO_STATS entries) when given.
+   */
+  groCoalesce(
+    src: Uint8Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    count: number,
+    dst: Uint8Array,
+    dstOff: number,
+    outOffsets: Int32Array,
+    outLengths: Int32Array,
+    stats?: Int32Array,
+  ): number;
+}
+
 export interface NativeAddon {
-  /** Open a Linux TUN (IFF_TUN|IFF_NO_PI), O_NONBLOCK. Throws an Error with `code` (errno name). */
-  tunOpen(name: string): { fd: number; name: string };
+  /**
+   * Open a Linux TUN (IFF_TUN|IFF_NO_PI), O_NONBLOCK; with options.vnetHdr, also IFF_VNET_HDR and
+   * TUNSETOFFLOAD (TunHandle says what was granted). Throws an Error with `code` (errno name).
+   */
+  tunOpen(name: string, options?: TunOptions): TunHandle;
   /** Close any fd the addon returned. */
   close(fd: number): void;
   /**
@@ -80,10 +207,10 @@ export interface NativeAddon {
   ): number;
 }
 
-let cached: NativeAddon | undefined;
+let cached: (NativeAddon & OffloadOps) | undefined;
 
 /** Load the addon built by `npm install` (native/build/Release/moltnet.node). */
-export function loadNative(): NativeAddon {
+export function loadNative(): NativeAddon & OffloadOps {
   if (cached) return cached;
   const require = createRequire(import.meta.url);
   const candidates = [
@@ -93,7 +220,7 @@ export function loadNative(): NativeAddon {
   let lastError: unknown;
   for (const rel of candidates) {
     try {
-      cached = require(new URL(rel, import.meta.url).pathname) as NativeAddon;
+      cached = require(new URL(rel, import.meta.url).pathname) as NativeAddon & OffloadOps;
       return cached;
     } catch (err) {
       lastError = err;
