@@ -52,6 +52,8 @@ describe('authenticated peering on TCP 6802', { timeout: 240_000 }, () => {
 
   test('two nodes peer through the handshake, pin each other and ping', async () => {
     const [n1, n2] = net.nodes;
+    // Established is the handshake; the link it creates comes up once BFD does, a moment later.
+    await waitFor(async () => (await peersOf(n1!.socket))[0]!.link?.state === 'up', 10_000, 'the peer link did not come up');
     const p1 = (await peersOf(n1!.socket))[0]!;
     const me2 = (await callDaemon(n2!.socket, 'show', { what: 'peering' })) as { moltid: string };
     assert.equal(p1.state, 'established', JSON.stringify(p1));
