@@ -53,11 +53,13 @@ describe('a peer floods the control plane', { timeout: 180_000 }, () => {
     await waitFor(
       async () => {
         const s = (await callDaemon(chain.nodes[1]!.socket, 'show', { what: 'bfd' })) as BfdInfo[];
-        const routes = (await callDaemon(chain.nodes[2]!.socket, 'show', { what: 'routes' })) as { prefix: string }[];
-        return s.length === 3 && s.every((x) => x.state === 'Up') && routes.some((r) => r.prefix === `${chain.nodes[3]!.address}/128`);
+        // Both ways: the replies need n4's route to n3, and each node runs SPF on its own throttle.
+        const has = async (from: number, to: number) =>
+          ((await callDaemon(chain.nodes[from]!.socket, 'show', { what: 'routes' })) as { prefix: string }[]).some((r) => r.prefix === `${chain.nodes[to]!.address}/128`);
+        return s.length === 3 && s.every((x) => x.state === 'Up') && (await has(2, 3)) && (await has(3, 2));
       },
       30_000,
-      'n2 BFD sessions did not come up, or n3 did not learn n4',
+      'n2 BFD sessions did not come up, or n3 and n4 did not learn each other',
     );
   });
 
@@ -97,6 +99,15 @@ describe('a peer floods the control plane', { timeout: 180_000 }, () => {
       assert.equal(after.find((a) => a.link === b.link)?.counters.stateChanges, b.counters.stateChanges, `the BFD session toward ${b.link} flapped`);
     }
     const received = Number(/(\d+) received/.exec(p.stdout)?.[1] ?? 0);
+    const c2 = await counters(n2!.socket);
+    const drops = Object.fromEntries(Object.entries(c2).filter(([k, v]) => k.startsWith('drop') && v > 0));
+    const snmp = (await inNs(n2!.ns, 'cat', ['/proc/net/snmp6'], 5000)).stdout;
+    const rcvbuf = snmp.split('\n').filter((l) => /Udp6(RcvbufErrors|InErrors|InDatagrams)/.test(l)).map((l) => l.replace(/\s+/g, ' ')).join(', ');
+    const got = new Set([...p.stdout.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1])));
+    const lost = Array.from({ length: SECONDS * 5 }, (_, i) => i + 1).filter((q) => !got.has(q));
+    if (lost.length > 0) console.log(`# lost icmp_seq ${lost.join(',')}`);
+    const dropsOf = async (sock: string) => JSON.stringify(Object.fromEntries(Object.entries(await counters(sock)).filter(([k, v]) => k.startsWith('drop') && v > 0)));
+    console.log(`# pings n3 -> n2 -> n4 during the flood: ${received}/${SECONDS * 5}; flood sent ${sent}; n2 drops ${JSON.stringify(drops)}; n2 kernel ${rcvbuf}; n3 drops ${await dropsOf(n3!.socket)}; n4 drops ${await dropsOf(n4!.socket)}`);
     assert.ok(received >= SECONDS * 5 * 0.9, `pings n3 -> n2 -> n4 during the flood: ${received} of ${SECONDS * 5}\n${p.stdout.slice(-300)}`);
     const c = await counters(n2!.socket);
     const puntDrops = Object.entries(c)

@@ -78,10 +78,15 @@ describe('live links: peer add/remove and reload on a running mesh', { timeout: 
     await waitFor(async () => ((await callDaemon(n3!.socket, 'show', { what: 'peers' })) as { name: string; state: string }[]).some((p) => p.name === n4!.name && p.state === 'established'), 20_000, 'n3 and n4 did not peer').catch(fail);
     const links = (await callDaemon(n3!.socket, 'show', { what: 'links' })) as LinkInfo[];
     assert.equal(links.find((l) => l.name === n4!.name)?.origin, 'runtime');
-    // Every node on the way must have run SPF (each has its own throttle), not only n1.
+    // Every node on the way, both ways, must have run SPF (each has its own throttle), not only n1: the
+    // reply needs n4's route to n1, and n4, new to the mesh, may still be in its SPF backoff (up to 5 s).
     await waitFor(async () => (await routeTo(0, 3))?.source === 'ospf' && (await routeTo(1, 3))?.source === 'ospf', 30_000, 'n1 and n2 did not learn n4 by OSPF').catch(fail);
+    await waitFor(async () => (await routeTo(3, 0))?.source === 'ospf' && (await routeTo(3, 1))?.source === 'ospf', 30_000, 'n4 did not learn n1 and n2 by OSPF').catch(fail);
     const ping = await inNs(net.nodes[0]!.ns, 'ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', n4!.address], 10_000);
-    assert.equal(ping.code, 0, ping.stdout);
+    if (ping.code !== 0) {
+      const paths = await Promise.all(net.nodes.map(async (_, i) => `n${i + 1}: to n4 ${JSON.stringify(await routeTo(i, 3))}, to n1 ${JSON.stringify(await routeTo(i, 0))}`));
+      assert.fail(`ping n1 -> n4: ${ping.stdout}\n${paths.join('\n')}\n${await logs(net.nodes.map((n) => n.logPath))}`);
+    }
     // A peer that already exists, and bad input, get clear errors.
     const dup = await cli('peer', 'add', '--name', n4!.name, '--uuid', n4!.uuid, '--endpoint', endpointOf(2, 'b'), '--socket', n3!.socket);
     assert.equal(dup.code, 2);
