@@ -20,6 +20,8 @@ import { join } from 'node:path';
 import { callDaemon } from '../../src/cli/control-client.js';
 import { buildTopology, destroyChain, type Chain } from '../../src/demo/chain.js';
 import { connectVeth, createNamespace, deleteNamespace, sh } from '../../src/demo/netns.js';
+import { formatIpv6 } from '../../src/common/address.js';
+import { parseIpv6Address } from '../../src/common/ipv6-text.js';
 import { CLI, run } from './integration.js';
 import { prng, randomGraph } from './ospf-net.js';
 import { startBird, waitFor, type RouterHandle } from './routers.js';
@@ -273,7 +275,8 @@ export async function pingAll(nodes: { ns: string; address: string; name: string
 // BIRD
 
 /** The /128 on router i's lo (what the mesh routes and pings). */
-export const birdLo = (i: number) => `fdff:6d6c:${i.toString(16)}::1`;
+/** Router i's loopback, in the text `ip route` prints (RFC 5952: router 0's is fdff:6d6c::1, not fdff:6d6c:0::1). */
+export const birdLo = (i: number) => formatIpv6(parseIpv6Address(`fdff:6d6c:${i.toString(16)}::1`));
 
 function birdConfig(i: number, ifaces: string[]): string {
   return `
