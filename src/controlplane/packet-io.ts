@@ -49,7 +49,17 @@ export class ControlPacketIo {
   constructor(
     private readonly send: SendPacket,
     private readonly linkLocal: Buffer,
+    private readonly sync: (done: () => void) => void = (done) => void setImmediate(done),
   ) {}
+
+  /**
+   * Call `done` once every packet the forwarding plane had received by now has come through receive().
+   * A timer that fires late (this thread was held) runs before the packets queued meanwhile: BFD asks
+   * this before it declares a session Down, so a packet that did arrive in time is not missed.
+   */
+  caughtUp(done: () => void): void {
+    this.sync(done);
+  }
 
   /** A packet the forwarding plane punted. */
   receive(linkId: number, pkt: Buffer): void {

@@ -35,11 +35,13 @@ export interface ForwardingCoreOptions {
 
 /** Reports of internal errors after this many are counted only, so a bug on every packet cannot flood the log. */
 const MAX_REPORTED_ERRORS = 10;
+const NO_SYNCS: number[] = [];
 
 export class ForwardingCore {
   readonly fib = new Fib();
   readonly engine: Engine;
   private readonly node: Float64Array;
+  private syncs: number[] = [];
 
   constructor(private readonly opts: ForwardingCoreOptions) {
     this.node = opts.counters.node;
@@ -93,9 +95,20 @@ export class ForwardingCore {
       case 'send':
         e.sendFromControlPlane(msg.linkId, msg.packet);
         return true;
+      case 'sync':
+        this.syncs.push(msg.id);
+        return true;
       case 'stop':
         return false;
     }
+  }
+
+  /** The 'sync' ids seen since the last call: answer them after a step, once its punts have left. */
+  takeSyncs(): number[] {
+    if (this.syncs.length === 0) return NO_SYNCS;
+    const ids = this.syncs;
+    this.syncs = [];
+    return ids;
   }
 
   /**

@@ -49,6 +49,8 @@ export type ToWorker =
   | { type: 'removePendingPeer'; port: number; remote: Uint8Array }
   | { type: 'routes'; remove: RouteKey[]; insert: RouteSpec[] }
   | { type: 'send'; linkId: number; packet: Uint8Array }
+  /** Answer 'synced' after the next step: its punts (what the sockets held by then) are posted first. */
+  | { type: 'sync'; id: number }
   | { type: 'stop' };
 
 export type FromWorker =
@@ -56,6 +58,7 @@ export type FromWorker =
   /** One step's punted packets, BFD first: `data` holds count * [linkId, length] int32s, then the bytes. */
   | { type: 'punt'; count: number; data: ArrayBuffer }
   | { type: 'error'; message: string }
+  | { type: 'synced'; id: number }
   /** A roaming link's peer moved to another UDP port: the link's address record now. */
   | { type: 'roamed'; linkId: number; remote: Uint8Array };
 

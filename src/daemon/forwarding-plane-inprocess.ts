@@ -81,6 +81,8 @@ export class InProcessForwardingPlane extends MessagePlane implements Forwarding
     // What was asked before stop still happens (a last BFD Down, say), as the worker drains before 'stop'.
     if (this.inbox.length > 0) this.drainInbox();
     this.emitPunts();
+    this.answerSyncs();
+    this.releaseSyncs();
     this.emit('exit', 0);
   }
 
@@ -88,6 +90,11 @@ export class InProcessForwardingPlane extends MessagePlane implements Forwarding
   override send(linkId: number, packet: Uint8Array): void {
     // A copy, as postMessage makes one: the caller may reuse its buffer at once.
     this.post({ type: 'send', linkId, packet: new Uint8Array(packet) });
+  }
+
+  override sync(done: () => void): void {
+    if (this.running) super.sync(done);
+    else setImmediate(done);
   }
 
   /** Messages wait for the next turn, so that many sends in one callback leave in one flush. */
@@ -115,6 +122,7 @@ export class InProcessForwardingPlane extends MessagePlane implements Forwarding
       if (work === 0) break;
     }
     this.emitPunts();
+    this.answerSyncs();
     if (!this.running) return;
     if (work > 0 || this.inbox.length > 0) {
       this.schedule();
@@ -133,6 +141,10 @@ export class InProcessForwardingPlane extends MessagePlane implements Forwarding
     this.inbox = [];
     let i = 0;
     this.core!.drain(() => msgs[i++]);
+  }
+
+  private answerSyncs(): void {
+    for (const id of this.core!.takeSyncs()) this.synced(id);
   }
 
   private emitPunts(): void {

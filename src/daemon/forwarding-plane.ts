@@ -39,6 +39,11 @@ export interface ForwardingPlaneHandle {
   updateRoutes(change: RouteChange): void;
   /** Send an inner IPv6 packet made by the control plane on a link. */
   send(linkId: number, packet: Uint8Array): void;
+  /**
+   * Call `done` once the plane has read its sockets after this call and every packet it punted by then
+   * has been emitted ('punt' events first). Also called if the plane stops or is not running.
+   */
+  sync(done: () => void): void;
   on(event: 'punt', listener: (linkId: number, packet: Buffer) => void): this;
   on(event: 'internal-error', listener: (message: string) => void): this;
   /** A roaming link's peer sends from another UDP port now; `remote` is its address record. */
@@ -196,6 +201,30 @@ export abstract class MessagePlane extends EventEmitter {
   send(linkId: number, packet: Uint8Array): void {
     this.post({ type: 'send', linkId, packet });
   }
+
+  private syncSeq = 0;
+  private readonly syncWaiters = new Map<number, () => void>();
+
+  sync(done: () => void): void {
+    const id = ++this.syncSeq;
+    this.syncWaiters.set(id, done);
+    this.post({ type: 'sync', id });
+  }
+
+  /** The plane answered sync `id`. */
+  protected synced(id: number): void {
+    const done = this.syncWaiters.get(id);
+    if (!done) return;
+    this.syncWaiters.delete(id);
+    done();
+  }
+
+  /** The plane is gone: no answer will come, so nobody waits for one. */
+  protected releaseSyncs(): void {
+    const waiting = [...this.syncWaiters.values()];
+    this.syncWaiters.clear();
+    for (const done of waiting) done();
+  }
 }
 
 /** The forwarding plane on a worker thread (forwarding-worker.ts), blocking in poll(2) when idle. */
@@ -249,6 +278,8 @@ export class ForwardingPlane extends MessagePlane implements ForwardingPlaneHand
           resolve(msg.wakePort);
         } else if (msg.type === 'punt') {
           unpackPunts(msg.count, msg.data, (linkId, packet) => this.emit('punt', linkId, packet));
+        } else if (msg.type === 'synced') {
+          this.synced(msg.id);
         } else if (msg.type === 'roamed') {
           this.emit('roamed', msg.linkId, msg.remote);
         } else if (msg.type === 'error') {
@@ -257,7 +288,10 @@ export class ForwardingPlane extends MessagePlane implements ForwardingPlaneHand
       });
     });
     worker.on('error', (err) => this.emit('error', err));
-    worker.on('exit', (code) => this.emit('exit', code));
+    worker.on('exit', (code) => {
+      this.releaseSyncs();
+      this.emit('exit', code);
+    });
     this.wakeFd = this.opts.io.udpOpen('127.0.0.1', 0);
     this.wakeRecord.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1, wakePort >> 8, wakePort & 0xff]);
   }
@@ -273,8 +307,14 @@ export class ForwardingPlane extends MessagePlane implements ForwardingPlaneHand
     const timer = setTimeout(() => void worker.terminate(), 2000);
     await exited;
     clearTimeout(timer);
+    this.releaseSyncs();
     if (this.wakeFd >= 0) this.opts.io.close(this.wakeFd);
     this.wakeFd = -1;
+  }
+
+  override sync(done: () => void): void {
+    if (this.worker) super.sync(done);
+    else setImmediate(done);
   }
 
   protected post(msg: ToWorker): void {

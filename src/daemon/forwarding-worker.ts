@@ -64,7 +64,10 @@ while (running) {
     running = core.drain(next);
     if (!running) break;
   }
-  if (core.step() === 0) core.engine.wait(idleWaitMs);
+  const work = core.step();
+  // After the step: its punts are already posted, so the main thread sees them before the answer.
+  for (const id of core.takeSyncs()) port.postMessage({ type: 'synced', id });
+  if (work === 0) core.engine.wait(idleWaitMs);
 }
 io.close(wakeFd);
 port.close();

@@ -9,6 +9,8 @@
  *   300 ms during the start: see the README's figures).
  * - Idle resident memory per daemon: VmRSS and Pss, median and max.
  * - Every ordered pair pings (870): from each node one echo to each other node, 5 nodes at a time (fping).
+ *   A lost echo is excused only by a BFD flap during the run (a daemon starved on 2 cores), and then the
+ *   pairs that failed must all answer once the mesh has converged again.
  *
  * MOLTNET_MESH_NODES (default 30), MOLTNET_MESH_SEED, MOLTNET_KEEP_LOGS=<dir> (the daemons' logs are
  * copied there).
@@ -62,7 +64,7 @@ describe(`a ${N}-node mesh`, { timeout: 300_000 }, () => {
   test('every BFD session is Up', () =>
     guard(async () => {
       const b = await bfdSummary(mesh!.chain);
-      say(`BFD: ${b.up}/${b.sessions} sessions Up, ${b.downs} flaps since the start${b.flapped.length ? ` (${b.flapped.join(', ')})` : ''}, longest silence while Up ${b.maxRxGapMs.toFixed(0)} ms`);
+      say(`BFD: ${b.up}/${b.sessions} sessions Up, ${b.downs} flaps since the start${b.flapped.length ? ` (${b.flapped.join(', ')})` : ''}, longest silence while Up ${b.maxRxGapMs.toFixed(0)} ms; ${b.detectSaved} late detection timers saved by packets waiting in the door`);
       assert.equal(b.sessions, 2 * mesh!.edges.length);
       assert.equal(b.up, b.sessions, 'BFD sessions not Up');
     }));
@@ -92,11 +94,19 @@ describe(`a ${N}-node mesh`, { timeout: 300_000 }, () => {
       const before = await bfdSummary(mesh!.chain);
       const r = await pingAll(nodes);
       const b = await bfdSummary(mesh!.chain);
-      say(`${r.pairs - r.failed.length}/${r.pairs} pairs answered the first echo in ${(r.ms / 1000).toFixed(1)} s (${PING_SOURCES_AT_ONCE} sources at a time); BFD flaps meanwhile: ${b.downs - before.downs}`);
-      if (r.failed.length > 0) {
-        // One more echo each, to tell lost packets from missing paths in the message.
-        const again = await pingAll(nodes);
-        assert.fail(`${r.failed.length} pairs did not answer: ${r.failed.slice(0, 20).join(', ')}; on a second try ${again.failed.length} (${again.failed.slice(0, 20).join(', ')})`);
-      }
+      const flaps = b.downs - before.downs;
+      say(`${r.pairs - r.failed.length}/${r.pairs} pairs answered the first echo in ${(r.ms / 1000).toFixed(1)} s (${PING_SOURCES_AT_ONCE} sources at a time); BFD flaps meanwhile: ${flaps}`);
+      if (r.failed.length === 0) return;
+      const lost = `${r.failed.length} pairs did not answer: ${r.failed.slice(0, 20).join(', ')}`;
+      // With no flap there is no excuse: a converged mesh that loses an echo has a forwarding fault.
+      assert.ok(flaps > 0, `${lost}, and no BFD session flapped meanwhile`);
+      // A session flapped (on 2 cores, 30 daemons under a ping storm can starve one past its 300 ms):
+      // the mesh routes around it and back. Once it has converged again, every one of those pairs answers.
+      const c = await waitMoltnetConverged(mesh!, 60_000);
+      const now = await bfdSummary(mesh!.chain);
+      say(`${lost}; ${flaps} flaps (${now.flapped.join(', ')}); converged again ${(c.fromStart / 1000).toFixed(1)} s after the start`);
+      const again = await pingAll(nodes, 2000, PING_SOURCES_AT_ONCE, new Set(r.failed));
+      say(`after converging again: ${again.pairs - again.failed.length}/${again.pairs} of those pairs answered`);
+      assert.equal(again.failed.length, 0, `after converging again ${again.failed.length} pairs still did not answer: ${again.failed.slice(0, 20).join(', ')}`);
     }));
 });

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BfdService, BFD_DOWN_REASON, HOLD_UP_MIN_MS, NO_BFD_GRACE_MS } from '../../src/controlplane/bfd/service.js';
+import { BfdService, BFD_DOWN_REASON, DETECT_CONFIRM_MAX_MS, HOLD_UP_MIN_MS, NO_BFD_GRACE_MS } from '../../src/controlplane/bfd/service.js';
 import { LinkManager, type LinkDriver, type LinkPlane, type LinkRequest } from '../../src/controlplane/link-manager.js';
 import type { ServiceContext } from '../../src/controlplane/service.js';
 import type { ReceivedPacket } from '../../src/controlplane/packet-io.js';
@@ -55,7 +55,10 @@ class World {
   }
 }
 
-function node(world: World, self: string, peer: string, wire: { deliver?: (p: ReceivedPacket) => void }, warnings: string[], multihop: string[] = []) {
+/** The packet door's catch-up: by default at once (nothing waits in the forwarding thread). */
+type Door = { caughtUp?: (done: () => void) => void };
+
+function node(world: World, self: string, peer: string, wire: { deliver?: (p: ReceivedPacket) => void }, warnings: string[], multihop: string[] = [], door: Door = {}) {
   const links = new LinkManager(plane, [driver(peer)]);
   const handlers: { bfd?: (p: ReceivedPacket) => void } = {};
   const log = { info() {}, debug() {}, error() {}, warn: (_o: unknown, m: string) => void warnings.push(m), child: () => log };
@@ -71,6 +74,7 @@ function node(world: World, self: string, peer: string, wire: { deliver?: (p: Re
     lookupRoute: () => undefined,
     packets: {
       handlers,
+      caughtUp: (done: () => void) => (door.caughtUp ? door.caughtUp(done) : done()),
       sendUdp: (linkId: number, dst: Buffer, srcPort: number, dstPort: number, hopLimit: number, payload: Buffer) =>
         wire.deliver?.({ linkId, src: parseIpv6Address(linkLocalFor(self)), dst, hopLimit, payload: Buffer.from(payload), srcPort, dstPort }),
     },
@@ -189,4 +193,74 @@ test('multihop sessions run on their own timers (300 ms x 3 by default), link se
   assert.deepEqual([byKind.get(true)?.desiredMinTxMs, byKind.get(true)?.requiredMinRxMs, byKind.get(true)?.detectMult], [300, 300, 3]);
   assert.deepEqual([byKind.get(false)?.desiredMinTxMs, byKind.get(false)?.requiredMinRxMs, byKind.get(false)?.detectMult], [100, 100, 3]);
   a.bfd.stop();
+});
+
+/**
+ * B's thread is held for 500 ms (a long task, a host short of CPU): A's packets wait in B's forwarding
+ * thread, and B's detection timer runs before them. They were there in time, so the session stays Up.
+ */
+test('an expired detection time first lets in the packets waiting in the door: a held thread is not a failure', async () => {
+  const world = new World();
+  const queued: (() => void)[] = [];
+  const held = { on: false };
+  const doorB: Door = {
+    caughtUp(done) {
+      for (const deliver of queued.splice(0)) deliver();
+      done();
+    },
+  };
+  const toB: { deliver?: (p: ReceivedPacket) => void } = {};
+  const toA: { deliver?: (p: ReceivedPacket) => void } = {};
+  const a = node(world, A, B, toB, []);
+  const b = node(world, B, A, toA, [], [], doorB);
+  const intoB = (p: ReceivedPacket) => () => b.handlers.bfd?.({ ...p, linkId: b.links.list()[0]?.id ?? -1 });
+  toB.deliver = (p) => void world.api.setTimeout(() => (held.on ? queued.push(intoB(p)) : intoB(p)()), 0.2);
+  toA.deliver = (p) => void world.api.setTimeout(() => a.handlers.bfd?.({ ...p, linkId: a.links.list()[0]?.id ?? -1 }), 0.2);
+  await a.links.add(req);
+  const lb = await b.links.add(req);
+  world.advance(3000);
+  assert.equal(lb.up, true);
+  held.on = true;
+  world.advance(500);
+  held.on = false;
+  world.advance(500);
+  const s = b.bfd.sessions()[0]!;
+  assert.equal(lb.up, true, 'the link stayed up');
+  assert.equal(s.state, 'Up');
+  assert.equal(s.counters.downCount, 0);
+  assert.ok(s.detectChecks >= 1 && s.detectSaved === s.detectChecks, JSON.stringify({ checks: s.detectChecks, saved: s.detectSaved }));
+  a.bfd.stop();
+  b.bfd.stop();
+});
+
+test('a real failure still goes Down: at once when the door has nothing, within the bound when it does not answer', async () => {
+  for (const answers of [true, false]) {
+    const world = new World();
+    const wire = { cut: false };
+    const doorB: Door = answers ? {} : { caughtUp() {} };
+    const toB: { deliver?: (p: ReceivedPacket) => void } = {};
+    const toA: { deliver?: (p: ReceivedPacket) => void } = {};
+    const a = node(world, A, B, toB, []);
+    const b = node(world, B, A, toA, [], [], doorB);
+    toB.deliver = (p) => void (wire.cut || world.api.setTimeout(() => b.handlers.bfd?.({ ...p, linkId: b.links.list()[0]?.id ?? -1 }), 0.2));
+    toA.deliver = (p) => void world.api.setTimeout(() => a.handlers.bfd?.({ ...p, linkId: a.links.list()[0]?.id ?? -1 }), 0.2);
+    await a.links.add(req);
+    const lb = await b.links.add(req);
+    world.advance(3000);
+    assert.equal(lb.up, true);
+    let downAt = -1;
+    b.links.on('down', () => (downAt = world.now));
+    wire.cut = true;
+    const cutAt = world.now;
+    const detect = b.bfd.sessions()[0]!.detectionTimeMs!;
+    while (downAt < 0 && world.now - cutAt < 2000) world.advance(1);
+    const after = downAt - cutAt;
+    // The last packet left up to one interval before the cut: Down between detect - 100 and detect (+ the bound).
+    const extra = answers ? 0 : DETECT_CONFIRM_MAX_MS;
+    assert.ok(downAt >= 0 && after <= detect + extra + 1 && after >= detect - 100 + extra - 1, `${answers ? 'answering' : 'silent'} door: down ${after} ms after the cut (detection ${detect} ms)`);
+    assert.equal(b.bfd.counters['detect_saved'], 0);
+    assert.equal(b.bfd.counters['detect_confirm_timeout'], answers ? 0 : 1);
+    a.bfd.stop();
+    b.bfd.stop();
+  }
 });

@@ -186,3 +186,23 @@ test('in-process plane: idle means no stepping; a failing fd is retried on a tim
   }
   assert.equal(exited, 0);
 });
+
+test('in-process plane: sync answers after the step that read what was sent before it', async () => {
+  const { plane, vx, send } = setup(1);
+  plane.addPort(0, { fd: vx, kind: 'udp' });
+  plane.addLink(vxlanSpec(0, 0));
+  let punts = 0;
+  plane.on('punt', () => punts++);
+  await plane.start();
+  try {
+    for (let round = 1; round <= 2; round++) {
+      for (let i = 0; i < 2; i++) send(0, udpPacket(peerLl(0), ME_LL, 3784));
+      const n = await new Promise<number>((resolve) => plane.sync(() => resolve(punts)));
+      assert.equal(n, 2 * round);
+    }
+  } finally {
+    await plane.stop();
+  }
+  // A stopped plane answers at once.
+  await new Promise<void>((resolve) => plane.sync(resolve));
+});

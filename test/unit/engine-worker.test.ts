@@ -128,3 +128,33 @@ test('worker plane: live ports and links after start, punts, 500 sends, route ch
     for (const fd of fds) io.close(fd);
   }
 });
+
+test('worker plane: sync answers after the punts of what the sockets held at the call, even while this thread was blocked', { ...needsAddon, timeout: 30_000 }, async () => {
+  const io = native!;
+  const fds = [io.udpOpen('127.0.0.1', 0), io.udpOpen('127.0.0.1', 0), io.udpOpen('127.0.0.1', 0)];
+  const [fakeTun, port0, peer] = fds as [number, number, number];
+  const plane = new ForwardingPlane({ io, tunFd: fakeTun, meshAddress: addr(ME), linkLocal: addr(ME_LL), maxPacket: 1600, idleWaitMs: 20_000 });
+  const punts: number[] = [];
+  plane.on('punt', (linkId) => punts.push(linkId));
+  try {
+    await plane.start();
+    plane.addPort(10, { fd: port0, kind: 'udp' });
+    plane.addLink({ ...vxlanSpec(3, 0, 10), remote: v4Record(io.udpLocalPort(peer)) });
+    const hello = packet({ src: peerLl(0), dst: 'ff02::5', nextHeader: 89, hopLimit: 1, payload: Buffer.alloc(40) });
+    const frame = vxlanFrame(hello, meshMac(addr(peerMesh(0))));
+    const synced = () => new Promise<number>((resolve) => plane.sync(() => resolve(punts.length)));
+    await synced();
+    for (let round = 1; round <= 3; round++) {
+      for (let i = 0; i < 3; i++) sendTo(io, peer, frame, io.udpLocalPort(port0));
+      // As a held event loop: the worker punts while this thread cannot take the messages yet.
+      const until = Date.now() + 50;
+      while (Date.now() < until);
+      assert.equal(await synced(), 3 * round, `round ${round}: every punt arrives before the sync's answer`);
+    }
+  } finally {
+    await plane.stop();
+    for (const fd of fds) io.close(fd);
+  }
+  // A stopped plane answers at once: nobody waits for a thread that is gone.
+  await new Promise<void>((resolve) => plane.sync(resolve));
+});

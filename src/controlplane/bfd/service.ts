@@ -18,6 +18,13 @@
  * to the shortest after HOLD_UP_RESET_MS without one. A link flapping faster than that stays down and
  * the mesh keeps routing around it, instead of taking every short up-phase and losing traffic on each
  * down-phase while the far routers' LSAs catch up.
+ *
+ * A detection time that expires is confirmed before the session goes Down: the packet door is asked to
+ * catch up first (the forwarding thread reads its sockets and hands up what it has). When this thread
+ * was held (a long task, the host short of CPU), its timer runs before the packets that arrived in the
+ * meantime, and without the check a session whose peer did send in time would be declared Down. The
+ * check takes a round trip to the forwarding thread, under a millisecond when it is running, and never
+ * more than DETECT_CONFIRM_MAX_MS.
  */
 import { formatIpv6, linkLocalFor } from '../../common/address.js';
 import type { MoltnetConfig } from '../../config/schema.js';
@@ -46,6 +53,11 @@ interface Entry {
   failedAt?: number;
   holdUpMs?: number;
   holdUp?: unknown;
+  /** Its detection time expired; waiting for the packet door to catch up before going Down. */
+  confirming?: boolean;
+  /** Expired detection times checked, and those a packet already there brought back. */
+  detectChecks: number;
+  detectSaved: number;
 }
 
 const STATE_NAMES = ['AdminDown', 'Down', 'Init', 'Up'];
@@ -56,6 +68,8 @@ export const NO_BFD_GRACE_MS = 5_000;
 export const HOLD_UP_MIN_MS = 1_000;
 export const HOLD_UP_MAX_MS = 8_000;
 export const HOLD_UP_RESET_MS = 20_000;
+/** The longest an expired detection time waits for the packet door to catch up. */
+export const DETECT_CONFIRM_MAX_MS = 100;
 
 /** What other services may ask of BFD. */
 export interface BfdApi {
@@ -74,7 +88,20 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
   private timer: unknown;
   private stopped = false;
   private readonly unsubscribe: (() => void)[] = [];
-  readonly counters: Record<string, number> = { rx: 0, rx_no_session: 0, rx_bad: 0, tx_no_route: 0 };
+  /**
+   * detect_confirm: expired detection times checked against the packet door; detect_saved: of those, the
+   * ones a packet that was already there brought back (a Down avoided); detect_confirm_timeout: the door
+   * did not answer within DETECT_CONFIRM_MAX_MS.
+   */
+  readonly counters: Record<string, number> = {
+    rx: 0,
+    rx_no_session: 0,
+    rx_bad: 0,
+    tx_no_route: 0,
+    detect_confirm: 0,
+    detect_saved: 0,
+    detect_confirm_timeout: 0,
+  };
 
   start(ctx: ServiceContext<BfdConfig>): void {
     this.ctx = ctx;
@@ -157,8 +184,9 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
     this.reschedule();
   }
 
-  sessions(): (BfdSessionStatus & { link: string; peer: string })[] {
-    return [...this.entries()].map((e) => ({ link: e.linkName, peer: formatIpv6(e.peer), ...e.session.status() }));
+  /** `detectChecks`: expired detection times checked against the packet door; `detectSaved`: Downs it avoided. */
+  sessions(): (BfdSessionStatus & { link: string; peer: string; detectChecks: number; detectSaved: number })[] {
+    return [...this.entries()].map((e) => ({ link: e.linkName, peer: formatIpv6(e.peer), ...e.session.status(), detectChecks: e.detectChecks, detectSaved: e.detectSaved }));
   }
 
   stop(): void {
@@ -192,7 +220,7 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
         : { desiredMinTxMs: this.cfg.minTxMs, requiredMinRxMs: this.cfg.minRxMs, detectMult: this.cfg.multiplier }),
       ...(this.cfg.authentication ? { auth: authOptions(this.cfg.authentication) } : {}),
     });
-    const entry: Entry = { linkId, linkName, multihop, peer: Buffer.from(peer), session, nextWake: 0 };
+    const entry: Entry = { linkId, linkName, multihop, peer: Buffer.from(peer), session, nextWake: 0, detectChecks: 0, detectSaved: 0 };
     session.onStateChange((c) => this.stateChanged(entry, c));
     return entry;
   }
@@ -223,13 +251,14 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
     const now = this.ctx.clock.now();
     const rc = d.session.session.receive(p.payload, { hopLimit: p.hopLimit, now });
     if (rc < 0) this.ctx.log.debug({ link: d.session.linkName, reason: bfdRxName(rc) }, 'bfd packet dropped');
-    this.service(d.session, now);
+    // A dropped packet does not end a confirmation under way: the door may still hold a good one.
+    this.service(d.session, now, !d.session.confirming);
     this.reschedule();
   }
 
   /** Poll a session: send what is due, remember when it next wants to run. */
-  private service(e: Entry, now: number): void {
-    const r = e.session.poll(now);
+  private service(e: Entry, now: number, detect = true): void {
+    const r = e.session.poll(now, detect);
     if (r.transmit) {
       if (!e.multihop) {
         this.ctx.packets.sendUdp(e.linkId, e.peer, e.session.sourcePort, BFD_PORT_SINGLE_HOP, BFD_GTSM_HOP_LIMIT, r.transmit);
@@ -247,7 +276,7 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
     if (this.timer !== undefined) this.ctx.timers.clearTimeout(this.timer);
     this.timer = undefined;
     let next = Infinity;
-    for (const e of this.entries()) next = Math.min(next, e.nextWake);
+    for (const e of this.entries()) if (!e.confirming) next = Math.min(next, e.nextWake);
     if (next === Infinity) return;
     this.timer = this.ctx.timers.setTimeout(() => this.fire(), Math.max(0, next - this.ctx.clock.now()));
   }
@@ -255,8 +284,47 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
   private fire(): void {
     this.timer = undefined;
     const now = this.ctx.clock.now();
-    for (const e of this.entries()) if (e.nextWake <= now) this.service(e, now);
+    let expired: Entry[] | undefined;
+    for (const e of this.entries()) {
+      if (e.confirming || e.nextWake > now) continue;
+      if (e.session.detectionExpired(now)) {
+        // Sent what is due now; Down waits for the packet door (the file's header says why).
+        e.confirming = true;
+        (expired ??= []).push(e);
+        this.service(e, now, false);
+      } else {
+        this.service(e, now);
+      }
+    }
     this.reschedule();
+    if (expired) this.confirmExpired(expired);
+  }
+
+  private confirmExpired(expired: Entry[]): void {
+    this.counters['detect_confirm']! += expired.length;
+    let done = false;
+    const finish = (timedOut: boolean) => {
+      if (done) return;
+      done = true;
+      if (timedOut) this.counters['detect_confirm_timeout']! += expired.length;
+      else this.ctx.timers.clearTimeout(bound);
+      if (this.stopped) return;
+      const now = this.ctx.clock.now();
+      for (const e of expired) {
+        e.confirming = false;
+        // Removed meanwhile (its link went): nothing to decide.
+        if (e.multihop ? this.multihop.get(formatIpv6(e.peer)) !== e : this.byLink.get(e.linkId) !== e) continue;
+        e.detectChecks++;
+        if (!e.session.detectionExpired(now)) {
+          e.detectSaved++;
+          this.counters['detect_saved']!++;
+        }
+        this.service(e, now);
+      }
+      this.reschedule();
+    };
+    const bound = this.ctx.timers.setTimeout(() => finish(true), DETECT_CONFIRM_MAX_MS);
+    this.ctx.packets.caughtUp(() => finish(false));
   }
 
   private stateChanged(e: Entry, c: BfdStateChange): void {

@@ -10,7 +10,8 @@
  *   2. `poll(now)` runs what is due (detection timeout, a Final owed, a state-change packet, the jittered
  *      periodic packet) and returns `{ transmit, nextWake }`: at most one packet to send now (UDP to port
  *      3784, or 4784 multihop, from `sourcePort`, hop limit 255), and the absolute time at which it must be
- *      called again (always > now; Infinity when nothing is scheduled). Re-arm the timer for nextWake.
+ *      called again (> now, unless poll(now, false) left an expired detection time; Infinity when nothing
+ *      is scheduled). Re-arm the timer for nextWake.
  *   3. Calling poll early is harmless (it does nothing that is not due); calling it late only delays.
  *
  * State changes are delivered synchronously to `onStateChange` listeners, after the call that caused them
@@ -568,12 +569,13 @@ export class BfdSession {
   // -------------------------------------------------------------------------------------------------------
   // Timers and transmission.
 
-  /** Runs what is due at `now`; see the timer contract at the top of the file. */
-  poll(now: number): BfdPollResult {
-    if (this.lastRxAt !== null) {
-      const detect = this.detectionTimeMs;
-      if (detect !== null && now >= this.lastRxAt + detect) this.expire(now);
-    }
+  /**
+   * Runs what is due at `now`; see the timer contract at the top of the file. `detect` false leaves an
+   * expired detection time for a later poll (the caller first makes sure no packet is still on its way
+   * up to receive()); packets due are sent all the same.
+   */
+  poll(now: number, detect = true): BfdPollResult {
+    if (detect && this.detectionExpired(now)) this.expire(now);
     let transmit: Buffer | null = null;
     if (this.mayTransmit()) {
       if (this.finalOwed) {
@@ -591,6 +593,13 @@ export class BfdSession {
     }
     this.flushEvents();
     return { transmit, nextWake: this.nextWake() };
+  }
+
+  /** True when a Detection Time has passed at `now` with nothing received: poll(now) takes the session Down. */
+  detectionExpired(now: number): boolean {
+    if (this.lastRxAt === null) return false;
+    const detect = this.detectionTimeMs;
+    return detect !== null && now >= this.lastRxAt + detect;
   }
 
   /** §6.8.7: the passive role sends nothing until the peer has a discriminator for us to echo. */
