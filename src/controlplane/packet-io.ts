@@ -33,7 +33,14 @@ export interface ControlHandlers {
   bfd?(p: ReceivedPacket): void;
 }
 
-export type SendPacket = (linkId: number, packet: Buffer) => void;
+/** What the door needs of the forwarding plane (ForwardingPlaneHandle has it all). */
+export interface DoorPlane {
+  send(linkId: number, packet: Uint8Array): void;
+  /** Call `done` once the plane has handed up every packet it had received by the call. */
+  sync(done: () => void): void;
+  /** Have the forwarding thread send `packet` on the link while this thread misses its interval; null ends it. */
+  bfdStandIn(linkId: number, packet: Uint8Array | null, intervalMs: number): void;
+}
 
 export class ControlPacketIo {
   readonly counters: Record<string, number> = {
@@ -47,9 +54,8 @@ export class ControlPacketIo {
   handlers: ControlHandlers = {};
 
   constructor(
-    private readonly send: SendPacket,
+    private readonly plane: DoorPlane,
     private readonly linkLocal: Buffer,
-    private readonly sync: (done: () => void) => void = (done) => void setImmediate(done),
   ) {}
 
   /**
@@ -58,7 +64,15 @@ export class ControlPacketIo {
    * this before it declares a session Down, so a packet that did arrive in time is not missed.
    */
   caughtUp(done: () => void): void {
-    this.sync(done);
+    this.plane.sync(done);
+  }
+
+  /**
+   * The BFD datagram the forwarding thread sends on the link, as sendUdp would, while this thread misses
+   * its interval (src/dataplane/bfd-stand-in.ts); data null: none any more.
+   */
+  standInUdp(linkId: number, dst: Buffer, srcPort: number, dstPort: number, hopLimit: number, data: Buffer | null, intervalMs: number): void {
+    this.plane.bfdStandIn(linkId, data === null ? null : this.udpPacket(dst, srcPort, dstPort, hopLimit, data, this.linkLocal), intervalMs);
   }
 
   /** A packet the forwarding plane punted. */
@@ -127,6 +141,10 @@ export class ControlPacketIo {
 
   /** Send a UDP datagram (BFD) from our link-local (or `src`). */
   sendUdp(linkId: number, dst: Buffer, srcPort: number, dstPort: number, hopLimit: number, data: Buffer, src: Buffer = this.linkLocal): void {
+    this.transmit(linkId, this.udpPacket(dst, srcPort, dstPort, hopLimit, data, src));
+  }
+
+  private udpPacket(dst: Buffer, srcPort: number, dstPort: number, hopLimit: number, data: Buffer, src: Buffer): Buffer {
     const pkt = Buffer.alloc(IPV6_HEADER_LEN + UDP_HEADER_LEN + data.length);
     emitIpv6(
       { src, dst, nextHeader: IPPROTO_UDP, hopLimit, payloadLength: UDP_HEADER_LEN + data.length, trafficClass: 0xc0, flowLabel: 0 },
@@ -135,11 +153,11 @@ export class ControlPacketIo {
     );
     data.copy(pkt, IPV6_HEADER_LEN + UDP_HEADER_LEN);
     emitUdp({ srcPort, dstPort, payloadLength: data.length }, pkt, IPV6_HEADER_LEN, src, 0, dst, 0);
-    this.transmit(linkId, pkt);
+    return pkt;
   }
 
   private transmit(linkId: number, pkt: Buffer): void {
     this.counters['tx_packets']!++;
-    this.send(linkId, pkt);
+    this.plane.send(linkId, pkt);
   }
 }

@@ -159,7 +159,7 @@ export class Daemon {
     plane.addPort(PORT_VXLAN, { fd: this.sockets[PORT_VXLAN], kind: 'udp' });
     plane.addPort(PORT_GRE, { fd: this.sockets[PORT_GRE], kind: 'udp' });
 
-    this.packetIo = new ControlPacketIo((linkId, pkt) => plane.send(linkId, pkt), ll, (done) => plane.sync(done));
+    this.packetIo = new ControlPacketIo(plane, ll);
     const packetIo = this.packetIo;
     plane.on('punt', (linkId: number, packet: Buffer) => packetIo.receive(linkId, packet));
 

@@ -9,6 +9,7 @@ import { C, type CounterSet } from '../dataplane/counters.js';
 import { Engine } from '../dataplane/engine.js';
 import { Fib } from '../dataplane/fib/fib.js';
 import { Forwarder } from '../dataplane/forward.js';
+import { BfdStandIn } from '../dataplane/bfd-stand-in.js';
 import type { PuntBatch, PuntOptions } from '../dataplane/punt.js';
 import { createLink } from '../transport/links.js';
 import type { ToWorker } from './forwarding-messages.js';
@@ -42,6 +43,12 @@ export class ForwardingCore {
   readonly engine: Engine;
   private readonly node: Float64Array;
   private syncs: number[] = [];
+  /** BFD's stand-in (bfd-stand-in.ts): only a plane on its own thread runs it (runStandIn). */
+  readonly standIn = new BfdStandIn();
+  private standInNext = Infinity;
+  private readonly sendStandIn = (linkId: number, packet: Uint8Array) => {
+    if (this.engine.sendFromControlPlane(linkId, packet)) this.node[C.bfd_stand_in_tx]!++;
+  };
 
   constructor(private readonly opts: ForwardingCoreOptions) {
     this.node = opts.counters.node;
@@ -81,6 +88,7 @@ export class ForwardingCore {
         return true;
       case 'removeLink':
         e.removeLink(msg.id);
+        this.standIn.remove(msg.id);
         return true;
       case 'addPendingPeer':
         e.addPendingPeer(msg.port, msg.remote);
@@ -94,6 +102,11 @@ export class ForwardingCore {
         return true;
       case 'send':
         e.sendFromControlPlane(msg.linkId, msg.packet);
+        this.standIn.mainSent(msg.linkId, this.opts.now());
+        return true;
+      case 'bfdStandIn':
+        this.standIn.set(msg.linkId, msg.packet, msg.intervalMs, this.opts.now());
+        this.standInNext = this.opts.now();
         return true;
       case 'sync':
         this.syncs.push(msg.id);
@@ -129,6 +142,21 @@ export class ForwardingCore {
     }
     this.guard(() => this.engine.flush());
     return running;
+  }
+
+  /**
+   * Send the BFD templates the main thread's silence has made due (flushed at once); returns how long
+   * the caller may sleep before the next one, ms (Infinity: none is pending).
+   */
+  runStandIn(): number {
+    if (this.standIn.size === 0) return Infinity;
+    const now = this.opts.now();
+    if (now >= this.standInNext) {
+      const before = this.node[C.bfd_stand_in_tx]!;
+      this.standInNext = this.standIn.run(now, this.sendStandIn);
+      if (this.node[C.bfd_stand_in_tx] !== before) this.guard(() => this.engine.flush());
+    }
+    return Math.max(0, this.standInNext - now);
   }
 
   /** One engine step; a throw (a bug) is counted and reported, and counts as work so the caller retries. */

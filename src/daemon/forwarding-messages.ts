@@ -49,6 +49,8 @@ export type ToWorker =
   | { type: 'removePendingPeer'; port: number; remote: Uint8Array }
   | { type: 'routes'; remove: RouteKey[]; insert: RouteSpec[] }
   | { type: 'send'; linkId: number; packet: Uint8Array }
+  /** BFD's stand-in for a silent main thread (src/dataplane/bfd-stand-in.ts); packet null: none. */
+  | { type: 'bfdStandIn'; linkId: number; packet: Uint8Array | null; intervalMs: number }
   /** Answer 'synced' after the next step: its punts (what the sockets held by then) are posted first. */
   | { type: 'sync'; id: number }
   | { type: 'stop' };

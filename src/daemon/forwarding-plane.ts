@@ -44,6 +44,12 @@ export interface ForwardingPlaneHandle {
    * has been emitted ('punt' events first). Also called if the plane stops or is not running.
    */
   sync(done: () => void): void;
+  /**
+   * BFD's stand-in on the forwarding thread (src/dataplane/bfd-stand-in.ts): `packet`, a whole inner
+   * IPv6 packet, is sent on the link every `intervalMs` while the main thread sends nothing there; null
+   * ends it. A plane on the caller's own thread (InProcessForwardingPlane) keeps it but never needs it.
+   */
+  bfdStandIn(linkId: number, packet: Uint8Array | null, intervalMs: number): void;
   on(event: 'punt', listener: (linkId: number, packet: Buffer) => void): this;
   on(event: 'internal-error', listener: (message: string) => void): this;
   /** A roaming link's peer sends from another UDP port now; `remote` is its address record. */
@@ -200,6 +206,12 @@ export abstract class MessagePlane extends EventEmitter {
 
   send(linkId: number, packet: Uint8Array): void {
     this.post({ type: 'send', linkId, packet });
+  }
+
+  bfdStandIn(linkId: number, packet: Uint8Array | null, intervalMs: number): void {
+    checkId('link id', linkId, MAX_LINK_ID);
+    if (packet !== null && !(intervalMs > 0)) throw new RangeError(`a BFD stand-in needs an interval > 0 ms, got ${String(intervalMs)}`);
+    this.post({ type: 'bfdStandIn', linkId, packet: packet === null ? null : new Uint8Array(packet), intervalMs });
   }
 
   private syncSeq = 0;

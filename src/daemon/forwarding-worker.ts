@@ -5,7 +5,8 @@
  * Messages from the main thread are posted on the port and announced by bumping a generation counter in
  * shared memory plus a one-byte datagram to this thread's loopback wake socket (which is in the poll set).
  * Ports, links and routes all arrive as messages (forwarding-messages.ts); each step's punted packets
- * leave as one 'punt' message, BFD first.
+ * leave as one 'punt' message, BFD first. It also stands in for BFD when the main thread misses its
+ * intervals (src/dataplane/bfd-stand-in.ts), so its idle sleep ends when a template is due.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { loadNative } from '../dataplane/io/native.js';
@@ -67,7 +68,8 @@ while (running) {
   const work = core.step();
   // After the step: its punts are already posted, so the main thread sees them before the answer.
   for (const id of core.takeSyncs()) port.postMessage({ type: 'synced', id });
-  if (work === 0) core.engine.wait(idleWaitMs);
+  const standInDue = core.runStandIn();
+  if (work === 0) core.engine.wait(Math.min(idleWaitMs, Math.ceil(standInDue)));
 }
 io.close(wakeFd);
 port.close();

@@ -44,6 +44,7 @@ export const NODE_COUNTERS = [
   'drop_link_down', // routed or sent to a link id that has no link (removed, never added) or whose port is gone
   'drop_control_tx', // a control-plane packet that could not be sent (larger than a slab slot)
   'internal_errors', // an exception in the forwarding loop (a bug): counted, the loop goes on
+  'bfd_stand_in_tx', // BFD packets the forwarding thread sent for a main thread that missed its interval (bfd-stand-in.ts)
 ] as const;
 export type NodeCounter = (typeof NODE_COUNTERS)[number];
 export const C = Object.fromEntries(NODE_COUNTERS.map((n, i) => [n, i])) as { readonly [K in NodeCounter]: number };

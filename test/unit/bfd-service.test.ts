@@ -56,14 +56,14 @@ class World {
 }
 
 /** The packet door's catch-up: by default at once (nothing waits in the forwarding thread). */
-type Door = { caughtUp?: (done: () => void) => void };
+type Door = { caughtUp?: (done: () => void) => void; standIns?: { linkId: number; data: Buffer | null; intervalMs: number }[] };
 
-function node(world: World, self: string, peer: string, wire: { deliver?: (p: ReceivedPacket) => void }, warnings: string[], multihop: string[] = [], door: Door = {}) {
+function node(world: World, self: string, peer: string, wire: { deliver?: (p: ReceivedPacket) => void }, warnings: string[], multihop: string[] = [], door: Door = {}, authentication?: unknown) {
   const links = new LinkManager(plane, [driver(peer)]);
   const handlers: { bfd?: (p: ReceivedPacket) => void } = {};
   const log = { info() {}, debug() {}, error() {}, warn: (_o: unknown, m: string) => void warnings.push(m), child: () => log };
   const ctx = {
-    config: { enabled: true, minTxMs: 100, minRxMs: 100, multiplier: 3, multihop, multihopTimers: { minTxMs: 300, minRxMs: 300, multiplier: 3 } },
+    config: { enabled: true, minTxMs: 100, minRxMs: 100, multiplier: 3, multihop, multihopTimers: { minTxMs: 300, minRxMs: 300, multiplier: 3 }, ...(authentication ? { authentication } : {}) },
     clock: { now: () => world.now },
     timers: world.api,
     log,
@@ -75,6 +75,8 @@ function node(world: World, self: string, peer: string, wire: { deliver?: (p: Re
     packets: {
       handlers,
       caughtUp: (done: () => void) => (door.caughtUp ? door.caughtUp(done) : done()),
+      standInUdp: (linkId: number, _dst: Buffer, _sp: number, _dp: number, _hl: number, data: Buffer | null, intervalMs: number) =>
+        door.standIns?.push({ linkId, data: data && Buffer.from(data), intervalMs }),
       sendUdp: (linkId: number, dst: Buffer, srcPort: number, dstPort: number, hopLimit: number, payload: Buffer) =>
         wire.deliver?.({ linkId, src: parseIpv6Address(linkLocalFor(self)), dst, hopLimit, payload: Buffer.from(payload), srcPort, dstPort }),
     },
@@ -260,6 +262,44 @@ test('a real failure still goes Down: at once when the door has nothing, within 
     assert.ok(downAt >= 0 && after <= detect + extra + 1 && after >= detect - 100 + extra - 1, `${answers ? 'answering' : 'silent'} door: down ${after} ms after the cut (detection ${detect} ms)`);
     assert.equal(b.bfd.counters['detect_saved'], 0);
     assert.equal(b.bfd.counters['detect_confirm_timeout'], answers ? 0 : 1);
+    a.bfd.stop();
+    b.bfd.stop();
+  }
+});
+
+test('an Up session hands the forwarding thread its steady packet once; leaving Up takes it back; SHA1 authentication gives none', async () => {
+  for (const auth of [undefined, { type: 'simple', keyId: 1, key: 'secret' }, { type: 'keyed-sha1', keyId: 1, key: 'secret' }]) {
+    const world = new World();
+    const wire = { cut: false };
+    const doorA: Door = { standIns: [] };
+    const toB: { deliver?: (p: ReceivedPacket) => void } = {};
+    const toA: { deliver?: (p: ReceivedPacket) => void } = {};
+    const a = node(world, A, B, toB, [], [], doorA, auth);
+    const b = node(world, B, A, toA, [], [], {}, auth);
+    toB.deliver = (p) => void world.api.setTimeout(() => b.handlers.bfd?.({ ...p, linkId: b.links.list()[0]?.id ?? -1 }), 0.2);
+    toA.deliver = (p) => void (wire.cut || world.api.setTimeout(() => a.handlers.bfd?.({ ...p, linkId: a.links.list()[0]?.id ?? -1 }), 0.2));
+    const la = await a.links.add(req);
+    await b.links.add(req);
+    world.advance(3000);
+    assert.equal(la.up, true);
+    const what = auth?.type ?? 'none';
+    if (what === 'keyed-sha1') {
+      assert.deepEqual(doorA.standIns, [], 'no stand-in with a per-packet sequence number');
+      continue;
+    }
+    // One template for the steady state (slow start ended: the 100 ms interval), not one per packet.
+    const up = doorA.standIns!;
+    assert.ok(up.length >= 1 && up.length <= 3, `${what}: ${up.length} templates in 3 s`);
+    const last = up.at(-1)!;
+    assert.equal(last.intervalMs, 100);
+    assert.equal(last.linkId, la.id);
+    assert.equal(last.data![1]! >> 6, 3, 'the template says Up');
+    assert.equal(last.data![1]! & 0x30, 0, 'with neither Poll nor Final');
+    // Down: taken back before the Down packet goes.
+    wire.cut = true;
+    world.advance(400);
+    assert.equal(la.up, false);
+    assert.deepEqual(up.at(-1), { linkId: la.id, data: null, intervalMs: 0 }, what);
     a.bfd.stop();
     b.bfd.stop();
   }

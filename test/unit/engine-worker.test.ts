@@ -158,3 +158,47 @@ test('worker plane: sync answers after the punts of what the sockets held at the
   // A stopped plane answers at once: nobody waits for a thread that is gone.
   await new Promise<void>((resolve) => plane.sync(resolve));
 });
+
+test('worker plane: while this thread is held, the worker sends the BFD stand-in every interval; once it sends again, it stops', { ...needsAddon, timeout: 30_000 }, async () => {
+  const io = native!;
+  const fds = [io.udpOpen('127.0.0.1', 0), io.udpOpen('127.0.0.1', 0), io.udpOpen('127.0.0.1', 0)];
+  const [fakeTun, port0, peer] = fds as [number, number, number];
+  const plane = new ForwardingPlane({ io, tunFd: fakeTun, meshAddress: addr(ME), linkLocal: addr(ME_LL), maxPacket: 1600, idleWaitMs: 20_000 });
+  try {
+    await plane.start();
+    plane.addPort(10, { fd: port0, kind: 'udp' });
+    plane.addLink({ ...vxlanSpec(3, 0, 10), remote: v4Record(io.udpLocalPort(peer)) });
+    const template = udpPacket(ME_LL, peerLl(0), 3784);
+    template[48] = 0xaa;
+    const ours = udpPacket(ME_LL, peerLl(0), 3784);
+    ours[48] = 0xbb;
+    plane.send(3, ours);
+    plane.bfdStandIn(3, template, 100);
+    // The wake datagram leaves at the end of this turn: let it go, then hold this thread for 600 ms.
+    await new Promise((r) => setTimeout(r, 10));
+    const t0 = Date.now();
+    while (Date.now() - t0 < 600);
+    const held = (await receive(io, peer, 100, 300)).map((f) => f.subarray(VXLAN_ENCAP_LEN)).filter((p) => p[6] === 17);
+    const standIns = held.filter((p) => p[48] === 0xaa).length;
+    assert.equal(held.filter((p) => p[48] === 0xbb).length, 1, 'our own packet went first');
+    // 150 ms of silence, then one every 100 ms up to the end of the hold and the 300 ms read: about 8.
+    assert.ok(standIns >= 4 && standIns <= 10, `${standIns} stand-in packets in 900 ms of silence (counter ${plane.counters.node[C.bfd_stand_in_tx]}, link drops ${JSON.stringify([...plane.counters.node].map((v, i) => [i, v]).filter(([, v]) => v))})`);
+    assert.ok(plane.counters.node[C.bfd_stand_in_tx]! >= standIns);
+    // Back: this thread sends every 50 ms; the worker says nothing.
+    for (let i = 0; i < 10; i++) {
+      plane.send(3, ours);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // Null ends it, even through a long silence.
+    plane.bfdStandIn(3, null, 0);
+    const back = (await receive(io, peer, 100, 100)).map((f) => f.subarray(VXLAN_ENCAP_LEN)).filter((p) => p[6] === 17);
+    assert.ok(back.filter((p) => p[48] === 0xaa).length <= 1, 'no stand-in while this thread keeps its interval');
+    await new Promise((r) => setTimeout(r, 400));
+    const after = (await receive(io, peer, 100, 100)).map((f) => f.subarray(VXLAN_ENCAP_LEN)).filter((p) => p[48] === 0xaa);
+    assert.equal(after.length, 0);
+    assert.throws(() => plane.bfdStandIn(3, template, 0), /interval > 0/);
+  } finally {
+    await plane.stop();
+    for (const fd of fds) io.close(fd);
+  }
+});

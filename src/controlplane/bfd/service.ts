@@ -25,12 +25,17 @@
  * meantime, and without the check a session whose peer did send in time would be declared Down. The
  * check takes a round trip to the forwarding thread, under a millisecond when it is running, and never
  * more than DETECT_CONFIRM_MAX_MS.
+ *
+ * The other half of a held thread is the packets it does not send. A single-hop session that is Up hands
+ * the forwarding thread its steady packet (src/dataplane/bfd-stand-in.ts), which that thread sends in our
+ * place while this one misses its interval, for up to a few seconds. Not with SHA1 authentication: its
+ * sequence number moves on with every packet, so a repeated one would be refused.
  */
 import { formatIpv6, linkLocalFor } from '../../common/address.js';
 import type { MoltnetConfig } from '../../config/schema.js';
 import { BfdSession, type BfdSessionStatus, BFD_GTSM_HOP_LIMIT, BFD_PORT_MULTIHOP, BFD_PORT_SINGLE_HOP, bfdRxName, type BfdAuthOptions, type BfdStateChange } from './session.js';
 import { BfdSessionTable, BfdDemuxError } from './discriminators.js';
-import { BFD_HEADER_LEN, BfdAuthType, BfdState, bfdYourDiscriminator } from './packet.js';
+import { BFD_FLAG_FINAL, BFD_FLAG_POLL, BFD_HEADER_LEN, BFD_STATE_FLAGS, BfdAuthType, BfdState, bfdYourDiscriminator } from './packet.js';
 import { parseIpv6Address } from '../../dataplane/wire/ipv6.js';
 import type { ReceivedPacket } from '../packet-io.js';
 import type { Service, ServiceContext } from '../service.js';
@@ -55,6 +60,9 @@ interface Entry {
   holdUp?: unknown;
   /** Its detection time expired; waiting for the packet door to catch up before going Down. */
   confirming?: boolean;
+  /** The steady packet and interval the forwarding thread sends in our place while this thread is held. */
+  standIn?: Buffer;
+  standInIntervalMs?: number;
   /** Expired detection times checked, and those a packet already there brought back. */
   detectChecks: number;
   detectSaved: number;
@@ -179,6 +187,7 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
     this.table.remove(e.session.localDiscriminator);
     if (e.grace !== undefined) this.ctx.timers.clearTimeout(e.grace);
     if (e.holdUp !== undefined) this.ctx.timers.clearTimeout(e.holdUp);
+    this.endStandIn(e);
     // A session that is gone holds nothing down.
     this.ctx.links.setDown(linkId, BFD_DOWN_REASON, false);
     this.reschedule();
@@ -195,6 +204,7 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
     for (const e of this.byLink.values()) {
       if (e.grace !== undefined) this.ctx.timers.clearTimeout(e.grace);
       if (e.holdUp !== undefined) this.ctx.timers.clearTimeout(e.holdUp);
+      this.endStandIn(e);
     }
     for (const u of this.unsubscribe.splice(0)) u();
     if (this.ctx.packets.handlers.bfd) delete this.ctx.packets.handlers.bfd;
@@ -262,6 +272,7 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
     if (r.transmit) {
       if (!e.multihop) {
         this.ctx.packets.sendUdp(e.linkId, e.peer, e.session.sourcePort, BFD_PORT_SINGLE_HOP, BFD_GTSM_HOP_LIMIT, r.transmit);
+        this.updateStandIn(e, r.transmit);
       } else {
         const linkId = this.ctx.lookupRoute(e.peer);
         if (linkId === undefined) this.counters['tx_no_route']!++;
@@ -269,6 +280,26 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
       }
     }
     e.nextWake = r.nextWake;
+  }
+
+  /** A steady packet of an Up session (no Poll, no Final) becomes the stand-in's when it changed. */
+  private updateStandIn(e: Entry, packet: Buffer): void {
+    const auth = this.cfg.authentication;
+    if (auth && auth.type !== 'simple') return;
+    const flags = packet[BFD_STATE_FLAGS]!;
+    if (flags >> 6 !== BfdState.Up || (flags & (BFD_FLAG_POLL | BFD_FLAG_FINAL)) !== 0) return;
+    const interval = e.session.txIntervalMs;
+    if (e.standIn !== undefined && e.standInIntervalMs === interval && e.standIn.equals(packet)) return;
+    e.standIn = Buffer.from(packet);
+    e.standInIntervalMs = interval;
+    this.ctx.packets.standInUdp(e.linkId, e.peer, e.session.sourcePort, BFD_PORT_SINGLE_HOP, BFD_GTSM_HOP_LIMIT, e.standIn, interval);
+  }
+
+  private endStandIn(e: Entry): void {
+    if (e.standIn === undefined) return;
+    e.standIn = undefined;
+    e.standInIntervalMs = undefined;
+    this.ctx.packets.standInUdp(e.linkId, e.peer, e.session.sourcePort, BFD_PORT_SINGLE_HOP, BFD_GTSM_HOP_LIMIT, null, 0);
   }
 
   private reschedule(): void {
@@ -331,6 +362,8 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
     this.ctx.log.info({ link: e.linkName, peer: formatIpv6(e.peer), from: STATE_NAMES[c.from], to: STATE_NAMES[c.to], diag: c.diag }, 'bfd session state');
     // Multihop sessions are monitoring: their state is shown, routing does not follow them.
     if (e.multihop || this.byLink.get(e.linkId) !== e) return;
+    // Not Up any more: nobody may go on saying Up for us (the packet of the change follows this).
+    if (c.to !== BfdState.Up) this.endStandIn(e);
     if (c.to === BfdState.Up) {
       if (e.grace !== undefined) this.ctx.timers.clearTimeout(e.grace);
       e.grace = undefined;
