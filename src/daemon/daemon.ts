@@ -104,8 +104,9 @@ export class Daemon {
     this.io = this.deps.io ?? loadNative();
     const io = this.io;
     const hostNet = this.deps.hostNet ?? linuxHostNet;
-    // The control plane (this thread: BFD timers, OSPF) outranks the forwarding worker and bulk traffic
-    // for the CPU, so a saturated node still sends and answers BFD in time. The worker stays at 0.
+    // The control plane (this thread: BFD timers, OSPF) and the forwarding worker it creates (which
+    // inherits this) outrank bulk traffic and other programs for the CPU, so a saturated node still sends
+    // and answers BFD in time.
     try {
       io.setThreadPriority(CONTROL_PLANE_NICE);
     } catch (err) {

@@ -10,6 +10,8 @@ import { Engine } from '../dataplane/engine.js';
 import { Fib } from '../dataplane/fib/fib.js';
 import { Forwarder } from '../dataplane/forward.js';
 import { BfdStandIn } from '../dataplane/bfd-stand-in.js';
+import { IPPROTO_UDP, IPV6_HEADER_LEN } from '../dataplane/wire/ipv6.js';
+import { PORTS } from '../common/ports.js';
 import type { PuntBatch, PuntOptions } from '../dataplane/punt.js';
 import { createLink } from '../transport/links.js';
 import type { ToWorker } from './forwarding-messages.js';
@@ -32,6 +34,11 @@ export interface ForwardingCoreOptions {
   roamed?(linkId: number, remote: Uint8Array): void;
   /** A bug in the loop or in applying a message: counted as internal_errors, reported here, survived. */
   error(message: string): void;
+}
+
+/** A control-plane packet that is single-hop BFD: UDP right after the IPv6 header, to port 3784. */
+function isSingleHopBfd(p: Uint8Array): boolean {
+  return p.length >= IPV6_HEADER_LEN + 8 && p[6] === IPPROTO_UDP && ((p[IPV6_HEADER_LEN + 2]! << 8) | p[IPV6_HEADER_LEN + 3]!) === PORTS.bfdSingleHop;
 }
 
 /** Reports of internal errors after this many are counted only, so a bug on every packet cannot flood the log. */
@@ -102,7 +109,8 @@ export class ForwardingCore {
         return true;
       case 'send':
         e.sendFromControlPlane(msg.linkId, msg.packet);
-        this.standIn.mainSent(msg.linkId, this.opts.now());
+        // Only BFD's own packets say BFD is keeping its interval (OSPF may flood while BFD's timer waits).
+        if (isSingleHopBfd(msg.packet)) this.standIn.mainSent(msg.linkId, this.opts.now());
         return true;
       case 'bfdStandIn':
         this.standIn.set(msg.linkId, msg.packet, msg.intervalMs, this.opts.now());

@@ -17,13 +17,9 @@ import { ForwardingCore } from './forwarding-core.js';
 const init = workerData as WorkerInit;
 const port = parentPort!;
 const io = loadNative();
-// Threads inherit their creator's nice value: the main thread raised its own (control plane first), so the
-// forwarding thread goes back to the default and yields to it under contention.
-try {
-  io.setThreadPriority(0);
-} catch {
-  /* not permitted: keep the inherited value */
-}
+// Threads inherit their creator's nice value, and this one keeps the control plane's raised one: it reads
+// BFD's packets, answers the control plane's sync and stands in for its BFD when that thread is held
+// (bfd-stand-in.ts), so on a host short of CPU it must not starve behind the other daemons' busy threads.
 const control = new Int32Array(init.control);
 const wakeFd = io.udpOpen('127.0.0.1', 0);
 const core = new ForwardingCore({

@@ -333,6 +333,7 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
 
   private confirmExpired(expired: Entry[]): void {
     this.counters['detect_confirm']! += expired.length;
+    const firedAt = this.ctx.clock.now();
     let done = false;
     const finish = (timedOut: boolean) => {
       if (done) return;
@@ -346,10 +347,15 @@ export class BfdService implements Service<BfdConfig>, BfdApi {
         // Removed meanwhile (its link went): nothing to decide.
         if (e.multihop ? this.multihop.get(formatIpv6(e.peer)) !== e : this.byLink.get(e.linkId) !== e) continue;
         e.detectChecks++;
-        if (!e.session.detectionExpired(now)) {
+        const saved = !e.session.detectionExpired(now);
+        if (saved) {
           e.detectSaved++;
           this.counters['detect_saved']!++;
         }
+        this.ctx.log.info(
+          { link: e.linkName, peer: formatIpv6(e.peer), lateMs: Math.round(now - firedAt), doorTimedOut: timedOut, kept: saved },
+          saved ? 'bfd detection time expired while packets were waiting in the door: kept Up' : 'bfd detection time expired: the door had nothing newer',
+        );
         this.service(e, now);
       }
       this.reschedule();
