@@ -20,9 +20,6 @@
  * the §13.4 answer, too (ctx.selfOriginatedReceived -> router-id-conflict.ts).
  */
 import { MAX_AGE, MAX_SEQUENCE_NUMBER, MIN_LS_ARRIVAL, lsaKeyString, type LsuDecoded } from './wire/types.js';
-
-/** The shortest gap between two instances of one LSA that we install (see (5a)). */
-export const LSA_ARRIVAL_MIN_MS = 250;
 import { anyNeighborExchanging, count, type Ctx } from './context.js';
 import { Lsdb, entryAge, entryHeader } from './lsdb.js';
 import { NbrEvent, NbrState, nbrEvent, stateAtLeast, type Neighbor } from './neighbor.js';
@@ -32,6 +29,9 @@ import { sendLsas } from './rxtx.js';
 import { queueDelayedAck, queueDirectAck } from './lsack.js';
 import { requestSatisfied } from './lsreq.js';
 import { onlyLosesLinks } from './originate.js';
+
+/** The shortest gap between two instances of one LSA that we install (see (5a)). */
+export const LSA_ARRIVAL_MIN_MS = 250;
 
 export function receiveLsu(ctx: Ctx, nbr: Neighbor, body: LsuDecoded, now: number): void {
   if (!stateAtLeast(nbr.state, NbrState.Exchange)) {
