@@ -17,6 +17,7 @@ import {
   type OspfPacket,
 } from '../../src/controlplane/ospf/wire/types.js';
 import { parseIpv6Address } from '../../src/dataplane/wire/ipv6.js';
+import { MAXAGE_KEEP_MS } from '../../src/controlplane/ospf/instance.js';
 
 const ALL_SPF = parseIpv6Address('ff02::5');
 
@@ -157,6 +158,10 @@ test('MaxAge: a flushed LSA is flooded, acknowledged and removed everywhere; one
   assert.equal(floods.length, 1);
   assert.equal(floods[0]!.pkt.type === PacketType.LinkStateUpdate && floods[0]!.pkt.body.lsas[0]!.header.age, MAX_AGE);
   net.advance(3000);
+  // Acknowledged everywhere: kept at MaxAge for MAXAGE_KEEP_MS (a neighbor that missed the flush gets it), then removed.
+  assert.equal(dbEntry(net, 1, '0.0.0.9')?.age, MAX_AGE, 'kept at MaxAge on router 1');
+  assert.equal(dbEntry(net, 3, '0.0.0.9')?.age, MAX_AGE, 'kept at MaxAge on router 3');
+  net.advance(MAXAGE_KEEP_MS);
   assert.equal(dbEntry(net, 1, '0.0.0.9'), undefined, 'removed from router 1');
   assert.equal(dbEntry(net, 3, '0.0.0.9'), undefined, 'removed from router 3');
 
@@ -207,7 +212,7 @@ test('§13.4: our own LSA received newer than ours is re-originated past it; one
   )!;
   injectLsu(net, [stray]);
   assert.equal(net.routers.get(1)!.inst.counters()['lsa_flushed'], 1);
-  net.advance(5000);
+  net.advance(5000 + MAXAGE_KEEP_MS);
   for (const id of [1, 2, 3]) {
     assert.equal(
       net.routers.get(id)!.inst.database().filter((e) => e.linkStateId === '0.0.0.77').length,
@@ -227,7 +232,7 @@ test('aging: our LSAs are refreshed every LSRefreshTime; an orphan LSA reaches M
   assert.ok(after.age < 60, `refreshed recently (age ${after.age})`);
   assert.equal(dbEntry(net, 3, '0.0.0.1')!.sequence, after.sequence);
   assert.ok(dbEntry(net, 3, '0.0.0.9'), 'orphan still there at 30 min');
-  net.advance(1810_000);
+  net.advance(1810_000 + MAXAGE_KEEP_MS);
   for (const id of [1, 2, 3]) assert.equal(dbEntry(net, id, '0.0.0.9'), undefined, `orphan gone from router ${id}`);
   for (const id of [1, 2, 3]) for (const n of net.routers.get(id)!.inst.neighbors()) assert.equal(n.state, 'Full');
 });
@@ -270,4 +275,34 @@ test('address conflict: a /128 advertised by two routers is reported once and sh
   // Router 2 routes the address to the nearer... both at cost 10: ECMP towards 1 and 3.
   const r = net.routers.get(2)!.inst.routes().find((x) => x.prefix.equals(meshAddressOf(1)))!;
   assert.equal(r.nexthops.length, 2);
+});
+
+/**
+ * Router 3's adjacency is down while an LSA is flushed, so router 3 keeps the old instance. When the
+ * adjacency comes back, router 1's MaxAge copy (kept MAXAGE_KEEP_MS) wins the database exchange: router 3
+ * gets the flush, and nobody takes the old instance back as new.
+ */
+test('a neighbor that missed a flush gets it when its adjacency comes back; the old instance is not taken back', () => {
+  const net = line();
+  const x = routerLsa(9, INITIAL_SEQUENCE_NUMBER);
+  injectLsu(net, [x]);
+  net.advance(3000);
+  assert.ok(dbEntry(net, 3, '0.0.0.9'));
+  // Router 3 hears nothing for longer than the dead interval: the adjacency goes, router 1 drops its lists.
+  const link13 = net.links.find((l) => (l.a.router === 1 && l.b.router === 3) || (l.a.router === 3 && l.b.router === 1))!;
+  link13.up = false;
+  net.advance(45_000);
+  assert.equal(net.routers.get(1)!.inst.neighbors().find((n) => n.routerId === '0.0.0.3'), undefined, 'adjacency 1-3 gone');
+  injectLsu(net, [withAge(x, MAX_AGE)]);
+  net.advance(3000);
+  assert.equal(dbEntry(net, 3, '0.0.0.9')?.age !== MAX_AGE, true, 'router 3 missed the flush');
+  link13.up = true;
+  net.advance(20_000);
+  for (const id of [1, 3]) for (const n of net.routers.get(id)!.inst.neighbors()) assert.equal(n.state, 'Full');
+  for (const id of [1, 2, 3]) {
+    const e = dbEntry(net, id, '0.0.0.9');
+    assert.ok(e === undefined || e.age === MAX_AGE, `router ${id} holds the LSA at age ${e?.age}: taken back as new`);
+  }
+  net.advance(MAXAGE_KEEP_MS + 5000);
+  for (const id of [1, 2, 3]) assert.equal(dbEntry(net, id, '0.0.0.9'), undefined, `gone from router ${id} in the end`);
 });

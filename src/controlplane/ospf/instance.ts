@@ -154,6 +154,15 @@ function checkRouterId(id: number): void {
   }
 }
 
+/**
+ * How long a flushed LSA stays in the LSDB after it could go (RFC 2328 §14 removes it at once; FRR keeps
+ * it 60 s). A neighbor that missed the flush (its adjacency was down meanwhile) still holds the old
+ * instance; when the adjacency comes back, our MaxAge copy wins the database exchange and the neighbor is
+ * sent the flush. Removed at once, the old instance would be taken back from that neighbor as new, and
+ * routed, until its originator flushed it again.
+ */
+export const MAXAGE_KEEP_MS = 60_000;
+
 export class OspfInstance {
   private readonly spfTimer: OspfInstanceOptions['spfTimer'];
   readonly areaId: number;
@@ -446,7 +455,8 @@ export class OspfInstance {
 
   /**
    * LSDB aging (RFC 2328 §14): LSAs reaching MaxAge are flooded once, and removed when no retransmission
-   * list holds them and no neighbor is in Exchange/Loading; our live LSAs are refreshed at LSRefreshTime.
+   * list holds them, no neighbor is in Exchange/Loading, and MAXAGE_KEEP_MS have passed since they reached
+   * MaxAge; our live LSAs are refreshed at LSRefreshTime.
    */
   private agingSweep(now: number): void {
     const ctx = this.ctx;
@@ -462,7 +472,11 @@ export class OspfInstance {
           flood(ctx, e, undefined, now);
           ctx.spfTrigger(now);
         }
-        if (e.rxmtRefs === 0 && !exchanging) remove.push(e);
+        if (e.rxmtRefs === 0 && !exchanging) {
+          const keepUntil = maxAgeAt(e) + MAXAGE_KEEP_MS;
+          if (now >= keepUntil) remove.push(e);
+          else next = Math.min(next, keepUntil);
+        }
         continue;
       }
       next = Math.min(next, maxAgeAt(e));
