@@ -60,6 +60,30 @@ async function plainVeth(p: string): Promise<Figures> {
   }
 }
 
+/** The Linux kernel's own vxlan device between the same kind of namespaces: the speed issue 11 measures us against. */
+async function kernelVxlan(p: string): Promise<Figures> {
+  const a = `${p}ka`;
+  const b = `${p}kb`;
+  await createNamespace(a);
+  await createNamespace(b);
+  try {
+    await connectVeth(a, `${p}a0`, 'fdff:6d6e:fd::1/64', b, `${p}b0`, 'fdff:6d6e:fd::2/64');
+    const sides = [
+      { ns: a, local: 'fdff:6d6e:fd::1', remote: 'fdff:6d6e:fd::2', inner: 'fd00:6d6f:6c74:bbbb::1/64', dev: `${p}a0` },
+      { ns: b, local: 'fdff:6d6e:fd::2', remote: 'fdff:6d6e:fd::1', inner: 'fd00:6d6f:6c74:bbbb::2/64', dev: `${p}b0` },
+    ];
+    for (const s of sides) {
+      await sh('ip', ['-n', s.ns, 'link', 'add', `${p}vx`, 'type', 'vxlan', 'id', '42', 'local', s.local, 'remote', s.remote, 'dstport', '4789', 'dev', s.dev]);
+      await sh('ip', ['-n', s.ns, 'link', 'set', `${p}vx`, 'mtu', '1380', 'up']);
+      await sh('ip', ['-n', s.ns, '-6', 'addr', 'add', s.inner, 'dev', `${p}vx`, 'nodad']);
+    }
+    return await measure(a, b, 'fd00:6d6f:6c74:bbbb::2');
+  } finally {
+    await deleteNamespace(a);
+    await deleteNamespace(b);
+  }
+}
+
 async function wireguardGo(p: string, dir: string, tuned: boolean): Promise<Figures> {
   const a = `${p}w${tuned ? 't' : 'a'}`;
   const b = `${p}w${tuned ? 'u' : 'b'}`;
@@ -119,8 +143,30 @@ export async function run(): Promise<BenchResult[]> {
   const p = `mb${(process.pid % 1000).toString(36)}`;
   const dir = await tempDir('bench');
   // BENCH_E2E=wireguard: only the WireGuard comparison.
+  // BENCH_E2E=vxlan: only the VXLAN link against the kernel's vxlan and a plain veth.
   const onlyWg = process.env['BENCH_E2E'] === 'wireguard';
   const out: BenchResult[] = [];
+  const add = (name: string, f: Figures) => {
+    out.push({ name: `e2e.${name}.tcp`, value: f.tcpGbps, unit: 'Gbit/s' });
+    out.push({ name: `e2e.${name}.udp64`, value: f.udpKpps, unit: 'kpps' });
+    out.push({ name: `e2e.${name}.rtt`, value: f.rttMs, unit: 'ms' });
+  };
+  const addKernel = (vx: Figures, kvx: Figures, veth: Figures) => {
+    out.push({ name: 'e2e.ratio.vxlan/kernel-vxlan.tcp', value: vx.tcpGbps / kvx.tcpGbps, unit: 'x', note: 'goal >= 0.5' });
+    out.push({ name: 'e2e.added-rtt.vxlan', value: (vx.rttMs - veth.rttMs) * 1000, unit: 'us', note: 'vs plain veth, goal < 100' });
+    out.push({ name: 'e2e.added-rtt.kernel-vxlan', value: (kvx.rttMs - veth.rttMs) * 1000, unit: 'us', note: 'vs plain veth' });
+  };
+  if (process.env['BENCH_E2E'] === 'vxlan') {
+    const veth = await plainVeth(p);
+    const kvx = await kernelVxlan(p);
+    const vx = await moltnet(p, 'vxlan', dir);
+    add('veth', veth);
+    add('kernel-vxlan', kvx);
+    add('moltnet-vxlan', vx);
+    addKernel(vx, kvx, veth);
+    await sh('rm', ['-rf', dir]);
+    return out;
+  }
   const wg = await wireguardGo(p, dir, false);
   const wgTuned = await wireguardGo(p, dir, true);
   const wgLink = await moltnet(p, 'wireguard', dir);
@@ -131,20 +177,17 @@ export async function run(): Promise<BenchResult[]> {
     out.push({ name: 'e2e.ratio.wglink/wg.tcp', value: wgLink.tcpGbps / wg.tcpGbps, unit: 'x', note: 'goal >= 0.8' });
     out.push({ name: 'e2e.ratio.wglink/wg-7MiB.tcp', value: wgLink.tcpGbps / wgTuned.tcpGbps, unit: 'x', note: 'against the reference with our buffers' });
   };
-  const add = (name: string, f: Figures) => {
-    out.push({ name: `e2e.${name}.tcp`, value: f.tcpGbps, unit: 'Gbit/s' });
-    out.push({ name: `e2e.${name}.udp64`, value: f.udpKpps, unit: 'kpps' });
-    out.push({ name: `e2e.${name}.rtt`, value: f.rttMs, unit: 'ms' });
-  };
   if (onlyWg) {
     addWg();
     await sh('rm', ['-rf', dir]);
     return out;
   }
   const veth = await plainVeth(p);
+  const kvx = await kernelVxlan(p);
   const vx = await moltnet(p, 'vxlan', dir);
   const gre = await moltnet(p, 'gre', dir);
   add('veth', veth);
+  add('kernel-vxlan', kvx);
   add('moltnet-vxlan', vx);
   add('moltnet-gre', gre);
   addWg();
@@ -152,7 +195,7 @@ export async function run(): Promise<BenchResult[]> {
   out.push({ name: 'e2e.ratio.gre/wg.tcp', value: gre.tcpGbps / wg.tcpGbps, unit: 'x' });
   out.push({ name: 'e2e.ratio.vxlan/veth.tcp', value: vx.tcpGbps / veth.tcpGbps, unit: 'x' });
   out.push({ name: 'e2e.ratio.vxlan/wg.udp64', value: vx.udpKpps / wg.udpKpps, unit: 'x' });
-  out.push({ name: 'e2e.added-rtt.vxlan', value: (vx.rttMs - veth.rttMs) * 1000, unit: 'us', note: 'vs plain veth' });
+  addKernel(vx, kvx, veth);
   await sh('rm', ['-rf', dir]);
   return out;
 }

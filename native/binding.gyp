@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "moltnet",
-      "sources": ["src/moltnet.c", "src/fdio.c", "src/udp.c", "src/offload.c", "src/offload_napi.c"],
+      "sources": ["src/moltnet.c", "src/fdio.c", "src/udp.c", "src/offload.c", "src/offload_napi.c", "src/offload_io.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_c": ["-std=gnu11"],
       "conditions": [

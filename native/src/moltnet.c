@@ -254,6 +254,114 @@ static napi_value js_udp_local_port(napi_env env, napi_callback_info info) {
   return ret_int(&c, port);
 }
 
+/* An Int32Array of at least `need` entries. */
+static bool arg_i32s_min(call_t *c, int i, const char *name, size_t need, int32_t **data) {
+  size_t len;
+  if (!arg_i32s(c, i, name, data, &len)) return false;
+  if (len < need) return throw_fmt(c, true, "%s (%zu entries) is shorter than %zu", name, len, need);
+  return true;
+}
+
+/* A Uint8Array of at least `need` bytes that does not overlap [avoid, avoid+avoid_len). */
+static bool arg_scratch(call_t *c, int i, size_t need, const uint8_t *avoid, size_t avoid_len, uint8_t **data) {
+  size_t len;
+  if (!arg_bytes(c, i, "scratch", data, &len)) return false;
+  if (len < need) return throw_fmt(c, true, "scratch (%zu bytes) is smaller than %zu", len, need);
+  if (*data < avoid + avoid_len && avoid < *data + need) return throw_fmt(c, true, "scratch overlaps the slab");
+  return true;
+}
+
+/* tunReadSplit(fd, slab, stride, headroom, max, sizes, scratch, state, stats) -> count, or -errno */
+static napi_value js_tun_read_split(napi_env env, napi_callback_info info) {
+  call_t c;
+  int fd;
+  slots_t s;
+  uint8_t *scratch;
+  int32_t *state, *stats;
+  if (!start(&c, env, info, "tunReadSplit") || !arg_fd(&c, 0, &fd) || !arg_slots(&c, &s) ||
+      !arg_scratch(&c, 6, MN_TUN_SCRATCH, s.slab, (size_t)s.asked * s.stride, &scratch) ||
+      !arg_i32s_min(&c, 7, "state", MN_TUN_STATE, &state) || !arg_i32s_min(&c, 8, "stats", MN_OS_STATS, &stats)) {
+    return NULL;
+  }
+  if (state[0] < 0 || state[0] > MN_TUN_SCRATCH || state[1] < 0) {
+    throw_fmt(&c, true, "state [%d, %d] is not one this function left", (int)state[0], (int)state[1]);
+    return NULL;
+  }
+  return ret_int(&c, mn_tun_read_split(fd, scratch, MN_TUN_SCRATCH, state, s.slab, s.stride, s.headroom, s.max,
+                                       s.sizes, stats));
+}
+
+/* recvBatchGro(fd, slab, stride, headroom, max, sizes, addrs, scratch, state, stats) -> count, or -errno */
+static napi_value js_recv_batch_gro(napi_env env, napi_callback_info info) {
+  call_t c;
+  int fd;
+  slots_t s;
+  uint8_t *addrs, *scratch;
+  size_t addrs_len;
+  int32_t *state, *stats;
+  if (!start(&c, env, info, "recvBatchGro") || !arg_fd(&c, 0, &fd) || !arg_slots(&c, &s) ||
+      !arg_bytes(&c, 6, "addrs", &addrs, &addrs_len) ||
+      !arg_scratch(&c, 7, MN_GRO_SCRATCH, s.slab, (size_t)s.asked * s.stride, &scratch) ||
+      !arg_i32s_min(&c, 8, "state", MN_GRO_STATE, &state) || !arg_i32s_min(&c, 9, "stats", MN_OS_STATS, &stats)) {
+    return NULL;
+  }
+  if ((uint64_t)s.asked * MN_ADDR_LEN > addrs_len) {
+    throw_fmt(&c, true, "addrs (%zu bytes) is smaller than max * %d", addrs_len, MN_ADDR_LEN);
+    return NULL;
+  }
+  bool ok = state[0] >= 0 && state[0] <= MN_GRO_MSGS && state[1] >= 0 && state[1] <= state[0] && state[2] >= 0;
+  for (int m = 0; ok && m < state[0]; m++) {
+    const int32_t len = state[3 + 2 * m], gso = state[4 + 2 * m];
+    ok = len >= 0 && len <= MN_GRO_MSG_BYTES && gso >= 1 && gso <= (len > 0 ? len : 1) &&
+         (m != state[1] || state[2] < (len > 0 ? len : 1));
+  }
+  if (!ok) {
+    throw_fmt(&c, true, "state is not one this function left");
+    return NULL;
+  }
+  return ret_int(&c, mn_udp_recv_gro(fd, scratch, state, s.slab, s.stride, s.headroom, s.max, s.sizes, addrs, stats));
+}
+
+/* sendBatchGso(fd, slab, offsets, lengths, addrs, count, stats) -> datagrams sent */
+static napi_value js_send_batch_gso(napi_env env, napi_callback_info info) {
+  call_t c;
+  int fd, count;
+  packets_t p;
+  uint8_t *addrs;
+  size_t addrs_len;
+  int32_t *stats;
+  if (!start(&c, env, info, "sendBatchGso") || !arg_fd(&c, 0, &fd) || !arg_packets(&c, 1, 5, &p, &count) ||
+      !arg_bytes(&c, 4, "addrs", &addrs, &addrs_len) || !arg_i32s_min(&c, 6, "stats", MN_OS_STATS, &stats)) {
+    return NULL;
+  }
+  if ((uint64_t)count * MN_ADDR_LEN > addrs_len) {
+    throw_fmt(&c, true, "addrs (%zu bytes) is smaller than count * %d", addrs_len, MN_ADDR_LEN);
+    return NULL;
+  }
+  return ret_int(&c, mn_udp_send_gso(fd, p.slab, p.offsets, p.lengths, addrs, count, stats));
+}
+
+/* udpSetGro(fd, on) -> true when the socket now does what was asked (false: the kernel has no UDP_GRO) */
+static napi_value js_udp_set_gro(napi_env env, napi_callback_info info) {
+  call_t c;
+  int fd;
+  bool on;
+  if (!start(&c, env, info, "udpSetGro") || !arg_fd(&c, 0, &fd)) return NULL;
+  if (napi_get_value_bool(env, c.argv[1], &on) != napi_ok) {
+    throw_fmt(&c, false, "on must be a boolean");
+    return NULL;
+  }
+  const int r = mn_udp_set_gro(fd, on ? 1 : 0);
+  if (r == -EBADF || r == -ENOTSOCK) {
+    char what[24];
+    snprintf(what, sizeof what, "fd %d", fd);
+    return throw_errno(&c, -r, what, "setsockopt(UDP_GRO)");
+  }
+  napi_value out;
+  napi_get_boolean(env, r == 0, &out);
+  return out;
+}
+
 /* recvBatch(fd, slab, stride, headroom, max, sizes, addrs) -> count, or -errno if nothing was received */
 static napi_value js_recv_batch(napi_env env, napi_callback_info info) {
   call_t c;
@@ -349,7 +457,9 @@ NAPI_MODULE_INIT() {
       {"sendBatch", js_send_batch},   {"setThreadPriority", js_set_thread_priority},
       {"setSocketBuffers", js_set_socket_buffers},
       {"checksum", mn_js_checksum},   {"gsoSplit", mn_js_gso_split},
-      {"groCoalesce", mn_js_gro_coalesce},
+      {"groCoalesce", mn_js_gro_coalesce}, {"tunReadSplit", js_tun_read_split},
+      {"recvBatchGro", js_recv_batch_gro}, {"sendBatchGso", js_send_batch_gso},
+      {"udpSetGro", js_udp_set_gro},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -63,6 +63,9 @@ int mn_recv_batch(int fd, uint8_t *slab, size_t stride, size_t headroom, int max
                   uint8_t *addrs);
 int mn_send_batch(int fd, const uint8_t *slab, const int32_t *offsets, const int32_t *lengths,
                   const uint8_t *addrs, int count);
+void mn_addr_to_record(uint8_t *rec, const union mn_sockaddr *sa, socklen_t len);
+/* The sockaddr for a record on a socket of `family`; 0 if this socket cannot reach it. */
+socklen_t mn_addr_from_record(const uint8_t *rec, int family, union mn_sockaddr *sa);
 
 
 /* offload.c */
@@ -103,10 +106,55 @@ uint16_t mn_checksum(const uint8_t *p, size_t len, uint32_t initial);
 /* in = virtio_net_hdr + packet. Segment i goes to out + i*stride, sizes[i] = its length. Returns the count or
  * MN_OFF_E*. */
 int mn_gso_split(const uint8_t *in, size_t in_len, uint8_t *out, size_t stride, int max, int32_t *sizes);
+/* Segments first .. first+max-1 of the same split, each at most cap bytes (cap <= stride leaves room in front
+ * of a slot); *total = how many the packet makes. Returns how many were written (0 once first >= total; max 0
+ * checks the packet only) or MN_OFF_E*. */
+int mn_gso_split_range(const uint8_t *in, size_t in_len, uint8_t *out, size_t stride, size_t cap, int first,
+                       int max, int32_t *sizes, int *total);
 /* Packets i = src[offsets[i] .. +lengths[i]] (IPv6, no virtio header). Output packet k (virtio_net_hdr +
  * packet) goes to dst[out_offsets[k] .. +out_lengths[k]], packed from dst_base; dst must hold
  * sum(lengths) + count * MN_VNET_HDR_LEN bytes from there. Returns the output count. stats may be NULL. */
 int mn_gro_coalesce(const uint8_t *src, const int32_t *offsets, const int32_t *lengths, int count, uint8_t *dst,
                     size_t dst_base, int32_t *out_offsets, int32_t *out_lengths, int32_t *stats);
+
+/* offload_io.c: batch I/O with offloads. Counters, added into stats[] (never reset here). */
+enum {
+  MN_OS_TUN_READS,      /* packets read from a vnet-header TUN */
+  MN_OS_TUN_SUPER,      /* of them, GSO superpackets */
+  MN_OS_TUN_SEGMENTS,   /* segments made of superpackets */
+  MN_OS_TUN_BAD,        /* packets the split refused (dropped) */
+  MN_OS_TUN_LAST_ERROR, /* the last refusal's MN_OFF_E* code (set, not added) */
+  MN_OS_GSO_MSGS,       /* UDP_SEGMENT messages sent (2+ datagrams each) */
+  MN_OS_GSO_SEGMENTS,   /* datagrams in them */
+  MN_OS_GSO_EIO,        /* messages refused with EIO: the socket's route cannot do GSO; sent one by one */
+  MN_OS_GSO_FAILED,     /* messages refused otherwise (EMSGSIZE, EINVAL): sent one by one */
+  MN_OS_GRO_MSGS,       /* coalesced messages received (2+ datagrams each) */
+  MN_OS_GRO_SEGMENTS,   /* datagrams in them */
+  MN_OS_STATS
+};
+/* A TUN read buffer: the virtio header and the largest IP packet. */
+#define MN_TUN_SCRATCH (MN_VNET_HDR_LEN + 65535)
+#define MN_TUN_STATE 2
+/* recvmmsg messages per call on a UDP_GRO socket, and the room for each (a coalesced message is < 64 KiB). */
+#define MN_GRO_MSGS 8
+#define MN_GRO_MSG_BYTES 65536
+#define MN_GRO_SCRATCH (MN_GRO_MSGS * (MN_ADDR_LEN + MN_GRO_MSG_BYTES))
+#define MN_GRO_STATE (3 + 2 * MN_GRO_MSGS)
+
+/* Read packets from a vnet-header TUN into slots (slab + i*stride + headroom), superpackets split into segments.
+ * scratch (MN_TUN_SCRATCH bytes) and state (MN_TUN_STATE, zeros at first) carry a superpacket that did not
+ * fit to the next call. Returns the count, or -errno when nothing was read and the read failed. */
+int mn_tun_read_split(int fd, uint8_t *scratch, size_t scratch_len, int32_t *state, uint8_t *slab, size_t stride,
+                      size_t headroom, int max, int32_t *sizes, int32_t *stats);
+/* mn_send_batch, with each run of equal-sized datagrams (the last may be shorter) to one address sent as one
+ * UDP_SEGMENT message. Returns the datagrams sent. */
+int mn_udp_send_gso(int fd, const uint8_t *slab, const int32_t *offsets, const int32_t *lengths,
+                    const uint8_t *addrs, int count, int32_t *stats);
+/* mn_recv_batch on a UDP_GRO socket: coalesced messages are spread into one datagram per slot. scratch
+ * (MN_GRO_SCRATCH bytes) and state (MN_GRO_STATE, zeros at first) carry what did not fit to the next call. */
+int mn_udp_recv_gro(int fd, uint8_t *scratch, int32_t *state, uint8_t *slab, size_t stride, size_t headroom,
+                    int max, int32_t *sizes, uint8_t *addrs, int32_t *stats);
+/* Turn UDP_GRO on or off: 0 or -errno (ENOPROTOOPT where the kernel has none). */
+int mn_udp_set_gro(int fd, int on);
 
 #endif

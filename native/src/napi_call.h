@@ -16,7 +16,7 @@
 #include <node_api.h>
 #include <uv.h>
 
-#define MAX_ARGS 9
+#define MAX_ARGS 12
 
 typedef struct {
   napi_env env;

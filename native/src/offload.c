@@ -170,19 +170,22 @@ static void complete_csum(uint8_t *pkt, size_t len, size_t start, size_t field) 
   wr16(pkt + field, c ? c : 0xffff);
 }
 
-int mn_gso_split(const uint8_t *in, size_t in_len, uint8_t *out, size_t stride, int max, int32_t *sizes) {
+int mn_gso_split_range(const uint8_t *in, size_t in_len, uint8_t *out, size_t stride, size_t cap, int first,
+                       int max, int32_t *sizes, int *total) {
   if (in_len < MN_VNET_HDR_LEN) return MN_OFF_ETRUNC;
   const uint8_t flags = in[VH_FLAGS], gso = in[VH_GSO_TYPE] & (uint8_t)~MN_GSO_ECN;
   const size_t mss = rdh16(in + VH_GSO_SIZE), cstart = rdh16(in + VH_CSUM_START), coff = rdh16(in + VH_CSUM_OFFSET);
   const uint8_t *pkt = in + MN_VNET_HDR_LEN;
   const size_t len = in_len - MN_VNET_HDR_LEN;
   if (len == 0) return MN_OFF_ETRUNC;
-  if (max < 1) return MN_OFF_ENOSPACE;
+  if (max < 0 || first < 0) return MN_OFF_ENOSPACE;
 
   if (gso == MN_GSO_NONE) {
     /* One packet; only its checksum may be unfinished. */
     if ((flags & MN_VNET_NEEDS_CSUM) && cstart + coff + 2 > len) return MN_OFF_ECSUM;
-    if (len > stride) return MN_OFF_ENOSPACE;
+    if (len > cap) return MN_OFF_ENOSPACE;
+    *total = 1;
+    if (first >= 1 || max == 0) return 0;
     memcpy(out, pkt, len);
     if (flags & MN_VNET_NEEDS_CSUM) complete_csum(out, len, cstart, cstart + coff);
     sizes[0] = (int32_t)len;
@@ -227,14 +230,17 @@ int mn_gso_split(const uint8_t *in, size_t in_len, uint8_t *out, size_t stride, 
   if (len < iphl + l4hl) return MN_OFF_ETRUNC;
   const size_t hdr = iphl + l4hl, payload = len - hdr;
   const size_t nseg = payload == 0 ? 1 : (payload + mss - 1) / mss;
-  if (nseg > (size_t)max || hdr + (payload < mss ? payload : mss) > stride) return MN_OFF_ENOSPACE;
+  if (hdr + (payload < mss ? payload : mss) > cap) return MN_OFF_ENOSPACE;
+  *total = (int)nseg;
+  /* Segments first .. first+max-1 (of nseg): a caller short of slots takes the rest in a later call. */
+  const size_t end = (size_t)first + (size_t)max < nseg ? (size_t)first + (size_t)max : nseg;
 
   const uint32_t seq0 = tcp ? rd32(pkt + iphl + TCP_SEQ) : 0;
   const uint16_t id0 = v6 ? 0 : rd16(pkt + IP4_ID);
-  for (size_t i = 0; i < nseg; i++) {
+  for (size_t i = (size_t)first; i < end; i++) {
     const size_t at = hdr + i * mss, n = payload - i * mss < mss ? payload - i * mss : mss;
     const size_t seglen = hdr + n, l4len = seglen - iphl;
-    uint8_t *o = out + i * stride, *l4 = o + iphl;
+    uint8_t *o = out + (i - (size_t)first) * stride, *l4 = o + iphl;
     memcpy(o, pkt, hdr);
     memcpy(o + hdr, pkt + at, n);
     if (v6) {
@@ -263,9 +269,19 @@ int mn_gso_split(const uint8_t *in, size_t in_len, uint8_t *out, size_t stride, 
     wr16(l4 + field, 0);
     uint16_t c = mn_checksum(l4, l4len, sum);
     wr16(l4 + field, c || tcp ? c : 0xffff);
-    sizes[i] = (int32_t)seglen;
+    sizes[i - (size_t)first] = (int32_t)seglen;
   }
-  return (int)nseg;
+  return (size_t)first >= nseg ? 0 : (int)(end - (size_t)first);
+}
+
+int mn_gso_split(const uint8_t *in, size_t in_len, uint8_t *out, size_t stride, int max, int32_t *sizes) {
+  /* All segments or none: first a dry run (max 0) that checks the packet and counts its segments. */
+  if (max < 1) return MN_OFF_ENOSPACE;
+  int total = 0;
+  const int r = mn_gso_split_range(in, in_len, out, stride, stride, 0, 0, sizes, &total);
+  if (r < 0) return r;
+  if (total > max) return MN_OFF_ENOSPACE;
+  return mn_gso_split_range(in, in_len, out, stride, stride, 0, max, sizes, &total);
 }
 
 /* --- coalescing ------------------------------------------------------------------------------------------ */

@@ -89,7 +89,7 @@ static int socket_family(int fd) {
   return sa.sa.sa_family;
 }
 
-static void to_record(uint8_t *rec, const union mn_sockaddr *sa, socklen_t len) {
+void mn_addr_to_record(uint8_t *rec, const union mn_sockaddr *sa, socklen_t len) {
   memset(rec, 0, MN_ADDR_LEN);
   if (len >= sizeof sa->in6 && sa->sa.sa_family == AF_INET6) {
     memcpy(rec, &sa->in6.sin6_addr, 16);
@@ -102,7 +102,7 @@ static void to_record(uint8_t *rec, const union mn_sockaddr *sa, socklen_t len) 
 }
 
 /* The sockaddr for a record on a socket of `family`; 0 if this socket cannot reach it. */
-static socklen_t from_record(const uint8_t *rec, int family, union mn_sockaddr *sa) {
+socklen_t mn_addr_from_record(const uint8_t *rec, int family, union mn_sockaddr *sa) {
   memset(sa, 0, sizeof *sa);
   if (family == AF_INET6) {
     sa->in6.sin6_family = AF_INET6;
@@ -151,7 +151,7 @@ int mn_recv_batch(int fd, uint8_t *slab, size_t stride, size_t headroom, int max
     /* A datagram longer than the slot arrives cut (MSG_TRUNC in msg_flags) with msg_len = bytes copied;
      * its own length fields then disagree and the packet parser drops it. */
     sizes[i] = (int32_t)msgs[i].msg_len;
-    to_record(addrs + (size_t)i * MN_ADDR_LEN, &names[i], msgs[i].msg_hdr.msg_namelen);
+    mn_addr_to_record(addrs + (size_t)i * MN_ADDR_LEN, &names[i], msgs[i].msg_hdr.msg_namelen);
   }
   return r;
 }
@@ -169,7 +169,7 @@ int mn_send_batch(int fd, const uint8_t *slab, const int32_t *offsets, const int
   while (i < count) {
     int n = 0;
     for (; i < count && n < MN_BATCH; i++) {
-      socklen_t len = from_record(addrs + (size_t)i * MN_ADDR_LEN, family, &names[n]);
+      socklen_t len = mn_addr_from_record(addrs + (size_t)i * MN_ADDR_LEN, family, &names[n]);
       if (len == 0) continue; /* an IPv6 peer on an IPv4 socket: unreachable, dropped */
       iov[n].iov_base = (void *)(slab + offsets[i]);
       iov[n].iov_len = (size_t)lengths[i];
@@ -222,7 +222,7 @@ int mn_recv_batch(int fd, uint8_t *slab, size_t stride, size_t headroom, int max
       return n > 0 ? n : -errno;
     }
     sizes[n] = (int32_t)r;
-    to_record(addrs + (size_t)n * MN_ADDR_LEN, &name, m.msg_namelen);
+    mn_addr_to_record(addrs + (size_t)n * MN_ADDR_LEN, &name, m.msg_namelen);
     n++;
   }
   return n;
@@ -235,7 +235,7 @@ int mn_send_batch(int fd, const uint8_t *slab, const int32_t *offsets, const int
   int sent = 0;
   for (int i = 0; i < count; i++) {
     union mn_sockaddr name;
-    socklen_t len = from_record(addrs + (size_t)i * MN_ADDR_LEN, family, &name);
+    socklen_t len = mn_addr_from_record(addrs + (size_t)i * MN_ADDR_LEN, family, &name);
     if (len == 0) continue;
     struct iovec v = {(void *)(slab + offsets[i]), (size_t)lengths[i]};
     struct msghdr m;

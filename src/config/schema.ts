@@ -322,6 +322,8 @@ const shape = {
   interface: obj({
     name: ifName('an interface name').default('molt0'),
     mtu: int(1280, 9000).default(1380),
+    /** TUN offloads (TSO/checksum superpackets on molt0) and UDP GSO/GRO on the underlay sockets, where the kernel has them. */
+    offload: bool().default(true),
   }).default({}),
   underlay: obj({
     listen: text('[IP]:port', (s) => parseListen(s, DEFAULT_PORTS.vxlan)).default(`[::]:${PORTS.vxlan}`),

@@ -19,7 +19,7 @@ import { systemClock, type Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
 import { VERSION } from '../common/version.js';
 import { parseHostPort, type KernelLinkConfig, type MoltnetConfig, type PeerConfig } from '../config/schema.js';
-import { loadNative, type NativeAddon } from '../dataplane/io/native.js';
+import { TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_USO4, TUN_F_USO6, loadNative, type NativeAddon, type OffloadIo, type OffloadOps, type TunHandle } from '../dataplane/io/native.js';
 import { linkCountersObject, nodeCountersObject } from '../dataplane/counters.js';
 import { registerPlaneMetrics } from './plane-metrics.js';
 import { parseIpv6Address } from '../dataplane/wire/ipv6.js';
@@ -66,9 +66,11 @@ export interface ReloadSummary {
 }
 
 export class Daemon {
-  private io: NativeAddon | undefined;
-  private tun: { fd: number; name: string } | undefined;
+  private io: (NativeAddon & Partial<OffloadIo & OffloadOps>) | undefined;
+  private tun: TunHandle | undefined;
   private sockets: number[] = [];
+  /** What the kernel granted: TUN offloads, and per underlay socket whether it sends with GSO and reads with GRO. */
+  private offload = { tun: [] as string[], gso: false, gro: false };
   private plane: ForwardingPlaneHandle | undefined;
   private packetIo: ControlPacketIo | undefined;
   private links: LinkManager | undefined;
@@ -119,7 +121,7 @@ export class Daemon {
     await this.control.start();
 
     try {
-      this.tun = io.tunOpen(cfg.interface.name);
+      this.tun = io.tunOpen(cfg.interface.name, cfg.interface.offload ? { vnetHdr: true } : undefined);
     } catch (err) {
       throw new MoltnetError(`cannot create ${cfg.interface.name}: ${(err as Error).message}`);
     }
@@ -138,7 +140,9 @@ export class Daemon {
       meshAddress: me,
       linkLocal: ll,
       maxPacket: Math.max(cfg.interface.mtu, 1500) + 128,
+      tunOffload: this.tun.vnetHdr === true,
     };
+    this.offload.tun = offloadNames(this.tun.offloads ?? 0);
     const plane = this.deps.createPlane ? this.deps.createPlane(planeOptions) : await workerPlane(planeOptions);
     this.plane = plane;
     plane.on('error', (err: Error) => this.log.error({ err }, 'forwarding worker failed'));
@@ -157,8 +161,19 @@ export class Daemon {
     const gre = parseHostPort(cfg.underlay.greListen);
     this.sockets[PORT_VXLAN] = openSocket(io, vx.host, vx.port);
     this.sockets[PORT_GRE] = openSocket(io, gre.host, gre.port);
-    plane.addPort(PORT_VXLAN, { fd: this.sockets[PORT_VXLAN], kind: 'udp' });
-    plane.addPort(PORT_GRE, { fd: this.sockets[PORT_GRE], kind: 'udp' });
+    // UDP_GRO on a socket means every read must spread coalesced messages: set only where the engine will.
+    const gso = cfg.interface.offload && typeof io.sendBatchGso === 'function';
+    const gro = cfg.interface.offload && typeof io.udpSetGro === 'function' && typeof io.recvBatchGro === 'function' &&
+      io.udpSetGro(this.sockets[PORT_VXLAN], true) && io.udpSetGro(this.sockets[PORT_GRE], true);
+    this.offload.gso = gso;
+    this.offload.gro = gro;
+    plane.addPort(PORT_VXLAN, { fd: this.sockets[PORT_VXLAN], kind: 'udp', gso, gro });
+    plane.addPort(PORT_GRE, { fd: this.sockets[PORT_GRE], kind: 'udp', gso, gro });
+    plane.on('gso-off', (portId: number) => {
+      this.offload.gso = false;
+      this.log.warn({ port: portId }, 'the underlay route refused UDP segmentation offload (EIO): sending datagrams one by one');
+    });
+    this.log.info({ tun: this.offload.tun, gso, gro }, 'offloads');
 
     this.packetIo = new ControlPacketIo(plane, ll);
     const packetIo = this.packetIo;
@@ -490,7 +505,7 @@ export class Daemon {
       name: cfg.name ?? null,
       address: cfg.address,
       linkLocal: linkLocalFor(cfg.address),
-      interface: { name: this.tun?.name ?? cfg.interface.name, mtu: cfg.interface.mtu },
+      interface: { name: this.tun?.name ?? cfg.interface.name, mtu: cfg.interface.mtu, offload: { ...this.offload } },
       underlay: { vxlan: cfg.underlay.listen, gre: cfg.underlay.greListen },
       uptimeSeconds: Math.round((this.clock.now() - this.startedAt) / 1000),
       links: this.links?.size ?? 0,
@@ -539,6 +554,12 @@ function applyChange(fib: Fib, change: FibChange): void {
 async function workerPlane(opts: ForwardingPlaneOptions): Promise<ForwardingPlaneHandle> {
   const { ForwardingPlane } = await import('./forwarding-plane.js');
   return new ForwardingPlane(opts);
+}
+
+/** TUN_F_* flags by name, for show and the log. */
+function offloadNames(mask: number): string[] {
+  const names: [number, string][] = [[TUN_F_CSUM, 'csum'], [TUN_F_TSO4, 'tso4'], [TUN_F_TSO6, 'tso6'], [TUN_F_USO4, 'uso4'], [TUN_F_USO6, 'uso6']];
+  return names.filter(([f]) => (mask & f) !== 0).map(([, n]) => n);
 }
 
 function openSocket(io: NativeAddon, host: string, port: number): number {

@@ -4,9 +4,8 @@
  * thread; InProcessForwardingPlane runs it on the caller's event loop over an in-memory network. Both go
  * through apply(), so a unit test of one is a test of the other's message handling.
  */
-import type { NativeAddon } from '../dataplane/io/native.js';
 import { C, type CounterSet } from '../dataplane/counters.js';
-import { Engine } from '../dataplane/engine.js';
+import { Engine, type EngineIo } from '../dataplane/engine.js';
 import { Fib } from '../dataplane/fib/fib.js';
 import { Forwarder } from '../dataplane/forward.js';
 import { BfdStandIn } from '../dataplane/bfd-stand-in.js';
@@ -17,8 +16,12 @@ import { createLink } from '../transport/links.js';
 import type { ToWorker } from './forwarding-messages.js';
 
 export interface ForwardingCoreOptions {
-  io: NativeAddon;
+  io: EngineIo;
   tunFd: number;
+  /** See EngineOptions.tunOffload. */
+  tunOffload?: boolean;
+  /** See EngineOptions.gsoOff. */
+  gsoOff?(portId: number): void;
   meshAddress: Uint8Array;
   linkLocal: Uint8Array;
   counters: CounterSet;
@@ -68,6 +71,8 @@ export class ForwardingCore {
     this.engine = new Engine({
       io: opts.io,
       tunFd: opts.tunFd,
+      tunOffload: opts.tunOffload === true,
+      ...(opts.gsoOff ? { gsoOff: opts.gsoOff } : {}),
       forwarder,
       counters: opts.counters,
       now: opts.now,

@@ -38,6 +38,8 @@ export interface WorkerInit {
   punts?: PuntOptions;
   /** Longest sleep in poll(2) when idle, ms (a backstop: messages and packets wake it at once). */
   idleWaitMs?: number;
+  /** The host TUN has a virtio header (EngineOptions.tunOffload). */
+  tunOffload?: boolean;
 }
 
 export type ToWorker =
@@ -62,7 +64,9 @@ export type FromWorker =
   | { type: 'error'; message: string }
   | { type: 'synced'; id: number }
   /** A roaming link's peer moved to another UDP port: the link's address record now. */
-  | { type: 'roamed'; linkId: number; remote: Uint8Array };
+  | { type: 'roamed'; linkId: number; remote: Uint8Array }
+  /** A port's route refused UDP_SEGMENT (EIO): the port sends datagrams one by one from now on. */
+  | { type: 'gsoOff'; portId: number };
 
 /**
  * Copy a step's punted packets out of the slab into one transferable buffer: the one allocation and

@@ -54,6 +54,8 @@ export interface ForwardingPlaneHandle {
   on(event: 'internal-error', listener: (message: string) => void): this;
   /** A roaming link's peer sends from another UDP port now; `remote` is its address record. */
   on(event: 'roamed', listener: (linkId: number, remote: Uint8Array) => void): this;
+  /** Port `portId`'s route refused UDP_SEGMENT: it sends one datagram at a time from now on. */
+  on(event: 'gso-off', listener: (portId: number) => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
   on(event: 'exit', listener: (code: number) => void): this;
 }
@@ -72,6 +74,8 @@ export interface ForwardingPlaneOptions {
   punts?: PuntOptions;
   /** Worker only: longest idle sleep in poll(2), ms (default 250); messages and packets wake it at once. */
   idleWaitMs?: number;
+  /** The host TUN was opened with vnetHdr (EngineOptions.tunOffload). */
+  tunOffload?: boolean;
 }
 
 /**
@@ -87,7 +91,7 @@ export class PlaneState {
     checkId('port id', id, MAX_PORT_ID);
     if (!Number.isInteger(port?.fd) || port.fd < 0) throw new RangeError(`port ${id}: fd must be a non-negative integer, got ${String(port?.fd)}`);
     if (port.kind !== 'udp' && port.kind !== 'tun') throw new RangeError(`port ${id}: kind must be 'udp' or 'tun', got ${String(port.kind)}`);
-    this.ports.set(id, { fd: port.fd, kind: port.kind });
+    this.ports.set(id, portCopy(port));
   }
 
   removePort(id: number): void {
@@ -170,7 +174,7 @@ export abstract class MessagePlane extends EventEmitter {
 
   addPort(id: number, port: Port): void {
     this.state.addPort(id, port);
-    this.post({ type: 'addPort', id, port: { fd: port.fd, kind: port.kind } });
+    this.post({ type: 'addPort', id, port: portCopy(port) });
   }
 
   removePort(id: number): void {
@@ -272,6 +276,7 @@ export class ForwardingPlane extends MessagePlane implements ForwardingPlaneHand
       batch: this.opts.batch ?? 64,
       punts: this.opts.punts,
       idleWaitMs: this.opts.idleWaitMs,
+      tunOffload: this.opts.tunOffload === true,
     };
     const worker = new Worker(new URL('./forwarding-worker.js', import.meta.url), { workerData: init });
     this.worker = worker;
@@ -294,6 +299,8 @@ export class ForwardingPlane extends MessagePlane implements ForwardingPlaneHand
           this.synced(msg.id);
         } else if (msg.type === 'roamed') {
           this.emit('roamed', msg.linkId, msg.remote);
+        } else if (msg.type === 'gsoOff') {
+          this.emit('gso-off', msg.portId);
         } else if (msg.type === 'error') {
           this.emit('internal-error', msg.message);
         }
@@ -349,4 +356,9 @@ export class ForwardingPlane extends MessagePlane implements ForwardingPlaneHand
     this.wakeQueued = false;
     if (this.wakeFd >= 0) this.opts.io.sendBatch(this.wakeFd, this.wakeBuf, this.zero, this.one, this.wakeRecord, 1);
   }
+}
+
+/** The port's plain fields (what a message carries), offload flags only when set. */
+function portCopy(port: Port): Port {
+  return { fd: port.fd, kind: port.kind, ...(port.gso === true ? { gso: true } : {}), ...(port.gro === true ? { gro: true } : {}) };
 }

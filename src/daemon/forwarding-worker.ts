@@ -25,6 +25,10 @@ const wakeFd = io.udpOpen('127.0.0.1', 0);
 const core = new ForwardingCore({
   io,
   tunFd: init.tunFd,
+  tunOffload: init.tunOffload === true,
+  gsoOff(portId) {
+    port.postMessage({ type: 'gsoOff', portId });
+  },
   meshAddress: init.meshAddress,
   linkLocal: init.linkLocal,
   counters: countersFrom(init.nodeCounters, init.linkCounters),

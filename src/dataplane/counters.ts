@@ -45,6 +45,17 @@ export const NODE_COUNTERS = [
   'drop_control_tx', // a control-plane packet that could not be sent (larger than a slab slot)
   'internal_errors', // an exception in the forwarding loop (a bug): counted, the loop goes on
   'bfd_stand_in_tx', // BFD packets the forwarding thread sent for a main thread that missed its interval (bfd-stand-in.ts)
+  // Offloads (not drops, except drop_bad_offload): host_rx_packets counts segments, host_tx_packets packets given.
+  'tun_superpackets', // TSO/USO superpackets read from molt0 (its segments are in host_rx_packets)
+  'tun_segments', // segments made of them
+  'drop_bad_offload', // a packet read from molt0 whose virtio header or headers the split refused
+  'host_tx_superpackets', // superpackets written to molt0 (coalesced TCP segments)
+  'host_tx_coalesced', // segments merged into an earlier one for them
+  'gso_messages', // UDP_SEGMENT messages sent on underlay sockets
+  'gso_segments', // datagrams in them
+  'gso_refused', // UDP_SEGMENT messages the kernel refused (sent one by one instead)
+  'gro_messages', // coalesced (UDP_GRO) messages received on underlay sockets
+  'gro_segments', // datagrams in them
 ] as const;
 export type NodeCounter = (typeof NODE_COUNTERS)[number];
 export const C = Object.fromEntries(NODE_COUNTERS.map((n, i) => [n, i])) as { readonly [K in NodeCounter]: number };

@@ -24,7 +24,32 @@
  * dead fd cannot make the loop spin. A read that returns packets resets the pause to its shortest.
  */
 import { MAX_PORT_ID } from '../common/limits.js';
-import { ADDR_RECORD_LEN, POLL_FAILED, POLL_IN, type NativeAddon } from './io/native.js';
+import {
+  ADDR_RECORD_LEN,
+  GRO_MERGED,
+  GRO_STATE_LEN,
+  GRO_STATS,
+  GRO_SCRATCH_BYTES,
+  GRO_SUPER,
+  OS_GRO_MSGS,
+  OS_GRO_SEGMENTS,
+  OS_GSO_EIO,
+  OS_GSO_FAILED,
+  OS_GSO_MSGS,
+  OS_GSO_SEGMENTS,
+  OS_STATS,
+  OS_TUN_BAD,
+  OS_TUN_SEGMENTS,
+  OS_TUN_SUPER,
+  POLL_FAILED,
+  POLL_IN,
+  TUN_SCRATCH_BYTES,
+  TUN_STATE_LEN,
+  VNET_HDR_LEN,
+  type NativeAddon,
+  type OffloadIo,
+  type OffloadOps,
+} from './io/native.js';
 import { C, L, LINK_COUNTER_STRIDE, MAX_LINK_ID, zeroLinkCounters, type CounterSet } from './counters.js';
 import { DECAP_BAD, DECAP_NOT_IPV6, DECAP_REPLY, DECAP_WRONG_MAC, type DataplaneLink } from './link.js';
 import { Forwarder, ICMP_OFFSET, V_HOST, V_ICMP, V_PUNT } from './forward.js';
@@ -36,11 +61,25 @@ export interface Port {
   fd: number;
   /** 'udp': an underlay socket shared by tunnel links; 'tun': a kernel link's TUN, one link. */
   kind: 'udp' | 'tun';
+  /** UDP: send runs of equal-sized datagrams to one peer as one UDP_SEGMENT message (needs io.sendBatchGso). */
+  gso?: boolean;
+  /** UDP: the socket has UDP_GRO on, so reads must spread coalesced messages (needs io.recvBatchGro). */
+  gro?: boolean;
 }
 
+/** The addon, with the offload calls an engine uses when its TUN or ports ask for them. */
+export type EngineIo = NativeAddon & Partial<OffloadIo & OffloadOps>;
+
 export interface EngineOptions {
-  io: NativeAddon;
+  io: EngineIo;
   tunFd: number;
+  /**
+   * The host TUN was opened with vnetHdr: its reads are (super)packets behind a virtio header, split here into
+   * segments (io.tunReadSplit); its writes are coalesced into superpackets (io.groCoalesce). Default false.
+   */
+  tunOffload?: boolean;
+  /** A port's UDP_SEGMENT sends were refused with EIO (its route cannot do GSO): GSO is off for it from now. */
+  gsoOff?(portId: number): void;
   forwarder: Forwarder;
   counters: CounterSet;
   /**
@@ -106,6 +145,10 @@ class PortState {
   readonly queue: TxQueue;
   lastLink: DataplaneLink | undefined = undefined;
   readonly health = new FdHealth();
+  gso: boolean;
+  /** With UDP_GRO: the coalesced messages not yet spread into slots, and where the spreading is. */
+  readonly groScratch: Uint8Array | undefined;
+  readonly groState: Int32Array | undefined;
 
   constructor(
     readonly id: number,
@@ -115,8 +158,15 @@ class PortState {
     base: number,
     region: Buffer,
     batch: number,
+    offload: { gso?: boolean; gro?: boolean },
   ) {
     this.isTun = kind === 'tun';
+    this.gso = !this.isTun && offload.gso === true;
+    if (!this.isTun && offload.gro === true) {
+      // Not zero-filled: only the pages a burst touches become resident.
+      this.groScratch = Buffer.allocUnsafeSlow(GRO_SCRATCH_BYTES);
+      this.groState = new Int32Array(GRO_STATE_LEN);
+    }
     this.base = base;
     this.region = region;
     this.sizes = new Int32Array(batch);
@@ -126,7 +176,7 @@ class PortState {
 }
 
 export class Engine {
-  private readonly io: NativeAddon;
+  private readonly io: EngineIo;
   private readonly fwd: Forwarder;
   private readonly counters: CounterSet;
   private readonly node: Float64Array;
@@ -169,6 +219,15 @@ export class Engine {
   private readonly wakeAddrs = new Uint8Array(64 * ADDR_RECORD_LEN);
   private readonly backoffMin: number;
   private readonly backoffMax: number;
+  /** Host TUN offloads: the read scratch and its state, the coalescing output, and the calls' counters. */
+  private readonly tunOffload: boolean;
+  private readonly tunScratch: Uint8Array | undefined;
+  private readonly tunState = new Int32Array(TUN_STATE_LEN);
+  private readonly groOut: Buffer | undefined;
+  private readonly groOffsets: Int32Array | undefined;
+  private readonly groLengths: Int32Array | undefined;
+  private readonly groStats = new Int32Array(GRO_STATS);
+  private readonly offloadStats = new Int32Array(OS_STATS);
 
   constructor(private readonly opts: EngineOptions) {
     this.io = opts.io;
@@ -194,6 +253,17 @@ export class Engine {
     this.wakeFd = opts.wakeFd ?? -1;
     this.backoffMin = opts.backoffMinMs ?? 10;
     this.backoffMax = opts.backoffMaxMs ?? 1000;
+    this.tunOffload = opts.tunOffload === true;
+    if (this.tunOffload) {
+      if (typeof opts.io.tunReadSplit !== 'function' || typeof opts.io.groCoalesce !== 'function') {
+        throw new TypeError('tunOffload needs an io with tunReadSplit and groCoalesce (the native addon)');
+      }
+      this.tunScratch = Buffer.allocUnsafeSlow(TUN_SCRATCH_BYTES);
+      const cap = this.hostQueue.offsets.length;
+      this.groOut = Buffer.allocUnsafeSlow(cap * (this.stride + VNET_HDR_LEN));
+      this.groOffsets = new Int32Array(cap);
+      this.groLengths = new Int32Array(cap);
+    }
   }
 
   /** The packet slab (replaced when a port needs a region and none is free). */
@@ -211,16 +281,18 @@ export class Engine {
     checkId('port id', id, MAX_PORT_ID);
     if (!Number.isInteger(port?.fd) || port.fd < 0) throw new RangeError(`port ${id}: fd must be a non-negative integer, got ${String(port?.fd)}`);
     if (port.kind !== 'udp' && port.kind !== 'tun') throw new RangeError(`port ${id}: kind must be 'udp' or 'tun', got ${String(port.kind)}`);
+    if (port.gso === true && typeof this.io.sendBatchGso !== 'function') throw new TypeError(`port ${id}: gso needs an io with sendBatchGso`);
+    if (port.gro === true && typeof this.io.recvBatchGro !== 'function') throw new TypeError(`port ${id}: gro needs an io with recvBatchGro`);
     const old = this.portsById[id];
     let ps: PortState;
     if (old !== undefined) {
       this.flushPort(old);
-      ps = new PortState(id, port.fd, port.kind, old.regionIndex, old.base, old.region, this.batch);
+      ps = new PortState(id, port.fd, port.kind, old.regionIndex, old.base, old.region, this.batch, port);
       this.portList[this.portList.indexOf(old)] = ps;
     } else {
       const r = this.allocRegion();
       const base = r * this.regionBytes;
-      ps = new PortState(id, port.fd, port.kind, r, base, this._slab.subarray(base, base + this.regionBytes), this.batch);
+      ps = new PortState(id, port.fd, port.kind, r, base, this._slab.subarray(base, base + this.regionBytes), this.batch, port);
       this.portList.push(ps);
     }
     this.portsById[id] = ps;
@@ -329,7 +401,9 @@ export class Engine {
     const io = this.io;
 
     if (this.hostHealth.until <= now) {
-      const n = io.readBatch(this.opts.tunFd, this.hostRegion, this.stride, HEADROOM, this.batch, this.hostSizes);
+      const n = this.tunOffload
+        ? io.tunReadSplit!(this.opts.tunFd, this.hostRegion, this.stride, HEADROOM, this.batch, this.hostSizes, this.tunScratch!, this.tunState, this.offloadStats)
+        : io.readBatch(this.opts.tunFd, this.hostRegion, this.stride, HEADROOM, this.batch, this.hostSizes);
       if (n < 0) this.readFailed(this.hostHealth, C.host_rx_errors, now);
       if (n > 0) {
         this.hostHealth.streak = 0;
@@ -353,7 +427,9 @@ export class Engine {
       if (ps.health.until > now) continue;
       const m = ps.isTun
         ? io.readBatch(ps.fd, ps.region, this.stride, HEADROOM, this.batch, ps.sizes)
-        : io.recvBatch(ps.fd, ps.region, this.stride, HEADROOM, this.batch, ps.sizes, ps.addrs);
+        : ps.groState !== undefined
+          ? io.recvBatchGro!(ps.fd, ps.region, this.stride, HEADROOM, this.batch, ps.sizes, ps.addrs, ps.groScratch!, ps.groState, this.offloadStats)
+          : io.recvBatch(ps.fd, ps.region, this.stride, HEADROOM, this.batch, ps.sizes, ps.addrs);
       if (m < 0) {
         this.readFailed(ps.health, C.underlay_rx_errors, now);
         continue;
@@ -367,7 +443,42 @@ export class Engine {
 
     this.flush();
     if (this.punts.length > 0) this.opts.punt(this.punts.take(this._slab));
+    this.takeOffloadStats();
     return work;
+  }
+
+  /** Whether a read left packets behind in a scratch buffer (a superpacket or coalesced message only partly taken). */
+  hasPending(): boolean {
+    if (this.tunState[0]! > 0) return true;
+    for (const ps of this.portList) {
+      const g = ps.groState;
+      if (g !== undefined && g[1]! < g[0]!) return true;
+    }
+    return false;
+  }
+
+  /** Move the offload calls' counts into the node counters; turn GSO off on a port whose route refused it. */
+  private takeOffloadStats(): void {
+    const o = this.offloadStats;
+    const node = this.node;
+    if (o[OS_GSO_EIO]! > 0) {
+      // The route's device cannot checksum for GSO: every later message would be refused too.
+      for (const ps of this.portList) {
+        if (ps.gso) {
+          ps.gso = false;
+          this.opts.gsoOff?.(ps.id);
+        }
+      }
+    }
+    node[C.tun_superpackets]! += o[OS_TUN_SUPER]!;
+    node[C.tun_segments]! += o[OS_TUN_SEGMENTS]!;
+    node[C.drop_bad_offload]! += o[OS_TUN_BAD]!;
+    node[C.gso_messages]! += o[OS_GSO_MSGS]!;
+    node[C.gso_segments]! += o[OS_GSO_SEGMENTS]!;
+    node[C.gso_refused]! += o[OS_GSO_EIO]! + o[OS_GSO_FAILED]!;
+    node[C.gro_messages]! += o[OS_GRO_MSGS]!;
+    node[C.gro_segments]! += o[OS_GRO_SEGMENTS]!;
+    o.fill(0);
   }
 
   /**
@@ -382,6 +493,7 @@ export class Engine {
     if (this.nextRetry !== 0) timeout = Math.max(0, Math.min(timeout < 0 ? Infinity : timeout, Math.ceil(this.nextRetry - now)));
     const fds = this.pollFds;
     const ready = this.pollReady;
+    if (this.hasPending()) timeout = 0; // packets are waiting in a scratch buffer, not in any fd
     const n = this.io.pollIn(fds, timeout, ready);
     if (n <= 0) return n;
     const after = this.opts.now(); // poll may have slept: pauses start from now
@@ -425,16 +537,42 @@ export class Engine {
     }
     const t = this.hostQueue;
     if (t.count > 0) {
-      const written = this.io.writeBatch(this.opts.tunFd, this._slab, t.offsets, t.lengths, t.count);
-      let bytes = 0;
-      for (let j = 0; j < written; j++) bytes += t.lengths[j]!;
-      this.node[C.host_tx_packets]! += written;
-      this.node[C.host_tx_bytes]! += bytes;
-      this.node[C.host_tx_errors]! += t.count - written;
+      if (this.tunOffload) this.flushHostCoalesced(t);
+      else {
+        const written = this.io.writeBatch(this.opts.tunFd, this._slab, t.offsets, t.lengths, t.count);
+        let bytes = 0;
+        for (let j = 0; j < written; j++) bytes += t.lengths[j]!;
+        this.node[C.host_tx_packets]! += written;
+        this.node[C.host_tx_bytes]! += bytes;
+        this.node[C.host_tx_errors]! += t.count - written;
+      }
       t.count = 0;
     }
     // Nothing queued refers to a generated slot any more.
     this.genNext = 0;
+  }
+
+  /**
+   * To a vnetHdr TUN: segments of one TCP flow coalesced into superpackets (the kernel's own GRO rules), every
+   * packet behind its virtio header. Packets are counted as given (a superpacket counts its segments).
+   */
+  private flushHostCoalesced(t: TxQueue): void {
+    const g = this.groStats;
+    g.fill(0);
+    const k = this.io.groCoalesce!(this._slab, t.offsets, t.lengths, t.count, this.groOut!, 0, this.groOffsets!, this.groLengths!, g);
+    const written = this.io.writeBatch(this.opts.tunFd, this.groOut!, this.groOffsets!, this.groLengths!, k);
+    let bytes = 0;
+    for (let j = 0; j < t.count; j++) bytes += t.lengths[j]!;
+    if (written === k) {
+      this.node[C.host_tx_packets]! += t.count;
+      this.node[C.host_tx_bytes]! += bytes;
+    } else {
+      // Which writes failed is not worth finding out per segment: the failed ones are counted as packets.
+      this.node[C.host_tx_packets]! += written;
+      this.node[C.host_tx_errors]! += k - written;
+    }
+    this.node[C.host_tx_superpackets]! += g[GRO_SUPER]!;
+    this.node[C.host_tx_coalesced]! += g[GRO_MERGED]!;
   }
 
   // --- per packet -------------------------------------------------------------------------------
@@ -566,7 +704,9 @@ export class Engine {
     if (q.count === 0) return;
     const sent = ps.isTun
       ? this.io.writeBatch(ps.fd, this._slab, q.offsets, q.lengths, q.count)
-      : this.io.sendBatch(ps.fd, this._slab, q.offsets, q.lengths, q.addrs, q.count);
+      : ps.gso
+        ? this.io.sendBatchGso!(ps.fd, this._slab, q.offsets, q.lengths, q.addrs, q.count, this.offloadStats)
+        : this.io.sendBatch(ps.fd, this._slab, q.offsets, q.lengths, q.addrs, q.count);
     let bytes = 0;
     for (let j = 0; j < sent; j++) bytes += q.lengths[j]!;
     this.node[C.underlay_tx_packets]! += sent;

@@ -207,10 +207,78 @@ export interface NativeAddon {
   ): number;
 }
 
-let cached: (NativeAddon & OffloadOps) | undefined;
+/** Offload I/O counters: indexes into the `stats` of tunReadSplit, sendBatchGso, recvBatchGro (added to). */
+export const OS_TUN_READS = 0; // packets read from a vnetHdr TUN
+export const OS_TUN_SUPER = 1; // of them, GSO superpackets
+export const OS_TUN_SEGMENTS = 2; // segments made of superpackets
+export const OS_TUN_BAD = 3; // packets the split refused (dropped)
+export const OS_TUN_LAST_ERROR = 4; // the last refusal's OFFLOAD_E* code (set, not added)
+export const OS_GSO_MSGS = 5; // UDP_SEGMENT messages sent (2+ datagrams each)
+export const OS_GSO_SEGMENTS = 6; // datagrams in them
+export const OS_GSO_EIO = 7; // messages refused with EIO (no GSO on that route): sent one by one; stop asking
+export const OS_GSO_FAILED = 8; // messages refused otherwise (EMSGSIZE, EINVAL): sent one by one
+export const OS_GRO_MSGS = 9; // coalesced messages received (2+ datagrams each)
+export const OS_GRO_SEGMENTS = 10; // datagrams in them
+export const OS_STATS = 11;
+/** Scratch and state sizes the offload reads need (native/src/moltnet.h). */
+export const TUN_SCRATCH_BYTES = VNET_HDR_LEN + 65535;
+export const TUN_STATE_LEN = 2;
+export const GRO_SCRATCH_BYTES = 8 * (ADDR_RECORD_LEN + 65536);
+export const GRO_STATE_LEN = 3 + 2 * 8;
+
+/** Batch I/O with offloads (native/src/offload_io.c). Synchronous and thread-safe like the rest. */
+export interface OffloadIo {
+  /**
+   * readBatch for a vnetHdr TUN: packets land one per slot without the virtio header, superpackets split into
+   * segments (gsoSplit). A superpacket that does not fit the slots left waits in `scratch` (TUN_SCRATCH_BYTES)
+   * with its progress in `state` (TUN_STATE_LEN, zeros at first) for the next call. Refused packets are
+   * counted in stats[OS_TUN_BAD] and dropped. Returns the count, or -errno when the read failed with none.
+   */
+  tunReadSplit(
+    fd: number,
+    slab: Buffer,
+    stride: number,
+    headroom: number,
+    max: number,
+    sizes: Int32Array,
+    scratch: Uint8Array,
+    state: Int32Array,
+    stats: Int32Array,
+  ): number;
+  /** sendBatch, with each run of equal-sized datagrams to one address (the last may be shorter) as one UDP_SEGMENT message. */
+  sendBatchGso(
+    fd: number,
+    slab: Buffer,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    addrs: Uint8Array,
+    count: number,
+    stats: Int32Array,
+  ): number;
+  /**
+   * recvBatch on a socket with UDP_GRO on: a coalesced message is spread into one datagram per slot, each with
+   * its sender. What does not fit waits in `scratch` (GRO_SCRATCH_BYTES) and `state` (GRO_STATE_LEN, zeros).
+   */
+  recvBatchGro(
+    fd: number,
+    slab: Buffer,
+    stride: number,
+    headroom: number,
+    max: number,
+    sizes: Int32Array,
+    addrs: Uint8Array,
+    scratch: Uint8Array,
+    state: Int32Array,
+    stats: Int32Array,
+  ): number;
+  /** UDP_GRO on or off; false when the kernel has none (then recvBatch is the call to use). */
+  udpSetGro(fd: number, on: boolean): boolean;
+}
+
+let cached: (NativeAddon & OffloadOps & OffloadIo) | undefined;
 
 /** Load the addon built by `npm install` (native/build/Release/moltnet.node). */
-export function loadNative(): NativeAddon & OffloadOps {
+export function loadNative(): NativeAddon & OffloadOps & OffloadIo {
   if (cached) return cached;
   const require = createRequire(import.meta.url);
   const candidates = [
@@ -220,7 +288,7 @@ export function loadNative(): NativeAddon & OffloadOps {
   let lastError: unknown;
   for (const rel of candidates) {
     try {
-      cached = require(new URL(rel, import.meta.url).pathname) as NativeAddon & OffloadOps;
+      cached = require(new URL(rel, import.meta.url).pathname) as NativeAddon & OffloadOps & OffloadIo;
       return cached;
     } catch (err) {
       lastError = err;
