@@ -18,9 +18,10 @@
 static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 static void set_buffer(int fd, int force_opt, int opt) {
-  /* 4 MiB absorbs a burst of a few thousand full-size packets between two wake-ups of the forwarder.
-   * The *FORCE variants (root, Linux) ignore net.core.[rw]mem_max; otherwise the kernel caps silently. */
-  int size = 4 << 20;
+  /* 7 MiB, as wireguard-go sizes its sockets since it batches with GSO/GRO: a burst of 64 KiB messages between
+   * two wake-ups of the forwarder. The *FORCE variants (root, Linux) ignore net.core.[rw]mem_max; otherwise
+   * the kernel caps silently. */
+  int size = 7 << 20;
   if (force_opt >= 0 && setsockopt(fd, SOL_SOCKET, force_opt, &size, sizeof size) == 0) return;
   (void)setsockopt(fd, SOL_SOCKET, opt, &size, sizeof size);
 }

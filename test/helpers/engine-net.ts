@@ -5,7 +5,7 @@
  */
 import { MemoryNetwork, recordFor } from '../../src/dataplane/io/memory.js';
 import { C, L, LINK_COUNTER_STRIDE, createCounters, type CounterSet } from '../../src/dataplane/counters.js';
-import { Engine } from '../../src/dataplane/engine.js';
+import { Engine, type EngineIo } from '../../src/dataplane/engine.js';
 import { Fib, parsePrefix } from '../../src/dataplane/fib/fib.js';
 import { Forwarder } from '../../src/dataplane/forward.js';
 import type { PuntBatch, PuntOptions } from '../../src/dataplane/punt.js';
@@ -46,6 +46,11 @@ export interface TestNodeOptions {
   punts?: PuntOptions;
   maxPacket?: number;
   queueLimit?: number;
+  /** The io the engine gets instead of the memory network itself (to add offload calls to it). */
+  io?: (net: MemoryNetwork) => EngineIo;
+  /** The underlay ports send with sendBatchGso (io must have it). */
+  gso?: boolean;
+  gsoOff?: (portId: number) => void;
 }
 
 export class TestNode {
@@ -70,7 +75,8 @@ export class TestNode {
     this.gre = this.net.udpOpen(UNDERLAY, 4754);
     const forwarder = new Forwarder({ meshAddress: addr(ME), linkLocal: addr(ME_LL), fib: this.fib, counters: this.counters });
     this.engine = new Engine({
-      io: this.net,
+      io: opts.io ? opts.io(this.net) : this.net,
+      ...(opts.gsoOff ? { gsoOff: opts.gsoOff } : {}),
       tunFd: this.tun,
       forwarder,
       counters: this.counters,
@@ -87,8 +93,8 @@ export class TestNode {
       },
       roamed: (linkId, remote) => this.roams.push({ linkId, remote: formatRecord(remote) }),
     });
-    this.engine.addPort(PORT_VX, { fd: this.vxlan, kind: 'udp' });
-    this.engine.addPort(PORT_GRE, { fd: this.gre, kind: 'udp' });
+    this.engine.addPort(PORT_VX, { fd: this.vxlan, kind: 'udp', gso: opts.gso === true });
+    this.engine.addPort(PORT_GRE, { fd: this.gre, kind: 'udp', gso: opts.gso === true });
   }
 
   get punts(): Punted[] {

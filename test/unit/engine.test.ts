@@ -5,7 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants } from 'node:os';
-import { POLL_ERR } from '../../src/dataplane/io/native.js';
+import { OS_GSO_EIO, POLL_ERR } from '../../src/dataplane/io/native.js';
+import { C } from '../../src/dataplane/counters.js';
+import type { EngineIo } from '../../src/dataplane/engine.js';
 import { recordFor } from '../../src/dataplane/io/memory.js';
 import { createLink } from '../../src/transport/links.js';
 import type { VxlanLink } from '../../src/transport/vxlan-link.js';
@@ -526,4 +528,41 @@ test('a roaming link (a peer behind NAT) sends to the UDP port its packets come 
     [`[${peerUnderlay(0)}]:40001`, `[${peerUnderlay(0)}]:40003`],
   );
   assert.ok(n.roams.every((r) => r.linkId === 0));
+});
+
+test('GSO sends: a route that refuses UDP_SEGMENT (EIO) turns GSO off for the ports, once; packets still go', () => {
+  const gsoCalls: number[] = [];
+  const offs: number[] = [];
+  const n = new TestNode({
+    gso: true,
+    gsoOff: (id) => offs.push(id),
+    // The kernel's answer to UDP_SEGMENT on an xfrm route: every message EIO, each datagram sent one by one.
+    io: (net) =>
+      new Proxy(net, {
+        get(t, k) {
+          if (k === 'sendBatchGso') {
+            return (fd: number, slab: Buffer, o: Int32Array, l: Int32Array, a: Uint8Array, count: number, stats: Int32Array) => {
+              gsoCalls.push(count);
+              stats[OS_GSO_EIO]!++;
+              return t.sendBatch(fd, slab, o, l, a, count);
+            };
+          }
+          const v = (t as unknown as Record<string | symbol, unknown>)[k];
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+        },
+      }) as unknown as EngineIo,
+  });
+  const p0 = new TestPeer(n, 0);
+  n.add(vxlanSpec(0, 0));
+  n.route(`${peerMesh(0)}/128`, [0]);
+  for (let i = 0; i < 3; i++) n.fromHost({ src: ME, dst: peerMesh(0), hopLimit: 64 });
+  n.run();
+  assert.equal(gsoCalls.length, 1, 'one GSO flush');
+  assert.deepEqual(offs, [PORT_VX, PORT_GRE], 'both underlay ports told, once each');
+  assert.equal(n.counters.node[C.gso_refused], 1);
+  for (let i = 0; i < 3; i++) n.fromHost({ src: ME, dst: peerMesh(0), hopLimit: 64 });
+  n.run();
+  assert.equal(gsoCalls.length, 1, 'plain sendmmsg from then on');
+  assert.deepEqual(offs, [PORT_VX, PORT_GRE], 'not told again');
+  assert.equal(dataFrames(p0.receive()).length, 6, 'every packet arrived');
 });
