@@ -13,10 +13,12 @@
  * Bounded: request bodies (1 MiB), connections, one diagnosis at a time per node, and only mesh
  * addresses are pinged.
  *
- * This file is the listener; the SDK (with zod and its own dependencies, some 15 MiB resident) is in
- * sdk-server.ts, loaded when the service starts: a node with services.mcp off never carries it. Not at
- * the first request: evaluating the SDK's modules holds the event loop for 0.2-0.7 s on a busy 2-core
- * host, longer than BFD's 300 ms detection time, and every session of the node would go down.
+ * This file is the listener; the SDK (with zod and its own dependencies: 9 MiB of heap, some 15 MiB
+ * resident) is in sdk-server.ts, loaded at the first request, so a node nobody asks carries none of it.
+ * Evaluating the SDK's modules holds the event loop for 0.2-0.7 s on a busy 2-core host, longer than
+ * BFD's 300 ms detection time; BFD rides that out: the forwarding thread stands in for this thread's
+ * packets (src/dataplane/bfd-stand-in.ts) and a late detection timer waits for the packets queued behind
+ * it (bfd service, caughtUp) before it declares a session down.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Service, ServiceContext } from '../../controlplane/service.js';
@@ -44,9 +46,6 @@ export class McpService implements Service<McpSection>, McpTools {
 
   async start(ctx: ServiceContext<McpSection>): Promise<void> {
     this.ctx = ctx;
-    // At daemon start the services start before any link (and BFD session) exists: the stall is harmless.
-    this.sdk ??= import('./sdk-server.js');
-    await this.sdk;
     const host = ctx.node.address;
     const url = `http://[${host}]:${ctx.config.port}/mcp`;
     ctx.queries.register('mcp', () => ({ url, serving: this.failure === undefined, ...(this.failure ? { error: this.failure } : {}), counters: this.counters }));
