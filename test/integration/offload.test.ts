@@ -30,7 +30,7 @@ import {
   TUN_F_USO4,
   loadNative,
 } from '../../src/dataplane/io/native.js';
-import { ADDR_B, coalesce, makePair, relay, split } from '../fixtures/offload-netns.js';
+import { ADDR_B, coalesce, makePair, relay, split, type Hop, type Pair, type RelayCounts } from '../fixtures/offload-netns.js';
 
 const native = loadNative();
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -105,6 +105,29 @@ const s = net.connect(5201, process.argv[1], () => {
 s.on('close', () => process.exit(0));
 `;
 
+/**
+ * TOTAL bytes from a client in A to a server in B, with this process as the wire (relay() with the given hops):
+ * what the server received (byte count, first wrong byte or -1) and what the relay counted.
+ */
+async function transfer(pair: Pair, toB: Hop, toA: Hop, readA?: (fd: number) => Buffer[]): Promise<{ counts: RelayCounts; n: number; bad: number }> {
+  const server = execa('ip', ['netns', 'exec', pair.b.ns, process.execPath, '-e', SERVER, ADDR_B], { timeout: 60_000, reject: false });
+  await new Promise<void>((resolve, reject) => {
+    server.stdout!.once('data', () => resolve());
+    void server.then((r) => reject(new Error(`server exited: ${String(r.stderr)}`)));
+  });
+  const client = execa('ip', ['netns', 'exec', pair.a.ns, process.execPath, '-e', CLIENT, ADDR_B, String(TOTAL)], { timeout: 60_000, reject: false });
+  let done = false;
+  void client.finally(() => (done = true));
+  const counts = await relay(pair, toB, toA, () => done, 60_000, readA);
+  await relay(pair, toB, toA, () => false, 300, readA);
+  const c = await client;
+  const r = await server;
+  const got = String(r.stdout).split('\n').find((l) => l.startsWith('{'));
+  assert.equal(c.exitCode, 0, `client: ${String(c.stderr)}`);
+  assert.ok(got, `server said nothing: ${String(r.stdout)} ${String(r.stderr)}`);
+  return { counts, ...(JSON.parse(got) as { n: number; bad: number }) };
+}
+
 test('the kernel takes coalesced superpackets: TCP A -> B through gsoSplit + groCoalesce arrives intact', { ...linuxOnly, timeout: 90_000 }, async () => {
   const pair = await makePair('i', { vnetHdr: true }, { vnetHdr: true });
   const stats = new Int32Array(GRO_STATS);
@@ -112,30 +135,12 @@ test('the kernel takes coalesced superpackets: TCP A -> B through gsoSplit + gro
   const errors: number[] = [];
   let segmentsIn = 0;
   try {
-    const server = execa('ip', ['netns', 'exec', pair.b.ns, process.execPath, '-e', SERVER, ADDR_B], { timeout: 60_000, reject: false });
-    await new Promise<void>((resolve, reject) => {
-      server.stdout!.once('data', () => resolve());
-      void server.then((r) => reject(new Error(`server exited: ${String(r.stderr)}`)));
-    });
-    const client = execa('ip', ['netns', 'exec', pair.a.ns, process.execPath, '-e', CLIENT, ADDR_B, String(TOTAL)], {
-      timeout: 60_000,
-      reject: false,
-    });
-    let done = false;
-    void client.finally(() => (done = true));
     const hop = (out: Int32Array) => (pkts: Buffer[]): Buffer[] => {
       const segs = pkts.flatMap((p) => split(p, (code) => errors.push(code)));
       segmentsIn += out === stats ? segs.length : 0;
       return coalesce(segs, out);
     };
-    const counts = await relay(pair, hop(stats), hop(back), () => done, 60_000);
-    await relay(pair, hop(stats), hop(back), () => false, 300);
-    const c = await client;
-    const r = await server;
-    const got = String(r.stdout).split('\n').find((l) => l.startsWith('{'));
-    assert.equal(c.exitCode, 0, `client: ${String(c.stderr)}`);
-    assert.ok(got, `server said nothing: ${String(r.stdout)} ${String(r.stderr)}`);
-    const { n, bad } = JSON.parse(got) as { n: number; bad: number };
+    const { counts, n, bad } = await transfer(pair, hop(stats), hop(back));
     process.stdout.write(
       `# A->B: ${counts.read[0]} packets read (${segmentsIn} segments), ${counts.written[0]} written, ${stats[GRO_SUPER]} superpackets ` +
         `of ${stats[GRO_MERGED]! + stats[GRO_SUPER]!} segments; refused ${counts.refused.join('/')}\n`,
@@ -184,24 +189,9 @@ test('tunReadSplit: A\'s superpackets come out as MTU-sized segments, in order, 
     }
   };
   try {
-    const server = execa('ip', ['netns', 'exec', pair.b.ns, process.execPath, '-e', SERVER, ADDR_B], { timeout: 60_000, reject: false });
-    await new Promise<void>((resolve, reject) => {
-      server.stdout!.once('data', () => resolve());
-      void server.then((r) => reject(new Error(`server exited: ${String(r.stderr)}`)));
-    });
-    const client = execa('ip', ['netns', 'exec', pair.a.ns, process.execPath, '-e', CLIENT, ADDR_B, String(TOTAL)], { timeout: 60_000, reject: false });
-    let done = false;
-    void client.finally(() => (done = true));
     const toB = (pkts: Buffer[]): Buffer[] => coalesce(pkts, gro);
     const toA = (pkts: Buffer[]): Buffer[] => coalesce(pkts.flatMap((p) => split(p, (code) => errors.push(code))));
-    await relay(pair, toB, toA, () => done, 60_000, readA);
-    await relay(pair, toB, toA, () => false, 300, readA);
-    const c = await client;
-    const r = await server;
-    const got = String(r.stdout).split('\n').find((l) => l.startsWith('{'));
-    assert.equal(c.exitCode, 0, `client: ${String(c.stderr)}`);
-    assert.ok(got, `server said nothing: ${String(r.stdout)} ${String(r.stderr)}`);
-    const { n, bad } = JSON.parse(got) as { n: number; bad: number };
+    const { n, bad } = await transfer(pair, toB, toA, readA);
     process.stdout.write(
       `# tunReadSplit: ${stats[OS_TUN_READS]} reads, ${stats[OS_TUN_SUPER]} superpackets -> ${stats[OS_TUN_SEGMENTS]} segments, ${stats[OS_TUN_BAD]} refused\n`,
     );
