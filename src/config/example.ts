@@ -23,6 +23,7 @@ controlSocket: /run/moltnet/moltnet.sock # Unix socket for "moltnet show"
 interface:
   name: molt0                            # the TUN device carrying the mesh prefix
   mtu: 1380                              # 1280..9000; leaves room for tunnel headers on a 1500 underlay
+  offload: true                          # TSO superpackets on molt0, UDP GSO/GRO underlay (where the kernel has them)
 
 underlay:
   listen: "[::]:4789"                    # VXLAN (UDP)
