@@ -73,6 +73,9 @@ test('names: the first verified record keeps its name, the conflict is noted; ex
   assert.equal(r.ownsName(r.get(U1)!), true);
   assert.equal(r.ownsName(r.get(U2)!), false);
   assert.deepEqual(r.conflicts, [`carlotta.molt: kept ${U1}, ignored ${U2}`]);
+  // Refreshed records of the loser note the same conflict once, not once per refresh.
+  for (let k = 1; k <= 5; k++) r.accept(await node(U2).record('carlotta', T + 10 + k), T + 10 + k, new Map());
+  assert.deepEqual(r.conflicts, [`carlotta.molt: kept ${U1}, ignored ${U2}`]);
   assert.deepEqual(r.expire(T + 300_005), [U1]);
   assert.equal(r.entries().length, 1);
   assert.notEqual(r.digest(), new MeshRegistry(opts).digest());

@@ -36,13 +36,24 @@ export interface RegistryOptions {
   skewMs: number;
 }
 
+/** Conflicts kept for `show registry`: a mesh with many duplicate names must not grow this without end. */
+const MAX_CONFLICTS = 64;
+
 export class MeshRegistry {
   private readonly byUuid = new Map<string, RegistryEntry>();
   private readonly nameOwner = new Map<string, string>();
+  /** Name conflicts, each once, the latest last (a conflicting record is refreshed every few minutes). */
   readonly conflicts: string[] = [];
   readonly counters = { accepted: 0, old: 0, refused: 0, expired: 0, full: 0 };
 
   constructor(private readonly opts: RegistryOptions) {}
+
+  private noteConflict(text: string): void {
+    const at = this.conflicts.indexOf(text);
+    if (at >= 0) this.conflicts.splice(at, 1);
+    this.conflicts.push(text);
+    if (this.conflicts.length > MAX_CONFLICTS) this.conflicts.shift();
+  }
 
   /** Take a record if it verifies and is newer than what this node has. `pins`: uuid -> MoltID entry. */
   accept(record: RegistryRecord, wallNow: number, pins: ReadonlyMap<string, string>): RegistryVerdict {
@@ -83,7 +94,7 @@ export class MeshRegistry {
     if (info.name !== '') {
       const owner = this.nameOwner.get(info.name);
       if (owner === undefined) this.nameOwner.set(info.name, uuid);
-      else if (owner !== uuid) this.conflicts.push(`${info.name}.molt: kept ${owner}, ignored ${uuid}`);
+      else if (owner !== uuid) this.noteConflict(`${info.name}.molt: kept ${owner}, ignored ${uuid}`);
     }
     this.byUuid.set(uuid, entry);
     this.counters.accepted++;
