@@ -74,6 +74,11 @@ describe('the wire fuzzer against a running node', { timeout: 180_000 }, () => {
     assert.equal(edge.addrB.includes(':'), true, 'an IPv6 underlay');
     // The stranger: another address in A's underlay subnet, which B has no peer for.
     await inNs(a!.ns, 'ip', ['addr', 'add', `${STRANGER}/64`, 'dev', chain.veths[0]!, 'nodad'], 5000);
+    // B loads the MCP SDK at its first MCP request (some 15 MiB, once): one good request first, so the bound
+    // below is about what the junk does, not about that.
+    const init = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'fuzz', version: '1' } } });
+    const warm = await inNs(a!.ns, 'curl', ['-s', '-m', '10', '-X', 'POST', '-H', 'content-type: application/json', '-H', 'accept: application/json, text/event-stream', '--data', init, `http://[${b!.address}]:6801/mcp`], 15_000);
+    assert.match(warm.stdout, /protocolVersion/, `B's MCP did not answer: ${warm.stdout} ${warm.stderr}`);
     const before = (await callDaemon(b!.socket, 'show', { what: 'status' })) as Status;
     const bfdBefore = (await callDaemon(b!.socket, 'show', { what: 'bfd' })) as BfdInfo[];
     assert.equal(bfdBefore.length, 2);
