@@ -7,7 +7,8 @@
  *   - from a stranger's underlay address (a second address on A's veth): the same underlay ports;
  *   - inside B's namespace: the REST API on [::1]:8080 and the MCP proxy on [::1]:6801.
  * B stays up and keeps forwarding (the ping loses almost nothing, BFD never leaves Up), its memory
- * stays bounded, its drops are counted by reason, and every service still answers afterwards.
+ * stays bounded and comes back near where it started (the junk leaves nothing behind), its drops are counted
+ * by reason, and every service still answers afterwards.
  * MOLTNET_WIRE_FUZZ_SECONDS (default 8) sets how long.
  */
 import { after, before, describe, test } from 'node:test';
@@ -24,7 +25,7 @@ const SECONDS = Number(process.env['MOLTNET_WIRE_FUZZ_SECONDS'] ?? 8);
 const STRANGER = 'fdff:6d6e:1::99';
 
 interface Status {
-  memory: { rss: number; heapUsed: number };
+  memory: { rss: number; heapUsed: number; heapTotal: number };
   counters: Record<string, number>;
 }
 interface BfdInfo {
@@ -104,7 +105,7 @@ describe('the wire fuzzer against a running node', { timeout: 180_000 }, () => {
     // Counted by reason: junk encapsulation from the peer, packets from the stranger.
     const after = (await callDaemon(b!.socket, 'show', { what: 'status' })) as Status;
     const grew = (k: string) => (after.counters[k] ?? 0) - (before.counters[k] ?? 0);
-    process.stdout.write(`# B: rss ${before.memory.rss} -> ${after.memory.rss} MiB; drops ${JSON.stringify(Object.fromEntries(Object.keys(after.counters).filter((k) => k.startsWith('drop_') && grew(k) > 0).map((k) => [k, grew(k)])))}\n`);
+    process.stdout.write(`# B: rss ${before.memory.rss} -> ${after.memory.rss} MiB, heapUsed ${before.memory.heapUsed} -> ${after.memory.heapUsed}; drops ${JSON.stringify(Object.fromEntries(Object.keys(after.counters).filter((k) => k.startsWith('drop_') && grew(k) > 0).map((k) => [k, grew(k)])))}\n`);
     // Forwarding went on: C's pings through B to A (a few may fall to the load).
     const received = Number(/(\d+) received/.exec(ping.stdout)?.[1] ?? 0);
     const transmitted = Number(/(\d+) packets transmitted/.exec(ping.stdout)?.[1] ?? 1);
@@ -118,7 +119,21 @@ describe('the wire fuzzer against a running node', { timeout: 180_000 }, () => {
 
     assert.ok(grew('drop_bad_encap') + grew('drop_malformed') > 0, JSON.stringify(after.counters));
     assert.ok(grew('drop_unknown_peer') > 0, JSON.stringify(after.counters));
-    assert.ok(after.memory.rss - before.memory.rss < 64, `B's memory grew from ${before.memory.rss} to ${after.memory.rss} MiB`);
+    // Bounded while under fire: V8 lets the heap grow with the allocation rate before it collects, so the
+    // figure right after the fuzz is mostly garbage (here 40-70 MiB of it). The ceiling catches a blow-up;
+    // what the junk left behind shows once the memory reducer has run (some 10 s after the rate drops):
+    // B must come back near where it started.
+    assert.ok(after.memory.rss - before.memory.rss < 160, `B's memory grew from ${before.memory.rss} to ${after.memory.rss} MiB`);
+    let settled = after.memory;
+    await waitFor(
+      async () => {
+        settled = ((await callDaemon(b!.socket, 'show', { what: 'status' })) as Status).memory;
+        return settled.rss - before.memory.rss < 24 && settled.heapUsed - before.memory.heapUsed < 12;
+      },
+      45_000,
+      `B's memory did not settle back: ${JSON.stringify(before.memory)} before, ${JSON.stringify(after.memory)} after`,
+    ).catch((err: Error) => assert.fail(`${err.message}; last ${JSON.stringify(settled)}`));
+    process.stdout.write(`# B settled: rss ${settled.rss} MiB, heapUsed ${settled.heapUsed} MiB\n`);
 
     // Every service still answers, the right way.
     const rpc = await inNs(a!.ns, process.execPath, [CLI, 'rpc', b!.address, 'ping', '--socket', a!.socket], 15_000);
