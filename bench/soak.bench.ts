@@ -8,7 +8,8 @@
  *
  * Figures: the BFD flaps on the links that are not flapped (A-M, M-C on both ends: must be 0); M's resident
  * memory at the start, after warm-up (the first 60 s, or a tenth of a shorter run) and at the end, and its
- * slope after warm-up (least squares, MiB per hour); M's open file descriptors and active timers
+ * slope after warm-up (least squares, MiB per hour), and the lowest within 60 s once the traffic stops (what
+ * the run left behind, once V8 has given back the heap it grew for the load); M's open file descriptors and active timers
  * (`show status` resources) at warm-up and at the end; the throughput.
  *
  *   node dist/bench/soak.bench.js          (root; BENCH_SOAK_SECONDS=60 for a short run)
@@ -123,6 +124,17 @@ export async function run(): Promise<BenchResult[]> {
       if (cut) await cutEdge(ch, FLAPPED_EDGE, false);
     }
     const afterS = await steady();
+    // What the run left behind: with the traffic stopped, V8's memory reducer returns the heap it grew
+    // for the load (some 10-30 s later); the lowest figure within 60 s is what stays.
+    let settled = Infinity;
+    let settledHeap = Infinity;
+    const settleUntil = Date.now() + 60_000;
+    while (Date.now() < settleUntil) {
+      const s = await status(M);
+      settled = Math.min(settled, s.memory.rss);
+      settledHeap = Math.min(settledHeap, s.memory.heapUsed);
+      await new Promise((r) => setTimeout(r, 2000));
+    }
     const flapped = [...afterS].filter(([k, v]) => v !== before.get(k)).map(([k, v]) => `${k} ${before.get(k)}->${v}`);
 
     const warm = Math.min(60, SECONDS / 10);
@@ -137,6 +149,7 @@ export async function run(): Promise<BenchResult[]> {
     results.push({ name: 'soak.rss.start', value: samples[0]!.rss, unit: 'MiB' });
     results.push({ name: 'soak.rss.warm', value: first.rss, unit: 'MiB', note: `at ${first.t.toFixed(0)} s` });
     results.push({ name: 'soak.rss.end', value: last.rss, unit: 'MiB' });
+    results.push({ name: 'soak.rss.settled', value: settled, unit: 'MiB', note: `lowest within 60 s after the traffic: ${(settled - first.rss).toFixed(1)} MiB vs after warm-up; main heap ${settledHeap} MiB used` });
     results.push({ name: 'soak.rss.slope', value: perHour, unit: 'MiB/h', note: `least squares over ${late.length} samples after ${warm.toFixed(0)} s` });
     results.push({ name: 'soak.fds', value: (last.fds ?? 0) - (first.fds ?? 0), unit: 'delta', note: `${first.fds} after warm-up, ${last.fds} at the end` });
     results.push({ name: 'soak.timers', value: last.timers - first.timers, unit: 'delta', note: `${first.timers} after warm-up, ${last.timers} at the end` });
