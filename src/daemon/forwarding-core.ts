@@ -13,7 +13,7 @@ import { IPPROTO_UDP, IPV6_HEADER_LEN } from '../dataplane/wire/ipv6.js';
 import { PORTS } from '../common/ports.js';
 import type { PuntBatch, PuntOptions } from '../dataplane/punt.js';
 import { createLink } from '../transport/links.js';
-import type { ToWorker } from './forwarding-messages.js';
+import { RouteCursor, type ToWorker } from './forwarding-messages.js';
 
 export interface ForwardingCoreOptions {
   io: EngineIo;
@@ -53,6 +53,8 @@ export class ForwardingCore {
   readonly engine: Engine;
   private readonly node: Float64Array;
   private syncs: number[] = [];
+  /** A route change still being applied (drain() takes a slice of it per call); later messages wait behind it. */
+  private routes: RouteCursor | null = null;
   /** BFD's stand-in (bfd-stand-in.ts): only a plane on its own thread runs it (runStandIn). */
   readonly standIn = new BfdStandIn();
   private standInNext = Infinity;
@@ -109,8 +111,7 @@ export class ForwardingCore {
         e.removePendingPeer(msg.port, msg.remote);
         return true;
       case 'routes':
-        for (const r of msg.remove) this.fib.remove(r.prefix, r.length);
-        for (const r of msg.insert) this.fib.insert(r.prefix, r.length, r.nexthops);
+        this.routes = new RouteCursor(msg.data);
         return true;
       case 'send':
         e.sendFromControlPlane(msg.linkId, msg.packet);
@@ -141,9 +142,13 @@ export class ForwardingCore {
    * Apply messages until `next` has none (or a 'stop'), then flush what they queued (control-plane sends)
    * in one batch per port. A message that fails is reported and skipped. Returns false after 'stop'.
    */
-  drain(next: () => ToWorker | undefined): boolean {
+  drain(next: () => ToWorker | undefined, sliceMs = Infinity): boolean {
     let running = true;
-    for (let m = next(); m !== undefined; m = next()) {
+    const until = Number.isFinite(sliceMs) ? this.opts.now() + sliceMs : Infinity;
+    const late = until === Infinity ? () => false : () => this.opts.now() >= until;
+    while (this.applyRoutes(late)) {
+      const m = next();
+      if (m === undefined) break;
       try {
         if (!this.apply(m)) {
           running = false;
@@ -155,6 +160,29 @@ export class ForwardingCore {
     }
     this.guard(() => this.engine.flush());
     return running;
+  }
+
+  /** A route change is still being applied: the caller comes back to drain() without sleeping. */
+  get applying(): boolean {
+    return this.routes !== null;
+  }
+
+  /** Go on with the pending route change until done or `late()`; returns whether none is left pending. */
+  private applyRoutes(late: () => boolean): boolean {
+    const cursor = this.routes;
+    if (cursor === null) return true;
+    for (;;) {
+      try {
+        if (!cursor.applyTo(this.fib, late)) return false;
+        break;
+      } catch (err) {
+        // A bad record (a bug: the plane checked the change) is skipped, the rest still applied.
+        this.internalError(`applying routes: ${String((err as Error)?.stack ?? err)}`);
+        if (cursor.done) break;
+      }
+    }
+    this.routes = null;
+    return true;
   }
 
   /**

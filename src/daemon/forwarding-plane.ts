@@ -19,7 +19,7 @@ import { MAX_NEXTHOPS } from '../common/limits.js';
 import { MAX_PORT_ID, type Port } from '../dataplane/engine.js';
 import type { PuntOptions } from '../dataplane/punt.js';
 import type { LinkSpec } from '../transport/link-spec.js';
-import { unpackPunts, type FromWorker, type RouteChange, type ToWorker, type WorkerInit } from './forwarding-messages.js';
+import { packRoutes, unpackPunts, type FromWorker, type RouteChange, type ToWorker, type WorkerInit } from './forwarding-messages.js';
 
 export interface ForwardingPlaneHandle {
   readonly counters: CounterSet;
@@ -205,7 +205,7 @@ export abstract class MessagePlane extends EventEmitter {
   updateRoutes(change: RouteChange): void {
     this.state.checkRoutes(change);
     if (change.remove.length === 0 && change.insert.length === 0) return;
-    this.post({ type: 'routes', remove: change.remove, insert: change.insert });
+    this.post({ type: 'routes', data: packRoutes(change) });
   }
 
   send(linkId: number, packet: Uint8Array): void {

@@ -51,25 +51,27 @@ const core = new ForwardingCore({
 });
 
 const idleWaitMs = init.idleWaitMs ?? 250;
+/** The most of a route change applied per turn of the loop, ms: packets and BFD's stand-in go in between. */
+const ROUTE_SLICE_MS = 2;
 const next = (): ToWorker | undefined => receiveMessageOnPort(port)?.message as ToWorker | undefined;
 
 port.postMessage({ type: 'ready', wakePort: io.udpLocalPort(wakeFd) });
 
 // Messages posted before this thread ran bumped the counter before it was first read: drain once anyway.
 let seen = Atomics.load(control, 0);
-let running = core.drain(next);
+let running = core.drain(next, ROUTE_SLICE_MS);
 while (running) {
   const gen = Atomics.load(control, 0);
-  if (gen !== seen) {
+  if (gen !== seen || core.applying) {
     seen = gen;
-    running = core.drain(next);
+    running = core.drain(next, ROUTE_SLICE_MS);
     if (!running) break;
   }
   const work = core.step();
   // After the step: its punts are already posted, so the main thread sees them before the answer.
   for (const id of core.takeSyncs()) port.postMessage({ type: 'synced', id });
   const standInDue = core.runStandIn();
-  if (work === 0) core.engine.wait(Math.min(idleWaitMs, Math.ceil(standInDue)));
+  if (work === 0 && !core.applying) core.engine.wait(Math.min(idleWaitMs, Math.ceil(standInDue)));
 }
 io.close(wakeFd);
 port.close();

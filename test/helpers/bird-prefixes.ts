@@ -218,6 +218,19 @@ export class BirdPrefixNet {
     return this.bird ? this.bird.cli(cmd) : '';
   }
 
+  /** Each node's route count, OSPF neighbors, counters and BFD sessions: what a failure message needs. */
+  async diagnose(): Promise<string> {
+    const out: string[] = [];
+    for (const s of this.sockets) {
+      const q = async (what: string): Promise<unknown> => callDaemon(s, 'show', { what }, 10_000).catch((e: Error) => `error: ${e.message}`);
+      out.push(`--- ${s}: routes ${await this.routeCount(s).catch(() => -1)}`);
+      out.push(`neighbors ${JSON.stringify(await q('ospf neighbors'))}`);
+      out.push(`ospf ${JSON.stringify(((await q('ospf status')) as { counters?: unknown }).counters ?? null)}`);
+      out.push(`bfd ${JSON.stringify(await q('bfd'))}`);
+    }
+    return out.join('\n');
+  }
+
   async logs(): Promise<string> {
     const paths = [...(this.chain?.nodes.map((n) => n.logPath) ?? []), this.bird?.logPath ?? ''];
     const parts = await Promise.all(paths.filter(Boolean).map(async (p) => `--- ${p}\n${(await readFile(p, 'utf8').catch(() => '')).slice(-3000)}`));
