@@ -124,14 +124,24 @@ describe('offloads in a 3-node VXLAN chain', { timeout: 240_000 }, () => {
       return r.stdout.split('\n').filter((l) => l.trim() !== '').length;
     };
     const good = await count('vxlan && tcp.checksum.status == 1');
-    const bad = await count('tcp.checksum.status == 0');
-    const malformed = await count('_ws.malformed || _ws.expert.severity == error');
+    const bad = await count('vxlan && tcp.checksum.status == 0');
+    const malformed = await count('vxlan && (_ws.malformed || _ws.expert.severity == error)');
+    // The underlay's own TCP (peering on 6802) leaves this host with its checksum for the veth to finish
+    // (CHECKSUM_PARTIAL), so a capture here shows it unfinished: not a segment of ours, counted apart.
+    const underlayUnfinished = await count('!vxlan && tcp.checksum.status == 0');
     // molt0's MTU is 1380: no TCP segment may carry more than 1380 - 40 - 20 bytes.
     const big = await count('vxlan && tcp.len > 1320');
-    process.stdout.write(`# tshark: ${good} TCP segments in VXLAN with good checksums, ${bad} bad, ${malformed} malformed, ${big} over molt0's MSS\n`);
+    process.stdout.write(
+      `# tshark: ${good} TCP segments in VXLAN with good checksums, ${bad} bad, ${malformed} malformed, ${big} over molt0's MSS; underlay TCP with an unfinished (offloaded) checksum: ${underlayUnfinished}\n`,
+    );
+    if (bad > 0 || malformed > 0) {
+      // What a failure needs to be found: the frames themselves.
+      const fields = ['frame.number', 'frame.time_relative', 'frame.len', 'ipv6.src', 'ipv6.dst', 'ipv6.plen', 'udp.length', 'tcp.srcport', 'tcp.dstport', 'tcp.flags.str', 'tcp.seq_raw', 'tcp.len', 'tcp.checksum', 'tcp.checksum_calculated', '_ws.expert.message'];
+      const r = await run('tshark', ['-r', pcap, '-o', 'tcp.check_checksum:TRUE', '-n', '-Y', 'vxlan && (tcp.checksum.status == 0 || _ws.malformed || _ws.expert.severity == error)', '-T', 'fields', '-E', 'separator=|', ...fields.flatMap((f) => ['-e', f])], 60_000);
+      const lines = r.stdout.split('\n').filter((l) => l.trim() !== '');
+      assert.fail(`${bad} bad TCP checksums, ${malformed} malformed in VXLAN; the first of them (${fields.join('|')}):\n${lines.slice(0, 12).join('\n')}`);
+    }
     assert.ok(good > 1000, `only ${good} good TCP segments seen`);
-    assert.equal(bad, 0, 'no bad TCP checksum');
-    assert.equal(malformed, 0, 'nothing malformed');
     assert.equal(big, 0, 'no segment larger than molt0 allows');
   });
 });
