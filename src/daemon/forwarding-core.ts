@@ -141,6 +141,8 @@ export class ForwardingCore {
   /**
    * Apply messages until `next` has none (or a 'stop'), then flush what they queued (control-plane sends)
    * in one batch per port. A message that fails is reported and skipped. Returns false after 'stop'.
+   * With `sliceMs`, a route change is applied for about that long per call and the messages behind it
+   * wait for the next call (`applying` says one is pending); without, everything is applied now.
    */
   drain(next: () => ToWorker | undefined, sliceMs = Infinity): boolean {
     let running = true;

@@ -164,8 +164,9 @@ export class RouteCursor {
   }
 
   /**
-   * Apply records until all are applied or `until()` says stop (asked every 64 records); a record
-   * that does not fit the buffer ends it. Returns whether all are applied.
+   * Apply records until all are applied or `until()` says stop (asked every 64 records). Returns
+   * whether all are applied. A record cut short by the end of the buffer throws a RangeError and ends
+   * the change; an error from the sink leaves the cursor past that record, so the caller can go on.
    */
   applyTo(sink: { remove(prefix: Uint8Array, length: number): unknown; insert(prefix: Uint8Array, length: number, nexthops: number[]): void }, until: () => boolean): boolean {
     const bytes = this.bytes;
