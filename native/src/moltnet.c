@@ -187,7 +187,8 @@ static napi_value js_write_batch(napi_env env, napi_callback_info info) {
   return ret_int(&c, mn_write_batch(fd, p.slab, p.offsets, p.lengths, count));
 }
 
-/* udpOpen(addr, port) -> fd. addr is an IP literal; "fe80::1%eth0" carries a scope (interface name or index). */
+/* udpOpen(addr, port, options?) -> fd. addr is an IP literal; "fe80::1%eth0" carries a scope (interface name or
+ * index). options: { reusePort?: boolean } (SO_REUSEPORT: one socket of a workers' group). */
 static napi_value js_udp_open(napi_env env, napi_callback_info info) {
   call_t c;
   napi_valuetype t;
@@ -230,8 +231,23 @@ static napi_value js_udp_open(napi_env env, napi_callback_info info) {
     throw_fmt(&c, false, "addr must be an IPv4 or IPv6 literal, got '%s'", addr);
     return NULL;
   }
+  bool reuse_port = false;
+  if (!is_missing(&c, 2)) {
+    napi_value v;
+    bool has = false;
+    if (napi_typeof(env, c.argv[2], &t) != napi_ok || t != napi_object) {
+      throw_fmt(&c, false, "options must be an object");
+      return NULL;
+    }
+    if (napi_has_named_property(env, c.argv[2], "reusePort", &has) == napi_ok && has &&
+        napi_get_named_property(env, c.argv[2], "reusePort", &v) == napi_ok && napi_typeof(env, v, &t) == napi_ok &&
+        t != napi_undefined && (t != napi_boolean || napi_get_value_bool(env, v, &reuse_port) != napi_ok)) {
+      throw_fmt(&c, false, "options.reusePort must be a boolean");
+      return NULL;
+    }
+  }
   const char *syscall = "";
-  int fd = mn_udp_open(&sa, dual_stack, &syscall);
+  int fd = mn_udp_open(&sa, dual_stack, reuse_port ? 1 : 0, &syscall);
   if (fd < 0) {
     char what[sizeof addr + 16];
     snprintf(what, sizeof what, sa.sa.sa_family == AF_INET6 ? "[%s]:%lld" : "%s:%lld", addr, (long long)port);
@@ -322,7 +338,8 @@ static napi_value js_recv_batch_gro(napi_env env, napi_callback_info info) {
   return ret_int(&c, mn_udp_recv_gro(fd, scratch, state, s.slab, s.stride, s.headroom, s.max, s.sizes, addrs, stats));
 }
 
-/* sendBatchGso(fd, slab, offsets, lengths, addrs, count, stats) -> datagrams sent */
+/* sendBatchGso(fd, slab, offsets, lengths, addrs, count, stats, flowOffset?) -> datagrams sent; flowOffset: see
+ * mn_udp_send_gso (-1 or absent: runs are not cut by inner flow) */
 static napi_value js_send_batch_gso(napi_env env, napi_callback_info info) {
   call_t c;
   int fd, count;
@@ -338,7 +355,28 @@ static napi_value js_send_batch_gso(napi_env env, napi_callback_info info) {
     throw_fmt(&c, true, "addrs (%zu bytes) is smaller than count * %d", addrs_len, MN_ADDR_LEN);
     return NULL;
   }
-  return ret_int(&c, mn_udp_send_gso(fd, p.slab, p.offsets, p.lengths, addrs, count, stats));
+  int64_t flow_offset = -1;
+  if (!is_missing(&c, 7) && !arg_int(&c, 7, "flowOffset", -1, 4096, &flow_offset)) return NULL;
+  return ret_int(&c, mn_udp_send_gso(fd, p.slab, p.offsets, p.lengths, addrs, count, stats, (int)flow_offset));
+}
+
+/* udpSteer(fd, offset, n): steer fd's SO_REUSEPORT group by the inner flow at `offset` in the UDP payload. */
+static napi_value js_udp_steer(napi_env env, napi_callback_info info) {
+  call_t c;
+  int fd;
+  int64_t offset, n;
+  if (!start(&c, env, info, "udpSteer") || !arg_fd(&c, 0, &fd) || !arg_int(&c, 1, "offset", 0, 4096, &offset) ||
+      !arg_int(&c, 2, "n", 1, 64, &n))
+    return NULL;
+  const int r = mn_udp_steer(fd, (int)offset, (int)n);
+  if (r < 0) {
+    char what[24];
+    snprintf(what, sizeof what, "fd %d", fd);
+    return throw_errno(&c, -r, what, "setsockopt(SO_ATTACH_REUSEPORT_CBPF)");
+  }
+  napi_value out;
+  napi_get_undefined(env, &out);
+  return out;
 }
 
 /* udpSetGro(fd, on) -> true when the socket now does what was asked (false: the kernel has no UDP_GRO) */
@@ -459,7 +497,7 @@ NAPI_MODULE_INIT() {
       {"checksum", mn_js_checksum},   {"gsoSplit", mn_js_gso_split},
       {"groCoalesce", mn_js_gro_coalesce}, {"tunReadSplit", js_tun_read_split},
       {"recvBatchGro", js_recv_batch_gro}, {"sendBatchGso", js_send_batch_gso},
-      {"udpSetGro", js_udp_set_gro},
+      {"udpSetGro", js_udp_set_gro},  {"udpSteer", js_udp_steer},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -43,6 +43,8 @@ int mn_write_batch(int fd, const uint8_t *slab, const int32_t *offsets, const in
 typedef struct {
   int vnet_hdr;
   unsigned offloads;
+  /* IFF_MULTI_QUEUE: each open of the same name adds a queue (one per forwarding worker); every open must ask it. */
+  int multi_queue;
 } mn_tun_offload;
 
 #define MN_TUN_F_CSUM 0x01
@@ -57,7 +59,11 @@ int mn_tun_open(const char *name, char *out_name, size_t out_len, mn_tun_offload
 int mn_tun_header(int fd);
 
 /* udp.c */
-int mn_udp_open(const union mn_sockaddr *addr, int dual_stack, const char **syscall);
+/* reuse_port: SO_REUSEPORT, one socket of a group that shares addr:port (one per forwarding worker). */
+int mn_udp_open(const union mn_sockaddr *addr, int dual_stack, int reuse_port, const char **syscall);
+/* Steer the datagrams of fd's SO_REUSEPORT group by a hash of the inner flow found at `offset` bytes into the
+ * UDP payload (the inner IPv6 source address), over `n` sockets; -errno where the kernel cannot. */
+int mn_udp_steer(int fd, int offset, int n);
 int mn_udp_local_port(int fd);
 int mn_recv_batch(int fd, uint8_t *slab, size_t stride, size_t headroom, int max, int32_t *sizes,
                   uint8_t *addrs);
@@ -147,9 +153,10 @@ enum {
 int mn_tun_read_split(int fd, uint8_t *scratch, size_t scratch_len, int32_t *state, uint8_t *slab, size_t stride,
                       size_t headroom, int max, int32_t *sizes, int32_t *stats);
 /* mn_send_batch, with each run of equal-sized datagrams (the last may be shorter) to one address sent as one
- * UDP_SEGMENT message. Returns the datagrams sent. */
+ * UDP_SEGMENT message; with flow_offset >= 0, a run is also one inner flow (the 36 bytes of IPv6 source,
+ * destination and ports at flow_offset into each datagram). Returns the datagrams sent. */
 int mn_udp_send_gso(int fd, const uint8_t *slab, const int32_t *offsets, const int32_t *lengths,
-                    const uint8_t *addrs, int count, int32_t *stats);
+                    const uint8_t *addrs, int count, int32_t *stats, int flow_offset);
 /* mn_recv_batch on a UDP_GRO socket: coalesced messages are spread into one datagram per slot. scratch
  * (MN_GRO_SCRATCH bytes) and state (MN_GRO_STATE, zeros at first) carry what did not fit to the next call. */
 int mn_udp_recv_gro(int fd, uint8_t *scratch, int32_t *state, uint8_t *slab, size_t stride, size_t headroom,

@@ -101,8 +101,18 @@ static int send_each(int fd, const struct msghdr *msg, struct iovec *iov, int n)
   return sent;
 }
 
+/* Bytes of the inner flow key compared by mn_udp_send_gso: IPv6 source, destination, then the ports word. */
+#define FLOW_KEY_LEN 36
+
+/* Whether datagrams a and b (lengths la, lb) carry the same inner flow at `off`; a datagram too short to hold
+ * the key matches nothing but itself. */
+static int same_flow(const uint8_t *a, int32_t la, const uint8_t *b, int32_t lb, int off) {
+  if (la < off + FLOW_KEY_LEN || lb < off + FLOW_KEY_LEN) return 0;
+  return memcmp(a + off, b + off, FLOW_KEY_LEN) == 0;
+}
+
 int mn_udp_send_gso(int fd, const uint8_t *slab, const int32_t *offsets, const int32_t *lengths,
-                    const uint8_t *addrs, int count, int32_t *stats) {
+                    const uint8_t *addrs, int count, int32_t *stats, int flow_offset) {
   if (count <= 0) return 0;
   union mn_sockaddr probe;
   socklen_t probe_len = sizeof probe;
@@ -119,7 +129,8 @@ int mn_udp_send_gso(int fd, const uint8_t *slab, const int32_t *offsets, const i
   while (i < count) {
     /* Group up to MN_BATCH entries into messages: a run to one address, every datagram the size of the first
      * but the last, which may be shorter (UDP_SEGMENT cuts the payload at gso_size boundaries). An empty
-     * datagram goes alone: in a run it would add nothing to cut. */
+     * datagram goes alone: in a run it would add nothing to cut. With flow_offset >= 0, a run is also one inner
+     * flow: the receiver steers a whole message to one of its workers by its first datagram (udpSteer). */
     int m = 0, v = 0;
     while (i < count && v < MN_BATCH) {
       const uint8_t *rec = addrs + (size_t)i * MN_ADDR_LEN;
@@ -129,11 +140,13 @@ int mn_udp_send_gso(int fd, const uint8_t *slab, const int32_t *offsets, const i
         continue;
       }
       const int32_t size = lengths[i];
+      const int run = i;
       int segs = 0;
       size_t bytes = 0;
       first[m] = v;
       while (i < count && v < MN_BATCH && segs < GSO_MAX_SEGS && bytes + (size_t)lengths[i] <= GSO_MAX_BYTES &&
-             (segs == 0 || (lengths[i] > 0 && lengths[i] <= size && memcmp(addrs + (size_t)i * MN_ADDR_LEN, rec, MN_ADDR_LEN) == 0))) {
+             (segs == 0 || (lengths[i] > 0 && lengths[i] <= size && memcmp(addrs + (size_t)i * MN_ADDR_LEN, rec, MN_ADDR_LEN) == 0 &&
+                            (flow_offset < 0 || same_flow(slab + offsets[run], size, slab + offsets[i], lengths[i], flow_offset))))) {
         iov[v].iov_base = (void *)(slab + offsets[i]);
         iov[v].iov_len = (size_t)lengths[i];
         bytes += (size_t)lengths[i];
@@ -306,8 +319,9 @@ int mn_udp_set_gro(int fd, int on) {
 #else /* no UDP_SEGMENT / UDP_GRO (macOS): the plain calls */
 
 int mn_udp_send_gso(int fd, const uint8_t *slab, const int32_t *offsets, const int32_t *lengths,
-                    const uint8_t *addrs, int count, int32_t *stats) {
+                    const uint8_t *addrs, int count, int32_t *stats, int flow_offset) {
   (void)stats;
+  (void)flow_offset;
   return mn_send_batch(fd, slab, offsets, lengths, addrs, count);
 }
 

@@ -28,7 +28,8 @@ static bool overlaps(const uint8_t *a, size_t alen, const uint8_t *b, size_t ble
 }
 
 /* tunOpen(name, options?) -> { fd, name, vnetHdr, offloads }
- * options: { vnetHdr?: boolean, offloads?: number (TUN_F_* mask) }; absent: the plain TUN of before. */
+ * options: { vnetHdr?: boolean, offloads?: number (TUN_F_* mask), multiQueue?: boolean }; absent: the plain TUN
+ * of before. */
 napi_value mn_js_tun_open(napi_env env, napi_callback_info info) {
   call_t c;
   if (!start(&c, env, info, "tunOpen")) return NULL;
@@ -49,7 +50,7 @@ napi_value mn_js_tun_open(napi_env env, napi_callback_info info) {
     throw_fmt(&c, false, "name must not contain NUL");
     return NULL;
   }
-  mn_tun_offload off = {0, 0};
+  mn_tun_offload off = {0, 0, 0};
   if (!is_missing(&c, 1)) {
     if (napi_typeof(env, c.argv[1], &t) != napi_ok || t != napi_object) {
       throw_fmt(&c, false, "options must be an object");
@@ -66,6 +67,16 @@ napi_value mn_js_tun_open(napi_env env, napi_callback_info info) {
         return NULL;
       }
       off.vnet_hdr = b;
+    }
+    if (napi_has_named_property(env, c.argv[1], "multiQueue", &has) == napi_ok && has &&
+        napi_get_named_property(env, c.argv[1], "multiQueue", &v) == napi_ok &&
+        napi_typeof(env, v, &t) == napi_ok && t != napi_undefined) {
+      bool b;
+      if (t != napi_boolean || napi_get_value_bool(env, v, &b) != napi_ok) {
+        throw_fmt(&c, false, "options.multiQueue must be a boolean");
+        return NULL;
+      }
+      off.multi_queue = b;
     }
     off.offloads = TUN_F_DEFAULT;
     if (napi_has_named_property(env, c.argv[1], "offloads", &has) == napi_ok && has &&

@@ -30,6 +30,11 @@ int mn_tun_open(const char *name, char *out_name, size_t out_len, mn_tun_offload
   /* utun has no virtio-net header and no offloads: report both as not granted, open as usual. */
   offload->vnet_hdr = 0;
   offload->offloads = 0;
+  if (offload->multi_queue) {
+    /* utun has one queue: a second open of utunN is EBUSY. The daemon runs one worker here. */
+    *syscall = "open(utun multi-queue)";
+    return -EOPNOTSUPP;
+  }
   if (name[0] != '\0') {
     char *end = NULL;
     /* Only utunN can be asked for; "utun" alone means any free unit. */

@@ -6,6 +6,10 @@
  * With the offload option, IFF_VNET_HDR puts a 10-byte virtio_net_hdr (offload.c) in front of every packet
  * both ways, and TUNSETOFFLOAD tells the kernel what it may hand us unfinished: TUN_F_CSUM (checksums left
  * partial), TUN_F_TSO4/6 (TCP superpackets up to 64 KiB), TUN_F_USO4/6 (UDP ones, Linux 6.2+).
+ *
+ * IFF_MULTI_QUEUE: every open of one name attaches another queue to the same device, one per forwarding
+ * worker; the kernel sends a host flow to the queue that last wrote that flow's packets (tun's flow table),
+ * else by its hash, so both directions of a connection meet on one worker.
  */
 #include "moltnet.h"
 
@@ -47,7 +51,7 @@ int mn_tun_open(const char *name, char *out_name, size_t out_len, mn_tun_offload
   }
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (offload->vnet_hdr ? IFF_VNET_HDR : 0);
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (offload->vnet_hdr ? IFF_VNET_HDR : 0) | (offload->multi_queue ? IFF_MULTI_QUEUE : 0);
   /* An empty name lets the kernel pick tun%d; the name it chose comes back in ifr_name. */
   strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {

@@ -26,7 +26,7 @@ static void set_buffer(int fd, int force_opt, int opt) {
   (void)setsockopt(fd, SOL_SOCKET, opt, &size, sizeof size);
 }
 
-int mn_udp_open(const union mn_sockaddr *addr, int dual_stack, const char **syscall) {
+int mn_udp_open(const union mn_sockaddr *addr, int dual_stack, int reuse_port, const char **syscall) {
   const int family = addr->sa.sa_family;
 #ifdef SOCK_NONBLOCK
   int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -46,7 +46,16 @@ int mn_udp_open(const union mn_sockaddr *addr, int dual_stack, const char **sysc
   /* No SO_REUSEADDR: on Linux it lets a second UDP socket bind the same addr:port and take its traffic
    * silently. A second daemon on 4789 must fail with EADDRINUSE instead. */
   int err = 0;
-  if (dual_stack) {
+  if (reuse_port) {
+    /* A group of one daemon's workers. The caller first binds without it (udpOpen), so a port another
+     * process holds still fails with EADDRINUSE rather than being shared. */
+    int on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) < 0) {
+      *syscall = "setsockopt(SO_REUSEPORT)";
+      err = errno;
+    }
+  }
+  if (!err && dual_stack) {
     int off = 0; /* accept IPv4 peers as ::ffff:a.b.c.d whatever net.ipv6.bindv6only says */
     if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) < 0) {
       *syscall = "setsockopt(IPV6_V6ONLY)";
@@ -258,4 +267,48 @@ int mn_send_batch(int fd, const uint8_t *slab, const int32_t *offsets, const int
   return sent;
 }
 
+#endif
+
+#ifdef __linux__
+#include <linux/filter.h>
+
+/*
+ * A classic BPF program for SO_ATTACH_REUSEPORT_CBPF. The kernel runs it on each datagram with the data
+ * pointer past the UDP header, and takes its result as the index of the socket in the group; an index out
+ * of range (or a load past the end, which makes the program return 0) falls back to socket 0 / the default
+ * hash. It XORs the inner IPv6 source and destination addresses and the first word of the inner transport
+ * header (TCP/UDP ports), folds and mixes the 32 bits, and returns that mod n: every datagram of one inner flow goes to
+ * one worker, so a TCP stream is never reordered between workers, and different flows spread.
+ */
+int mn_udp_steer(int fd, int offset, int n) {
+  if (n < 1 || n > 64 || offset < 0 || offset > 4096) return -EINVAL;
+  struct sock_filter prog[40]; /* 32 used */
+  int k = 0;
+  /* X = word 0; then A = word i ^ X; X = A for words 1..8 (src 4, dst 4, ports 1). */
+  prog[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)offset);
+  prog[k++] = (struct sock_filter)BPF_STMT(BPF_MISC | BPF_TAX, 0);
+  for (int i = 1; i <= 8; i++) {
+    prog[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(offset + 4 * i));
+    prog[k++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0);
+    prog[k++] = (struct sock_filter)BPF_STMT(BPF_MISC | BPF_TAX, 0);
+  }
+  /* Fold the ports (the high half holds the source port) into the low half, then Fibonacci hashing: the high
+   * half of A * 2^32/phi depends on every low bit. A plain XOR is not enough: Linux gives connect()ed sockets
+   * even ports, all of one client's connections sharing their high byte, so few low bits ever differ. */
+  prog[k++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16);
+  prog[k++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0);
+  prog[k++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 0x9e3779b1u);
+  prog[k++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16);
+  prog[k++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, (uint32_t)n);
+  prog[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_A, 0);
+  struct sock_fprog fprog = {.len = (unsigned short)k, .filter = prog};
+  return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fprog, sizeof fprog) < 0 ? -errno : 0;
+}
+#else
+int mn_udp_steer(int fd, int offset, int n) {
+  (void)fd;
+  (void)offset;
+  (void)n;
+  return -EOPNOTSUPP;
+}
 #endif

@@ -24,6 +24,7 @@ interface:
   name: molt0                            # the TUN device carrying the mesh prefix
   mtu: 1380                              # 1280..9000; leaves room for tunnel headers on a 1500 underlay
   offload: true                          # TSO superpackets on molt0, UDP GSO/GRO underlay (where the kernel has them)
+  workers: auto                          # forwarding threads, 1..16; auto: half the cores, 1 to 8
 
 underlay:
   listen: "[::]:4789"                    # VXLAN (UDP)

@@ -324,6 +324,19 @@ const shape = {
     mtu: int(1280, 9000).default(1380),
     /** TUN offloads (TSO/checksum superpackets on molt0) and UDP GSO/GRO on the underlay sockets, where the kernel has them. */
     offload: bool().default(true),
+    /**
+     * Forwarding threads, each with its own queue of the interface and its own underlay sockets (the kernel
+     * spreads flows over them). 'auto': half the cores, 1 to 8 (1 on a 2-core host: the other core is the
+     * control plane's, the kernel's and the agent's).
+     */
+    workers: z
+      .union([z.string(), z.number()], { invalid_type_error: "expected 'auto' or an integer from 1 to 16" })
+      .transform((v, ctx): number | 'auto' => {
+        if (v === 'auto' || (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 16)) return v;
+        ctx.addIssue({ code: 'custom', message: `expected 'auto' or an integer from 1 to 16, got ${JSON.stringify(v)}` });
+        return z.NEVER;
+      })
+      .default('auto'),
   }).default({}),
   underlay: obj({
     listen: text('[IP]:port', (s) => parseListen(s, DEFAULT_PORTS.vxlan)).default(`[::]:${PORTS.vxlan}`),

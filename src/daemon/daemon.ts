@@ -20,7 +20,8 @@ import type { Logger } from '../common/log.js';
 import { VERSION } from '../common/version.js';
 import { parseHostPort, type KernelLinkConfig, type MoltnetConfig, type PeerConfig } from '../config/schema.js';
 import { TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_USO4, TUN_F_USO6, loadNative, type NativeAddon, type OffloadIo, type OffloadOps, type TunHandle } from '../dataplane/io/native.js';
-import { linkCountersObject, nodeCountersObject } from '../dataplane/counters.js';
+import { C, linkCountersObject, nodeCountersObject } from '../dataplane/counters.js';
+import { INNER_SOURCE_OFFSET, openTunQueues, openUdpGroup, resolveWorkers } from './forwarding-queues.js';
 import { registerPlaneMetrics } from './plane-metrics.js';
 import { parseIpv6Address } from '../dataplane/wire/ipv6.js';
 import { Fib, NO_ROUTE } from '../dataplane/fib/fib.js';
@@ -68,6 +69,12 @@ export interface ReloadSummary {
 export class Daemon {
   private io: (NativeAddon & Partial<OffloadIo & OffloadOps>) | undefined;
   private tun: TunHandle | undefined;
+  /** Every queue of the host TUN, one per forwarding worker; tun is the first. */
+  private tunQueues: TunHandle[] = [];
+  /** Forwarding workers, and whether their underlay sockets are steered by inner flow. */
+  private workers = 1;
+  private steered = false;
+  /** The underlay sockets: one per port, or one per port and worker. */
   private sockets: number[] = [];
   /** What the kernel granted: TUN offloads, and per underlay socket whether it sends with GSO and reads with GRO. */
   private offload = { tun: [] as string[], gso: false, gro: false };
@@ -120,11 +127,23 @@ export class Daemon {
     this.control = new ControlServer(cfg.controlSocket, (m, p) => this.handle(m, p), this.log);
     await this.control.start();
 
+    // Only a plane on worker threads runs more than one; the in-process one (tests) forwards on this thread.
+    let workers = this.deps.createPlane ? 1 : resolveWorkers(cfg.interface.workers);
     try {
-      this.tun = io.tunOpen(cfg.interface.name, cfg.interface.offload ? { vnetHdr: true } : undefined);
+      try {
+        this.tunQueues = openTunQueues(io, cfg.interface.name, cfg.interface.offload, workers);
+      } catch (err) {
+        if (workers === 1) throw err;
+        // A kernel (or OS) without IFF_MULTI_QUEUE: one worker still forwards everything.
+        this.log.warn({ workers, err: (err as Error).message }, 'the interface cannot have one queue per worker; forwarding with one worker');
+        workers = 1;
+        this.tunQueues = openTunQueues(io, cfg.interface.name, cfg.interface.offload, 1);
+      }
+      this.tun = this.tunQueues[0]!;
     } catch (err) {
       throw new MoltnetError(`cannot create ${cfg.interface.name}: ${(err as Error).message}`);
     }
+    this.workers = workers;
     await hostNet.configureHostInterface({
       name: this.tun.name,
       mtu: cfg.interface.mtu,
@@ -137,6 +156,7 @@ export class Daemon {
     const planeOptions: ForwardingPlaneOptions = {
       io,
       tunFd: this.tun.fd,
+      tunFds: this.tunQueues.map((q) => q.fd),
       meshAddress: me,
       linkLocal: ll,
       maxPacket: Math.max(cfg.interface.mtu, 1500) + 128,
@@ -159,16 +179,27 @@ export class Daemon {
 
     const vx = parseHostPort(cfg.underlay.listen);
     const gre = parseHostPort(cfg.underlay.greListen);
-    this.sockets[PORT_VXLAN] = openSocket(io, vx.host, vx.port);
-    this.sockets[PORT_GRE] = openSocket(io, gre.host, gre.port);
+    const groups = [
+      { id: PORT_VXLAN, kind: 'vxlan' as const, group: openUdpGroup(io, vx.host, vx.port, workers, INNER_SOURCE_OFFSET.vxlan) },
+      { id: PORT_GRE, kind: 'gre' as const, group: openUdpGroup(io, gre.host, gre.port, workers, INNER_SOURCE_OFFSET.gre) },
+    ];
+    for (const g of groups) this.sockets.push(...g.group.fds);
     // UDP_GRO on a socket means every read must spread coalesced messages: set only where the engine will.
     const gso = cfg.interface.offload && typeof io.sendBatchGso === 'function';
     const gro = cfg.interface.offload && typeof io.udpSetGro === 'function' && typeof io.recvBatchGro === 'function' &&
-      io.udpSetGro(this.sockets[PORT_VXLAN], true) && io.udpSetGro(this.sockets[PORT_GRE], true);
+      this.sockets.every((fd) => io.udpSetGro!(fd, true));
     this.offload.gso = gso;
     this.offload.gro = gro;
-    plane.addPort(PORT_VXLAN, { fd: this.sockets[PORT_VXLAN], kind: 'udp', gso, gro });
-    plane.addPort(PORT_GRE, { fd: this.sockets[PORT_GRE], kind: 'udp', gso, gro });
+    for (const { id, kind, group } of groups) {
+      const [fd] = group.fds as [number];
+      // Runs of one inner flow per GSO message whatever this node runs: the peer may steer by flow.
+      const port = { fd, kind: 'udp' as const, gso, gro, gsoFlowOffset: INNER_SOURCE_OFFSET[kind] };
+      plane.addPort(id, workers > 1 ? { ...port, fds: group.fds } : port);
+      if (workers > 1 && !group.steered) {
+        this.log.warn({ port: kind, err: group.steerError }, 'the underlay sockets cannot be steered by inner flow: the kernel spreads peers over the workers, not flows');
+      }
+    }
+    this.steered = workers > 1 && groups.every((g) => g.group.steered);
     plane.on('gso-off', (portId: number) => {
       this.offload.gso = false;
       this.log.warn({ port: portId }, 'the underlay route refused UDP segmentation offload (EIO): sending datagrams one by one');
@@ -194,7 +225,7 @@ export class Daemon {
     );
     this.links = links;
     plane.on('roamed', (linkId: number, remote: Uint8Array) => links.observe(linkId, remote));
-    registerPlaneMetrics(this.metrics, plane.counters, links);
+    registerPlaneMetrics(this.metrics, plane.counterSets, links);
     this.wireRib(links);
 
     const node: NodeIdentity = {
@@ -250,10 +281,11 @@ export class Daemon {
       // The worker is gone: closing each link's resources (kernel TUNs) needs no more messages.
       for (const l of this.links?.list() ?? []) await this.links?.remove(l.id).catch(() => undefined);
       await this.wireguard?.stop().catch((err) => this.log.warn({ err: (err as Error).message }, 'stopping wireguard-go'));
-      for (const fd of this.sockets) if (fd !== undefined && fd >= 0) this.io?.close(fd);
+      for (const fd of this.sockets) if (fd >= 0) this.io?.close(fd);
       this.sockets = [];
-      // Closing the TUN fd removes molt0, its address and the mesh route.
-      if (this.tun) this.io?.close(this.tun.fd);
+      // Closing the TUN fds (every queue) removes molt0, its address and the mesh route.
+      for (const q of this.tunQueues) this.io?.close(q.fd);
+      this.tunQueues = [];
       this.tun = undefined;
       await this.control?.stop();
       this.log.info('moltnet stopped');
@@ -506,15 +538,31 @@ export class Daemon {
       address: cfg.address,
       linkLocal: linkLocalFor(cfg.address),
       interface: { name: this.tun?.name ?? cfg.interface.name, mtu: cfg.interface.mtu, offload: { ...this.offload } },
+      forwarding: this.forwardingInfo(),
       underlay: { vxlan: cfg.underlay.listen, gre: cfg.underlay.greListen },
       uptimeSeconds: Math.round((this.clock.now() - this.startedAt) / 1000),
       links: this.links?.size ?? 0,
       routes: this.rib.size,
       services: this.services?.names() ?? [],
-      counters: this.plane ? nodeCountersObject(this.plane.counters) : {},
+      counters: this.plane ? nodeCountersObject(this.plane.counterSets) : {},
       controlPlane: this.packetIo?.counters ?? {},
       memory: memoryMiB(),
       resources: processResources(),
+    };
+  }
+
+  /** The workers, and what each has forwarded: an uneven spread shows in show status. */
+  private forwardingInfo(): Record<string, unknown> {
+    const sets = this.plane?.counterSets ?? [];
+    return {
+      workers: this.workers,
+      steeredByFlow: this.steered,
+      perWorker: sets.map((c) => ({
+        hostRx: c.node[C.host_rx_packets],
+        underlayRx: c.node[C.underlay_rx_packets],
+        underlayTx: c.node[C.underlay_tx_packets],
+        hostTx: c.node[C.host_tx_packets],
+      })),
     };
   }
 
@@ -534,7 +582,7 @@ export class Daemon {
       ...l.describe,
       ...(l.observed ? { endpoint: l.observed, configuredEndpoint: l.describe['endpoint'] } : {}),
       mtu: l.spec.mtu,
-      counters: this.plane ? linkCountersObject(this.plane.counters, l.id) : {},
+      counters: this.plane ? linkCountersObject(this.plane.counterSets, l.id) : {},
     };
   }
 }
@@ -562,13 +610,6 @@ function offloadNames(mask: number): string[] {
   return names.filter(([f]) => (mask & f) !== 0).map(([, n]) => n);
 }
 
-function openSocket(io: NativeAddon, host: string, port: number): number {
-  try {
-    return io.udpOpen(host, port);
-  } catch (err) {
-    throw new MoltnetError(`cannot listen on UDP [${host}]:${port}: ${(err as Error).message}`);
-  }
-}
 
 /**
  * The process's memory (both threads), MiB: what an operator watches for growth. rss is rssAnon (the

@@ -125,6 +125,9 @@ export class ForwardingCore {
       case 'sync':
         this.syncs.push(msg.id);
         return true;
+      case 'peerMoved':
+        e.peerMoved(msg.linkId, msg.remote);
+        return true;
       case 'stop':
         return false;
     }

@@ -25,7 +25,15 @@ export interface RouteChange {
   insert: RouteSpec[];
 }
 
+/** A port as the plane takes it: with `fds`, one socket of an SO_REUSEPORT group per worker (fds[0] = fd). */
+export interface PlanePort extends Port {
+  fds?: readonly number[];
+}
+
 export interface WorkerInit {
+  /** Which of the plane's workers this is (0: the one that sends for the control plane and stands in for BFD). */
+  index: number;
+  /** This worker's queue of the host TUN (the only one with one worker). */
   tunFd: number;
   meshAddress: Uint8Array;
   linkLocal: Uint8Array;
@@ -43,7 +51,7 @@ export interface WorkerInit {
 }
 
 export type ToWorker =
-  | { type: 'addPort'; id: number; port: Port }
+  | { type: 'addPort'; id: number; port: PlanePort }
   | { type: 'removePort'; id: number }
   | { type: 'addLink'; spec: LinkSpec }
   | { type: 'removeLink'; id: number }
@@ -56,6 +64,8 @@ export type ToWorker =
   | { type: 'bfdStandIn'; linkId: number; packet: Uint8Array | null; intervalMs: number }
   /** Answer 'synced' after the next step: its punts (what the sockets held by then) are posted first. */
   | { type: 'sync'; id: number }
+  /** Another worker heard a roaming link's peer from a new UDP port (its 'roamed'): send there too. */
+  | { type: 'peerMoved'; linkId: number; remote: Uint8Array }
   | { type: 'stop' };
 
 export type FromWorker =

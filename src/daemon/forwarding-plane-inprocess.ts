@@ -29,6 +29,7 @@ const STEPS_PER_TURN = 32;
 
 export class InProcessForwardingPlane extends MessagePlane implements ForwardingPlaneHandle {
   readonly counters: CounterSet = createCounters(false);
+  readonly counterSets: readonly CounterSet[] = [this.counters];
   private core: ForwardingCore | undefined;
   private inbox: ToWorker[] = [];
   private punted: { count: number; data: ArrayBuffer }[] = [];

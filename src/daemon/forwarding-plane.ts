@@ -19,15 +19,20 @@ import { MAX_NEXTHOPS } from '../common/limits.js';
 import { MAX_PORT_ID, type Port } from '../dataplane/engine.js';
 import type { PuntOptions } from '../dataplane/punt.js';
 import type { LinkSpec } from '../transport/link-spec.js';
-import { packRoutes, unpackPunts, type FromWorker, type RouteChange, type ToWorker, type WorkerInit } from './forwarding-messages.js';
+import { packRoutes, unpackPunts, type FromWorker, type PlanePort, type RouteChange, type ToWorker, type WorkerInit } from './forwarding-messages.js';
+
+export type { PlanePort };
 
 export interface ForwardingPlaneHandle {
+  /** The first worker's counters (with one worker, all of them). */
   readonly counters: CounterSet;
+  /** Every worker's counters: sum them (sumCounters) for the node's. */
+  readonly counterSets: readonly CounterSet[];
   /** Start forwarding; changes made before it are applied first, in order. */
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Add (or replace) port `id`: an underlay UDP socket or a kernel link's TUN. */
-  addPort(id: number, port: Port): void;
+  /** Add (or replace) port `id`: an underlay UDP socket (or one socket per worker) or a kernel link's TUN. */
+  addPort(id: number, port: PlanePort): void;
   removePort(id: number): void;
   /** Add a link, or replace the link with its id; no other link is touched. */
   addLink(spec: LinkSpec): void;
@@ -65,6 +70,11 @@ export interface ForwardingPlaneOptions {
   io: NativeAddon;
   /** The host's TUN (molt0). */
   tunFd: number;
+  /**
+   * One queue of the host TUN per forwarding worker (opened with multiQueue), tunFds[0] being tunFd: the
+   * plane runs that many workers. Default [tunFd]. The in-process plane runs one.
+   */
+  tunFds?: readonly number[];
   meshAddress: Uint8Array;
   linkLocal: Uint8Array;
   /** Largest packet a slot holds. */
@@ -172,7 +182,7 @@ export abstract class MessagePlane extends EventEmitter {
 
   protected abstract post(msg: ToWorker): void;
 
-  addPort(id: number, port: Port): void {
+  addPort(id: number, port: PlanePort): void {
     this.state.addPort(id, port);
     this.post({ type: 'addPort', id, port: portCopy(port) });
   }
@@ -243,122 +253,239 @@ export abstract class MessagePlane extends EventEmitter {
   }
 }
 
-/** The forwarding plane on a worker thread (forwarding-worker.ts), blocking in poll(2) when idle. */
+/** One forwarding thread: its Worker, its counters, its mail counter and its wake socket's address. */
+class WorkerThread {
+  readonly wakeRecord = new Uint8Array(ADDR_RECORD_LEN);
+  wakeQueued = false;
+  ready = false;
+  constructor(
+    readonly index: number,
+    readonly worker: Worker,
+    /** Int32 slot 0: bumped after each message posted to it (WorkerInit.control). */
+    readonly control: Int32Array,
+  ) {}
+}
+
+/**
+ * The forwarding plane on worker threads (forwarding-worker.ts), each blocking in poll(2) when idle.
+ *
+ * With more than one worker (options.tunFds), each has its own queue of the host TUN and, for a port added
+ * with `fds`, its own socket of the port's SO_REUSEPORT group; the kernel spreads flows over them, so a flow
+ * stays on one worker. A port with one fd (a kernel link's TUN) is read by worker 0 and only sent on by the
+ * others. Every worker gets every port, link, route and peer; the control plane's sends and BFD's stand-in
+ * go to worker 0 alone; a sync is answered once every worker has answered it.
+ */
 export class ForwardingPlane extends MessagePlane implements ForwardingPlaneHandle {
+  /** Worker 0's counters (the only worker's, by default); counterSets has every worker's. */
   readonly counters: CounterSet;
-  private worker: Worker | undefined;
-  /** Changes made before start(), posted to the worker as soon as it exists. */
+  readonly counterSets: readonly CounterSet[];
+  private threads: WorkerThread[] = [];
+  private readonly tunFds: readonly number[];
+  /** Changes made before start(), posted to the workers as soon as they exist. */
   private pending: ToWorker[] = [];
-  private readonly control = new Int32Array(new SharedArrayBuffer(4));
   private wakeFd = -1;
-  private wakeQueued = false;
-  private readonly wakeRecord = new Uint8Array(ADDR_RECORD_LEN);
   private readonly wakeBuf = Buffer.alloc(1);
   private readonly zero = new Int32Array(1);
   private readonly one = Int32Array.of(1);
+  /** Per sync id: how many workers have still to answer it. */
+  private readonly syncsOwed = new Map<number, number>();
+  private readonly gsoOffPorts = new Set<number>();
+  private exited = false;
+  private readonly initCounters: CounterSet[];
 
   constructor(private readonly opts: ForwardingPlaneOptions) {
     super();
-    this.counters = createCounters(true);
+    this.tunFds = opts.tunFds ?? [opts.tunFd];
+    if (this.tunFds.length < 1 || this.tunFds[0] !== opts.tunFd) throw new RangeError('tunFds must start with tunFd');
+    for (const fd of this.tunFds) if (!Number.isInteger(fd) || fd < 0) throw new RangeError(`a TUN queue fd must be a non-negative integer, got ${String(fd)}`);
+    this.initCounters = this.tunFds.map(() => createCounters(true));
+    this.counters = this.initCounters[0]!;
+    this.counterSets = this.initCounters;
   }
 
-  /** Start the worker; resolves when it is forwarding. */
+  /** How many forwarding threads this plane runs. */
+  get workers(): number {
+    return this.tunFds.length;
+  }
+
+  override addPort(id: number, port: PlanePort): void {
+    if (port?.fds !== undefined) {
+      const fds = port.fds;
+      if (!Array.isArray(fds) || fds.length !== this.workers || fds[0] !== port.fd) {
+        throw new RangeError(`port ${id}: fds must hold one fd per worker (${this.workers}), fds[0] being fd`);
+      }
+      for (const fd of fds) if (!Number.isInteger(fd) || fd < 0) throw new RangeError(`port ${id}: fds must be non-negative integers, got ${String(fd)}`);
+    }
+    super.addPort(id, port);
+  }
+
+  /** Start the workers; resolves when every one is forwarding. */
   async start(): Promise<void> {
-    if (this.worker) throw new Error('the forwarding plane is already started');
-    const init: WorkerInit = {
-      tunFd: this.opts.tunFd,
-      meshAddress: this.opts.meshAddress,
-      linkLocal: this.opts.linkLocal,
-      nodeCounters: this.counters.node.buffer as SharedArrayBuffer,
-      linkCounters: this.counters.link.buffer as SharedArrayBuffer,
-      control: this.control.buffer as SharedArrayBuffer,
-      maxPacket: this.opts.maxPacket,
-      batch: this.opts.batch ?? 64,
-      punts: this.opts.punts,
-      idleWaitMs: this.opts.idleWaitMs,
-      tunOffload: this.opts.tunOffload === true,
-    };
-    const worker = new Worker(new URL('./forwarding-worker.js', import.meta.url), { workerData: init });
-    this.worker = worker;
-    // Posted before the worker runs: it drains its port once before its first step, so none is missed.
-    for (const m of this.pending) this.postTo(worker, m);
+    if (this.threads.length > 0) throw new Error('the forwarding plane is already started');
+    this.exited = false;
+    const url = new URL('./forwarding-worker.js', import.meta.url);
+    this.threads = this.tunFds.map((tunFd, index) => {
+      const counters = this.initCounters[index]!;
+      const control = new Int32Array(new SharedArrayBuffer(4));
+      const init: WorkerInit = {
+        index,
+        tunFd,
+        meshAddress: this.opts.meshAddress,
+        linkLocal: this.opts.linkLocal,
+        nodeCounters: counters.node.buffer as SharedArrayBuffer,
+        linkCounters: counters.link.buffer as SharedArrayBuffer,
+        control: control.buffer as SharedArrayBuffer,
+        maxPacket: this.opts.maxPacket,
+        batch: this.opts.batch ?? 64,
+        punts: this.opts.punts,
+        idleWaitMs: this.opts.idleWaitMs,
+        tunOffload: this.opts.tunOffload === true,
+      };
+      return new WorkerThread(index, new Worker(url, { workerData: init, name: `moltnet-forwarding-${index}` }), control);
+    });
+    // Posted before the workers run: each drains its port once before its first step, so none is missed.
+    for (const m of this.pending) this.post(m);
     this.pending = [];
-    const wakePort = await new Promise<number>((resolve, reject) => {
+    try {
+      await Promise.all(this.threads.map((t) => this.whenReady(t)));
+    } catch (err) {
+      for (const t of this.threads) void t.worker.terminate();
+      this.threads = [];
+      throw err;
+    }
+    for (const t of this.threads) {
+      t.worker.on('error', (err) => this.emit('error', err));
+      t.worker.on('exit', (code) => this.workerExited(code));
+    }
+    this.wakeFd = this.opts.io.udpOpen('127.0.0.1', 0);
+  }
+
+  private whenReady(t: WorkerThread): Promise<void> {
+    const worker = t.worker;
+    return new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => reject(err);
-      const onExit = (code: number) => reject(new Error(`forwarding worker exited with code ${code}`));
+      const onExit = (code: number) => reject(new Error(`forwarding worker ${t.index} exited with code ${code}`));
       worker.once('error', onError);
       worker.once('exit', onExit);
       worker.on('message', (msg: FromWorker) => {
         if (msg.type === 'ready') {
           worker.off('error', onError);
           worker.off('exit', onExit);
-          resolve(msg.wakePort);
+          const p = msg.wakePort;
+          t.wakeRecord.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1, p >> 8, p & 0xff]);
+          t.ready = true;
+          resolve();
         } else if (msg.type === 'punt') {
           unpackPunts(msg.count, msg.data, (linkId, packet) => this.emit('punt', linkId, packet));
         } else if (msg.type === 'synced') {
-          this.synced(msg.id);
+          const owed = (this.syncsOwed.get(msg.id) ?? 1) - 1;
+          if (owed > 0) this.syncsOwed.set(msg.id, owed);
+          else {
+            this.syncsOwed.delete(msg.id);
+            this.synced(msg.id);
+          }
         } else if (msg.type === 'roamed') {
+          // The other workers send to the peer too (host flows hash to any of them): they take the new port.
+          for (const o of this.threads) if (o !== t) this.postTo(o, { type: 'peerMoved', linkId: msg.linkId, remote: msg.remote });
           this.emit('roamed', msg.linkId, msg.remote);
         } else if (msg.type === 'gsoOff') {
-          this.emit('gso-off', msg.portId);
+          if (!this.gsoOffPorts.has(msg.portId)) {
+            this.gsoOffPorts.add(msg.portId);
+            this.emit('gso-off', msg.portId);
+          }
         } else if (msg.type === 'error') {
-          this.emit('internal-error', msg.message);
+          this.emit('internal-error', this.workers > 1 ? `worker ${t.index}: ${msg.message}` : msg.message);
         }
       });
     });
-    worker.on('error', (err) => this.emit('error', err));
-    worker.on('exit', (code) => {
-      this.releaseSyncs();
-      this.emit('exit', code);
-    });
-    this.wakeFd = this.opts.io.udpOpen('127.0.0.1', 0);
-    this.wakeRecord.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1, wakePort >> 8, wakePort & 0xff]);
   }
 
-
+  /** A plane that lost a worker cannot forward that worker's flows: it is gone as a whole. */
+  private workerExited(code: number): void {
+    if (this.exited) return;
+    this.exited = true;
+    this.syncsOwed.clear();
+    this.releaseSyncs();
+    this.emit('exit', code);
+  }
 
   async stop(): Promise<void> {
-    const worker = this.worker;
-    if (!worker) return;
-    this.worker = undefined;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    this.postTo(worker, { type: 'stop' });
-    const timer = setTimeout(() => void worker.terminate(), 2000);
-    await exited;
+    const threads = this.threads;
+    if (threads.length === 0) return;
+    this.threads = [];
+    const exits = threads.map((t) => new Promise<void>((resolve) => t.worker.once('exit', () => resolve())));
+    for (const t of threads) this.postTo(t, { type: 'stop' });
+    const timer = setTimeout(() => {
+      for (const t of threads) void t.worker.terminate();
+    }, 2000);
+    await Promise.all(exits);
     clearTimeout(timer);
+    this.syncsOwed.clear();
     this.releaseSyncs();
     if (this.wakeFd >= 0) this.opts.io.close(this.wakeFd);
     this.wakeFd = -1;
   }
 
   override sync(done: () => void): void {
-    if (this.worker) super.sync(done);
+    if (this.threads.length > 0) super.sync(done);
     else setImmediate(done);
   }
 
   protected post(msg: ToWorker): void {
-    if (this.worker) this.postTo(this.worker, msg);
-    else this.pending.push(msg);
+    const threads = this.threads;
+    if (threads.length === 0) {
+      this.pending.push(msg);
+      return;
+    }
+    switch (msg.type) {
+      case 'send':
+      case 'bfdStandIn':
+        // The control plane's packets leave from one thread, in the order they were sent.
+        this.postTo(threads[0]!, msg);
+        return;
+      case 'sync':
+        this.syncsOwed.set(msg.id, threads.length);
+        break;
+      case 'addPort':
+        for (const t of threads) this.postTo(t, { type: 'addPort', id: msg.id, port: workerPort(msg.port, t.index) });
+        return;
+    }
+    for (const t of threads) this.postTo(t, msg);
   }
 
-  private postTo(worker: Worker, msg: ToWorker): void {
-    worker.postMessage(msg);
-    Atomics.add(this.control, 0, 1);
+  private postTo(t: WorkerThread, msg: ToWorker): void {
+    t.worker.postMessage(msg);
+    Atomics.add(t.control, 0, 1);
     // One wake datagram for all the messages posted in this turn of the event loop (500 BFD sends in a
     // timer callback wake the worker once); the generation counter already says there is mail.
-    if (!this.wakeQueued) {
-      this.wakeQueued = true;
-      queueMicrotask(() => this.wake());
+    if (!t.wakeQueued) {
+      t.wakeQueued = true;
+      queueMicrotask(() => this.wake(t));
     }
   }
 
-  private wake(): void {
-    this.wakeQueued = false;
-    if (this.wakeFd >= 0) this.opts.io.sendBatch(this.wakeFd, this.wakeBuf, this.zero, this.one, this.wakeRecord, 1);
+  private wake(t: WorkerThread): void {
+    t.wakeQueued = false;
+    // Before 'ready' the worker has no wake socket yet; it drains its mail before its first step anyway.
+    if (this.wakeFd >= 0 && t.ready) this.opts.io.sendBatch(this.wakeFd, this.wakeBuf, this.zero, this.one, t.wakeRecord, 1);
   }
 }
 
+/** What worker `index` is told of a port: its own socket of the group, or the one fd, read by worker 0 only. */
+function workerPort(port: PlanePort, index: number): Port {
+  const { fds, ...rest } = port;
+  if (fds !== undefined) return { ...rest, fd: fds[index]! };
+  return index === 0 ? rest : { ...rest, sendOnly: true };
+}
+
 /** The port's plain fields (what a message carries), offload flags only when set. */
-function portCopy(port: Port): Port {
-  return { fd: port.fd, kind: port.kind, ...(port.gso === true ? { gso: true } : {}), ...(port.gro === true ? { gro: true } : {}) };
+function portCopy(port: PlanePort): PlanePort {
+  return {
+    fd: port.fd,
+    kind: port.kind,
+    ...(port.gso === true ? { gso: true } : {}),
+    ...(port.gro === true ? { gro: true } : {}),
+    ...(port.gsoFlowOffset !== undefined ? { gsoFlowOffset: port.gsoFlowOffset } : {}),
+    ...(Array.isArray(port.fds) ? { fds: [...port.fds] } : {}),
+  };
 }

@@ -5,10 +5,10 @@
  *   moltnet_dataplane_total{counter}     per node: every NODE_COUNTERS entry (verdicts, drops by reason)
  */
 import { Counter, type Registry } from 'prom-client';
-import { LINK_COUNTERS, NODE_COUNTERS, linkCountersObject, type CounterSet } from '../dataplane/counters.js';
+import { LINK_COUNTERS, NODE_COUNTERS, linkCountersObject, nodeCounter, type Counters } from '../dataplane/counters.js';
 import type { LinkManager } from '../controlplane/link-manager.js';
 
-export function registerPlaneMetrics(registry: Registry, counters: CounterSet, links: LinkManager): void {
+export function registerPlaneMetrics(registry: Registry, counters: Counters, links: LinkManager): void {
   for (const name of LINK_COUNTERS) {
     const m: Counter<'link'> = new Counter({
       name: `moltnet_link_${name}_total`,
@@ -28,7 +28,7 @@ export function registerPlaneMetrics(registry: Registry, counters: CounterSet, l
     registers: [registry],
     collect() {
       node.reset();
-      NODE_COUNTERS.forEach((n, i) => node.inc({ counter: n }, counters.node[i]!));
+      NODE_COUNTERS.forEach((n, i) => node.inc({ counter: n }, nodeCounter(counters, i)));
     },
   });
 }

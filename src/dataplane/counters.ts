@@ -86,16 +86,35 @@ export function countersFrom(node: ArrayBufferLike, link: ArrayBufferLike): Coun
   return { node: new Float64Array(node), link: new Float64Array(link) };
 }
 
-export function nodeCountersObject(c: CounterSet): Record<NodeCounter, number> {
+/** A plane's counters: one set, or one per forwarding worker (each counts what it forwarded), summed here. */
+export type Counters = CounterSet | readonly CounterSet[];
+
+function sets(c: Counters): readonly CounterSet[] {
+  return Array.isArray(c) ? c : [c as CounterSet];
+}
+
+/** Node counter `index` summed over the sets. */
+export function nodeCounter(c: Counters, index: number): number {
+  let sum = 0;
+  for (const s of sets(c)) sum += s.node[index]!;
+  return sum;
+}
+
+export function nodeCountersObject(c: Counters): Record<NodeCounter, number> {
   const out = {} as Record<NodeCounter, number>;
-  NODE_COUNTERS.forEach((n, i) => (out[n] = c.node[i]!));
+  NODE_COUNTERS.forEach((n, i) => (out[n] = nodeCounter(c, i)));
   return out;
 }
 
-export function linkCountersObject(c: CounterSet, id: number): Record<LinkCounter, number> {
+export function linkCountersObject(c: Counters, id: number): Record<LinkCounter, number> {
   const out = {} as Record<LinkCounter, number>;
   const base = id * LINK_COUNTER_STRIDE;
-  LINK_COUNTERS.forEach((n, i) => (out[n] = c.link[base + i]!));
+  const all = sets(c);
+  LINK_COUNTERS.forEach((n, i) => {
+    let sum = 0;
+    for (const s of all) sum += s.link[base + i]!;
+    out[n] = sum;
+  });
   return out;
 }
 

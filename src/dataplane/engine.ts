@@ -65,6 +65,17 @@ export interface Port {
   gso?: boolean;
   /** UDP: the socket has UDP_GRO on, so reads must spread coalesced messages (needs io.recvBatchGro). */
   gro?: boolean;
+  /**
+   * UDP with gso: where the inner IPv6 source address sits in each datagram (VXLAN 30, GRE-in-UDP 16). A
+   * UDP_SEGMENT message then carries one inner flow only, so a receiver that steers datagrams to its workers by
+   * inner flow never gets two flows in one message (which its kernel would hand to one worker whole).
+   */
+  gsoFlowOffset?: number;
+  /**
+   * Only sent on, never read or polled: a port another forwarding worker reads (a kernel link's TUN has one
+   * reader, worker 0; the others write their packets for it to the same fd).
+   */
+  sendOnly?: boolean;
 }
 
 /** The addon, with the offload calls an engine uses when its TUN or ports ask for them. */
@@ -136,6 +147,7 @@ class FdHealth {
 
 class PortState {
   readonly isTun: boolean;
+  readonly sendOnly: boolean;
   /** Byte offset of this port's region in the slab, and a view of it for the batch reads. */
   base: number;
   region: Buffer;
@@ -146,6 +158,7 @@ class PortState {
   lastLink: DataplaneLink | undefined = undefined;
   readonly health = new FdHealth();
   gso: boolean;
+  readonly gsoFlowOffset: number;
   /** With UDP_GRO: the coalesced messages not yet spread into slots, and where the spreading is. */
   readonly groScratch: Uint8Array | undefined;
   readonly groState: Int32Array | undefined;
@@ -158,9 +171,11 @@ class PortState {
     base: number,
     region: Buffer,
     batch: number,
-    offload: { gso?: boolean; gro?: boolean },
+    offload: { gso?: boolean; gro?: boolean; sendOnly?: boolean; gsoFlowOffset?: number },
   ) {
     this.isTun = kind === 'tun';
+    this.sendOnly = offload.sendOnly === true;
+    this.gsoFlowOffset = offload.gsoFlowOffset ?? -1;
     this.gso = !this.isTun && offload.gso === true;
     if (!this.isTun && offload.gro === true) {
       // Not zero-filled: only the pages a burst touches become resident.
@@ -283,6 +298,9 @@ export class Engine {
     if (port.kind !== 'udp' && port.kind !== 'tun') throw new RangeError(`port ${id}: kind must be 'udp' or 'tun', got ${String(port.kind)}`);
     if (port.gso === true && typeof this.io.sendBatchGso !== 'function') throw new TypeError(`port ${id}: gso needs an io with sendBatchGso`);
     if (port.gro === true && typeof this.io.recvBatchGro !== 'function') throw new TypeError(`port ${id}: gro needs an io with recvBatchGro`);
+    if (port.gsoFlowOffset !== undefined && (!Number.isInteger(port.gsoFlowOffset) || port.gsoFlowOffset < 0 || port.gsoFlowOffset > 4096)) {
+      throw new RangeError(`port ${id}: gsoFlowOffset must be an integer 0..4096, got ${String(port.gsoFlowOffset)}`);
+    }
     const old = this.portsById[id];
     let ps: PortState;
     if (old !== undefined) {
@@ -362,6 +380,19 @@ export class Engine {
   }
 
   /**
+   * A roaming link's peer was heard from another UDP port by another forwarding worker: send there too.
+   * Only the port (record bytes 16-17) is taken; the address is the link's. Returns whether the link exists.
+   */
+  peerMoved(linkId: number, remote: Uint8Array): boolean {
+    checkId('link id', linkId, MAX_LINK_ID);
+    const link = this.links[linkId];
+    if (link === undefined || !link.roam || remote.length !== ADDR_RECORD_LEN) return false;
+    learnPort(link.remote, remote, 0);
+    this.roamHeard[linkId] = 1;
+    return true;
+  }
+
+  /**
    * A configured peer whose handshake has not succeeded (or whose session was lost): until a link takes
    * its place, its packets are dropped as drop_unauthenticated rather than drop_unknown_peer.
    */
@@ -424,7 +455,7 @@ export class Engine {
     const ports = this.portList;
     for (let s = 0; s < ports.length; s++) {
       const ps = ports[s]!;
-      if (ps.health.until > now) continue;
+      if (ps.health.until > now || ps.sendOnly) continue;
       const m = ps.isTun
         ? io.readBatch(ps.fd, ps.region, this.stride, HEADROOM, this.batch, ps.sizes)
         : ps.groState !== undefined
@@ -705,7 +736,7 @@ export class Engine {
     const sent = ps.isTun
       ? this.io.writeBatch(ps.fd, this._slab, q.offsets, q.lengths, q.count)
       : ps.gso
-        ? this.io.sendBatchGso!(ps.fd, this._slab, q.offsets, q.lengths, q.addrs, q.count, this.offloadStats)
+        ? this.io.sendBatchGso!(ps.fd, this._slab, q.offsets, q.lengths, q.addrs, q.count, this.offloadStats, ps.gsoFlowOffset)
         : this.io.sendBatch(ps.fd, this._slab, q.offsets, q.lengths, q.addrs, q.count);
     let bytes = 0;
     for (let j = 0; j < sent; j++) bytes += q.lengths[j]!;
@@ -743,7 +774,10 @@ export class Engine {
       }
     };
     slot(0, this.opts.tunFd, this.hostHealth);
-    this.portList.forEach((ps, k) => slot(1 + k, ps.fd, ps.health));
+    this.portList.forEach((ps, k) => {
+      if (ps.sendOnly) this.pollFds[1 + k] = -1;
+      else slot(1 + k, ps.fd, ps.health);
+    });
     if (this.wakeFd >= 0) this.pollFds[n - 1] = this.wakeFd;
     this.nextRetry = next;
     this.pollDirty = false;

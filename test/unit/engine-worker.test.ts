@@ -202,3 +202,62 @@ test('worker plane: while this thread is held, the worker sends the BFD stand-in
     for (const fd of fds) io.close(fd);
   }
 });
+
+test('worker plane, two workers: each reads its own socket of a port, a one-fd port is read once, sends leave in order from worker 0, a roamed peer is answered at its new port, sync waits for both', { ...needsAddon, timeout: 30_000 }, async () => {
+  const io = native!;
+  const fds = Array.from({ length: 6 }, () => io.udpOpen('127.0.0.1', 0));
+  const [tun0, tun1, group0, group1, single, peer] = fds as [number, number, number, number, number, number];
+  const plane = new ForwardingPlane({ io, tunFd: tun0, tunFds: [tun0, tun1], meshAddress: addr(ME), linkLocal: addr(ME_LL), maxPacket: 1600, idleWaitMs: 20_000 });
+  const punts: number[] = [];
+  const roams: Uint8Array[] = [];
+  plane.on('punt', (linkId) => punts.push(linkId));
+  plane.on('roamed', (_id, remote) => roams.push(remote));
+  const moved = io.udpOpen('127.0.0.1', 0);
+  try {
+    assert.equal(plane.workers, 2);
+    assert.throws(() => plane.addPort(10, { fd: group0, fds: [group0], kind: 'udp' }), /one fd per worker \(2\)/);
+    assert.throws(() => plane.addPort(10, { fd: group0, fds: [group1, group0], kind: 'udp' }), /fds\[0\] being fd/);
+    await plane.start();
+    plane.addPort(10, { fd: group0, fds: [group0, group1], kind: 'udp' });
+    plane.addPort(11, { fd: single, kind: 'udp' });
+    plane.addLink({ ...vxlanSpec(3, 0, 10), remote: v4Record(io.udpLocalPort(peer)), roam: true });
+    plane.addLink({ ...vxlanSpec(4, 1, 11), remote: v4Record(io.udpLocalPort(peer)) });
+    const hello = (i: number) => vxlanFrame(packet({ src: peerLl(i), dst: 'ff02::5', nextHeader: 89, hopLimit: 1, payload: Buffer.alloc(40) }), meshMac(addr(peerMesh(i))));
+    const synced = () => new Promise<number>((resolve) => plane.sync(() => resolve(punts.length)));
+    await synced();
+    // One hello into each socket of the group: each worker reads its own.
+    sendTo(io, peer, hello(0), io.udpLocalPort(group0));
+    sendTo(io, peer, hello(0), io.udpLocalPort(group1));
+    sendTo(io, peer, hello(1), io.udpLocalPort(single));
+    const deadline = Date.now() + 3000;
+    while (punts.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    assert.equal(await synced(), 3, 'every punt before the answer to a sync both workers gave');
+    assert.deepEqual([...punts].sort(), [3, 3, 4]);
+    assert.deepEqual(plane.counterSets.map((c) => c.node[C.underlay_rx_packets]), [2, 1], 'worker 0 reads group0 and the one-fd port, worker 1 group1 only');
+
+    // 200 control sends: all from worker 0, in order.
+    await receive(io, peer, 1000, 50);
+    for (let i = 0; i < 200; i++) {
+      const pkt = udpPacket(ME_LL, peerLl(0), 3784);
+      pkt.writeUInt16BE(i, 48);
+      plane.send(3, pkt);
+    }
+    const got = (await receive(io, peer, 200)).map((f) => f.subarray(VXLAN_ENCAP_LEN)).filter((p) => p[6] === 17);
+    assert.deepEqual(got.map((p) => p.readUInt16BE(48)), Array.from({ length: 200 }, (_, i) => i));
+    assert.equal(plane.counterSets[1]!.node[C.underlay_tx_packets], 0);
+
+    // The roaming peer now sends from another port, heard by worker 1 only: worker 0's sends follow it there.
+    const roamsBefore = roams.length;
+    const frame = hello(0);
+    assert.equal(io.sendBatch(moved, Buffer.from(frame), Int32Array.of(0), Int32Array.of(frame.length), v4Record(io.udpLocalPort(group1)), 1), 1);
+    const d2 = Date.now() + 3000;
+    while (roams.length === roamsBefore && Date.now() < d2) await new Promise((r) => setTimeout(r, 2));
+    assert.equal((roams.at(-1)![16]! << 8) | roams.at(-1)![17]!, io.udpLocalPort(moved));
+    await synced();
+    plane.send(3, udpPacket(ME_LL, peerLl(0), 3784));
+    assert.equal((await receive(io, moved, 1)).length, 1, "worker 0 sent to the peer's new port");
+  } finally {
+    await plane.stop();
+    for (const fd of [...fds, moved]) io.close(fd);
+  }
+});

@@ -39,6 +39,11 @@ export interface TunOptions {
   vnetHdr?: boolean;
   /** TUN_F_* mask to ask TUNSETOFFLOAD for (default TUN_F_DEFAULT); the kernel may accept less. */
   offloads?: number;
+  /**
+   * IFF_MULTI_QUEUE (Linux): each open of the same name adds a queue to the device, one per forwarding worker.
+   * Every open of the device must ask it. EOPNOTSUPP on macOS.
+   */
+  multiQueue?: boolean;
 }
 
 export interface TunHandle {
@@ -175,8 +180,9 @@ export interface NativeAddon {
   /**
    * A non-blocking UDP socket bound to addr:port. addr "::" gives a dual-stack AF_INET6 socket; an IPv4
    * literal gives AF_INET. Large SO_RCVBUF/SO_SNDBUF. Throws with `code` on failure (EADDRINUSE...).
+   * `reusePort`: SO_REUSEPORT, one socket of a group sharing addr:port (a forwarding worker's).
    */
-  udpOpen(addr: string, port: number): number;
+  udpOpen(addr: string, port: number, options?: { reusePort?: boolean }): number;
   /** Set the calling thread's nice value (-20..19); throws with `code` (EACCES without root). */
   setThreadPriority(nice: number): void;
   /**
@@ -245,7 +251,12 @@ export interface OffloadIo {
     state: Int32Array,
     stats: Int32Array,
   ): number;
-  /** sendBatch, with each run of equal-sized datagrams to one address (the last may be shorter) as one UDP_SEGMENT message. */
+  /**
+   * sendBatch, with each run of equal-sized datagrams to one address (the last may be shorter) as one UDP_SEGMENT
+   * message. With `flowOffset` (>= 0), a run is also one inner flow: the 36 bytes of inner IPv6 source,
+   * destination and ports at that offset into each datagram match (a receiver steering by flow, udpSteer, sends a
+   * whole message to the worker of its first datagram).
+   */
   sendBatchGso(
     fd: number,
     slab: Buffer,
@@ -254,6 +265,7 @@ export interface OffloadIo {
     addrs: Uint8Array,
     count: number,
     stats: Int32Array,
+    flowOffset?: number,
   ): number;
   /**
    * recvBatch on a socket with UDP_GRO on: a coalesced message is spread into one datagram per slot, each with
@@ -273,6 +285,13 @@ export interface OffloadIo {
   ): number;
   /** UDP_GRO on or off; false when the kernel has none (then recvBatch is the call to use). */
   udpSetGro(fd: number, on: boolean): boolean;
+  /**
+   * Spread the datagrams of fd's SO_REUSEPORT group over its `n` sockets (in the order they were bound) by a
+   * hash of the inner flow: the inner IPv6 source and destination and the first 4 bytes after the IPv6
+   * header (ports), the source address at `offset` bytes into the UDP payload. One flow, one socket.
+   * Throws with `code` where the kernel has no SO_ATTACH_REUSEPORT_CBPF.
+   */
+  udpSteer(fd: number, offset: number, n: number): void;
 }
 
 let cached: (NativeAddon & OffloadOps & OffloadIo) | undefined;
