@@ -9,7 +9,7 @@
  * For each: iperf3 TCP throughput, 64-byte UDP packets per second, and ping round-trip time; then the
  * ratios. Traffic goes only to addresses inside the namespaces made here.
  */
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism as nproc } from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -27,6 +27,8 @@ interface Figures {
   /** iperf3 -P 4. */
   tcp4Gbps: number;
   udpKpps: number;
+  /** 64-byte UDP through the path with a sendmmsg generator over 4 flows (udp-blast.ts): what the path carries. */
+  blastKpps: number;
   rttMs: number;
   /** Cores busy (the whole host, /proc/stat) per Gbit/s during the single-stream run. */
   coresPerGbps: number;
@@ -61,6 +63,7 @@ async function measure(clientNs: string, serverNs: string, serverAddr: string): 
     const t4 = iperfJson<{ end: { sum_received: { bits_per_second: number } } }>('tcp -P 4', tcp4);
     const udp = await inNs(clientNs, 'iperf3', ['-c', serverAddr, '-u', '-l', '64', '-b', '0', '-t', String(SECONDS), '-J'], (SECONDS + 20) * 1000);
     const uj = iperfJson<{ end: { sum: { packets: number; lost_packets: number; seconds: number } } }>('udp', udp);
+    const blastKpps = await blast(clientNs, serverNs, serverAddr);
     const ping = await inNs(clientNs, 'ping', ['-c', '100', '-i', '0.01', '-q', serverAddr], 30_000);
     const m = /= [\d.]+\/([\d.]+)\//.exec(ping.stdout);
     const cores = (nproc() * (cpu1.busy - cpu0.busy)) / Math.max(1, cpu1.total - cpu0.total);
@@ -69,10 +72,33 @@ async function measure(clientNs: string, serverNs: string, serverAddr: string): 
       tcp4Gbps: t4.end.sum_received.bits_per_second / 1e9,
       coresPerGbps: cores / (tj.end.sum_received.bits_per_second / 1e9),
       udpKpps: (uj.end.sum.packets - uj.end.sum.lost_packets) / uj.end.sum.seconds / 1000,
+      blastKpps,
       rttMs: m ? Number(m[1]) : NaN,
     };
   } finally {
     server.kill('SIGKILL');
+  }
+}
+
+const BLAST = fileURLToPath(new URL('./udp-blast.js', import.meta.url));
+const BLAST_PORT = 5301;
+
+/** Received 64-byte datagrams per second (thousands) from udp-blast's sendmmsg generator, 4 flows. */
+async function blast(clientNs: string, serverNs: string, serverAddr: string): Promise<number> {
+  const rx = spawn('ip', ['netns', 'exec', serverNs, process.execPath, BLAST, 'recv', serverAddr, String(BLAST_PORT), String(SECONDS + 10)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  const ready = new Promise<void>((resolve) => rx.stdout!.on('data', (d: Buffer) => ((out += d), out.includes('ready') && resolve())));
+  const done = new Promise<void>((resolve) => rx.on('close', () => resolve()));
+  try {
+    await Promise.race([ready, new Promise((r) => setTimeout(r, 5000))]);
+    await inNs(clientNs, process.execPath, [BLAST, 'send', serverAddr, String(BLAST_PORT), String(SECONDS), '4'], (SECONDS + 20) * 1000);
+    await Promise.race([done, new Promise((r) => setTimeout(r, 15_000))]);
+    const line = out.split('\n').find((l) => l.startsWith('{'));
+    if (!line) return NaN;
+    const r = JSON.parse(line) as { packets: number; seconds: number };
+    return r.packets / r.seconds / 1000;
+  } finally {
+    rx.kill('SIGKILL');
   }
 }
 
@@ -160,8 +186,17 @@ async function wireguardGo(p: string, dir: string, tuned: boolean): Promise<Figu
   }
 }
 
-async function moltnet(p: string, link: 'vxlan' | 'gre' | 'wireguard', dir: string): Promise<Figures> {
-  const chain = await buildChain({ prefix: `${p}${link[0]}`, nodes: 2, link, dir: `${dir}/${link}`, cliPath: CLI });
+/** A 2-node MoltNet pair; `workers`: forwarding threads per node (default: the daemon's 'auto', 1 on 2 cores). */
+async function moltnet(p: string, link: 'vxlan' | 'gre' | 'wireguard', dir: string, workers?: number): Promise<Figures> {
+  const tag = workers === undefined ? link : `${link}-w${workers}`;
+  const chain = await buildChain({
+    prefix: `${p}${link[0]}${workers ?? ''}`,
+    nodes: 2,
+    link,
+    dir: `${dir}/${tag}`,
+    cliPath: CLI,
+    ...(workers === undefined ? {} : { extra: { interface: { workers } } }),
+  });
   try {
     return await measure(chain.nodes[0]!.ns, chain.nodes[1]!.ns, chain.nodes[1]!.address);
   } finally {
@@ -180,7 +215,8 @@ export async function run(): Promise<BenchResult[]> {
     out.push({ name: `e2e.${name}.tcp`, value: f.tcpGbps, unit: 'Gbit/s' });
     out.push({ name: `e2e.${name}.tcp-P4`, value: f.tcp4Gbps, unit: 'Gbit/s' });
     out.push({ name: `e2e.${name}.cpu`, value: f.coresPerGbps, unit: 'cores per Gbit/s', note: 'whole host, single stream' });
-    out.push({ name: `e2e.${name}.udp64`, value: f.udpKpps, unit: 'kpps' });
+    out.push({ name: `e2e.${name}.udp64`, value: f.udpKpps, unit: 'kpps', note: 'iperf3 -u -l 64' });
+    out.push({ name: `e2e.${name}.udp64-sendmmsg`, value: f.blastKpps, unit: 'kpps', note: 'bench/udp-blast.ts, 4 flows; goal >= 150 for MoltNet' });
     out.push({ name: `e2e.${name}.rtt`, value: f.rttMs, unit: 'ms' });
   };
   const addKernel = (vx: Figures, kvx: Figures, veth: Figures) => {
@@ -189,14 +225,22 @@ export async function run(): Promise<BenchResult[]> {
     out.push({ name: 'e2e.added-rtt.vxlan', value: (vx.rttMs - veth.rttMs) * 1000, unit: 'us', note: 'vs plain veth, goal < 100' });
     out.push({ name: 'e2e.added-rtt.kernel-vxlan', value: (kvx.rttMs - veth.rttMs) * 1000, unit: 'us', note: 'vs plain veth' });
   };
+  /** Two forwarding workers per node against one, and against the kernel (issue 11 item 4). */
+  const addWorkers = (vx: Figures, vx2: Figures, kvx: Figures) => {
+    add('moltnet-vxlan-2workers', vx2);
+    out.push({ name: 'e2e.ratio.vxlan-2workers/1worker.tcp-P4', value: vx2.tcp4Gbps / vx.tcp4Gbps, unit: 'x', note: 'both nodes on one 2-core host' });
+    out.push({ name: 'e2e.ratio.vxlan-2workers/kernel-vxlan.tcp-P4', value: vx2.tcp4Gbps / kvx.tcp4Gbps, unit: 'x', note: 'goal >= 0.5' });
+  };
   if (process.env['BENCH_E2E'] === 'vxlan') {
     const veth = await plainVeth(p);
     const kvx = await kernelVxlan(p);
     const vx = await moltnet(p, 'vxlan', dir);
+    const vx2 = await moltnet(p, 'vxlan', dir, 2);
     add('veth', veth);
     add('kernel-vxlan', kvx);
     add('moltnet-vxlan', vx);
     addKernel(vx, kvx, veth);
+    addWorkers(vx, vx2, kvx);
     await sh('rm', ['-rf', dir]);
     return out;
   }
@@ -218,6 +262,7 @@ export async function run(): Promise<BenchResult[]> {
   const veth = await plainVeth(p);
   const kvx = await kernelVxlan(p);
   const vx = await moltnet(p, 'vxlan', dir);
+  const vx2 = await moltnet(p, 'vxlan', dir, 2);
   const gre = await moltnet(p, 'gre', dir);
   add('veth', veth);
   add('kernel-vxlan', kvx);
@@ -229,6 +274,7 @@ export async function run(): Promise<BenchResult[]> {
   out.push({ name: 'e2e.ratio.vxlan/veth.tcp', value: vx.tcpGbps / veth.tcpGbps, unit: 'x' });
   out.push({ name: 'e2e.ratio.vxlan/wg.udp64', value: vx.udpKpps / wg.udpKpps, unit: 'x' });
   addKernel(vx, kvx, veth);
+  addWorkers(vx, vx2, kvx);
   await sh('rm', ['-rf', dir]);
   return out;
 }

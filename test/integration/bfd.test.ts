@@ -24,6 +24,8 @@ interface Session {
 }
 
 const FLAP_SECONDS = Number(process.env['MOLTNET_FLAP_SECONDS'] ?? 60);
+/** Forwarding workers per node (default: the daemon's 'auto'); MOLTNET_BFD_WORKERS=2 saturates both cores with them. */
+const WORKERS = process.env['MOLTNET_BFD_WORKERS'] === undefined ? undefined : Number(process.env['MOLTNET_BFD_WORKERS']);
 
 describe('BFD on mesh links', { timeout: 240_000 }, () => {
   let chain: Chain;
@@ -35,7 +37,7 @@ describe('BFD on mesh links', { timeout: 240_000 }, () => {
       nodes: 3,
       dir: await tempDir('bfd'),
       cliPath: CLI,
-      extra: { ospf: { enabled: false } },
+      extra: { ospf: { enabled: false }, ...(WORKERS === undefined ? {} : { interface: { workers: WORKERS } }) },
       // A multihop session (RFC 5883) between the ends of the chain, through the middle node.
       perNode: (i) => (i === 0 ? { bfd: { multihop: [SPEC_AGENTS[2]!.uuid] } } : i === 2 ? { bfd: { multihop: [SPEC_AGENTS[0]!.uuid] } } : {}),
     });
