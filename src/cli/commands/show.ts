@@ -47,7 +47,12 @@ export const showCommand: CommandModule<object, ShowArgs> = {
 
 function render(what: string, r: unknown): string {
   if (what === 'status') {
-    const s = r as Record<string, unknown> & { interface: { name: string; mtu: number }; counters: Record<string, number> };
+    const s = r as Record<string, unknown> & {
+      interface: { name: string; mtu: number };
+      counters: Record<string, number>;
+      forwarding?: { workers: number; steeredByFlow: boolean; perWorker: { hostRx: number; underlayRx: number }[] };
+    };
+    const f = s.forwarding;
     const lines = [
       `address    ${s['address']}`,
       `uuid       ${s['uuid']}${s['name'] ? `  (${s['name']})` : ''}`,
@@ -55,6 +60,9 @@ function render(what: string, r: unknown): string {
       `interface  ${s.interface.name} mtu ${s.interface.mtu}`,
       `state      ${s['state']}   uptime ${s['uptimeSeconds']} s`,
       `links      ${s['links']}    routes ${s['routes']}`,
+      ...(f && f.workers > 1
+        ? [`forwarding ${f.workers} workers${f.steeredByFlow ? ', steered by inner flow' : ', spread by peer'}; packets in (host/underlay): ${f.perWorker.map((w) => `${w.hostRx}/${w.underlayRx}`).join('  ')}`]
+        : []),
       'counters:',
       ...Object.entries(s.counters)
         .filter(([, v]) => v !== 0)
