@@ -91,7 +91,9 @@ async function anonClasses(pid) {
 async function measureOnce(variant) {
 let chain;
 try {
-  chain = await buildTopology({ prefix, nodes: 4, dir, cliPath: cli, edges: [[0, 1], [0, 2], [0, 3]], staticRoutes: 'none' });
+  // MEASURE_WORKERS=2: every node with that many forwarding workers (interface.workers).
+  const workers = process.env['MEASURE_WORKERS'];
+  chain = await buildTopology({ prefix, nodes: 4, dir, cliPath: cli, edges: [[0, 1], [0, 2], [0, 3]], staticRoutes: 'none', ...(workers ? { extra: { interface: { workers: Number(workers) } } } : {}) });
   const deadline = Date.now() + 90_000;
   for (;;) {
     const all = await Promise.all(chain.nodes.map((n) => ready(n.socket).catch(() => false)));

@@ -233,18 +233,11 @@ static napi_value js_udp_open(napi_env env, napi_callback_info info) {
   }
   bool reuse_port = false;
   if (!is_missing(&c, 2)) {
-    napi_value v;
-    bool has = false;
     if (napi_typeof(env, c.argv[2], &t) != napi_ok || t != napi_object) {
       throw_fmt(&c, false, "options must be an object");
       return NULL;
     }
-    if (napi_has_named_property(env, c.argv[2], "reusePort", &has) == napi_ok && has &&
-        napi_get_named_property(env, c.argv[2], "reusePort", &v) == napi_ok && napi_typeof(env, v, &t) == napi_ok &&
-        t != napi_undefined && (t != napi_boolean || napi_get_value_bool(env, v, &reuse_port) != napi_ok)) {
-      throw_fmt(&c, false, "options.reusePort must be a boolean");
-      return NULL;
-    }
+    if (!opt_bool(&c, c.argv[2], "reusePort", &reuse_port)) return NULL;
   }
   const char *syscall = "";
   int fd = mn_udp_open(&sa, dual_stack, reuse_port ? 1 : 0, &syscall);

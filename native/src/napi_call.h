@@ -92,6 +92,19 @@ static inline bool get_int(call_t *c, napi_value v, const char *name, int64_t lo
   return true;
 }
 
+/* Option `name` of object `obj`: a boolean into *out, which is left as it is when the option is absent or
+ * undefined. False (with an exception thrown) when it is something else. */
+static inline bool opt_bool(call_t *c, napi_value obj, const char *name, bool *out) {
+  napi_value v;
+  napi_valuetype t;
+  bool has = false;
+  if (napi_has_named_property(c->env, obj, name, &has) != napi_ok || !has) return true;
+  if (napi_get_named_property(c->env, obj, name, &v) != napi_ok || napi_typeof(c->env, v, &t) != napi_ok) return true;
+  if (t == napi_undefined) return true;
+  if (t != napi_boolean || napi_get_value_bool(c->env, v, out) != napi_ok) return throw_fmt(c, false, "options.%s must be a boolean", name);
+  return true;
+}
+
 static inline bool arg_int(call_t *c, int i, const char *name, int64_t lo, int64_t hi, int64_t *out) {
   return get_int(c, c->argv[i], name, lo, hi, out);
 }

@@ -56,28 +56,12 @@ napi_value mn_js_tun_open(napi_env env, napi_callback_info info) {
       throw_fmt(&c, false, "options must be an object");
       return NULL;
     }
+    bool vnet_hdr = false, multi_queue = false;
+    if (!opt_bool(&c, c.argv[1], "vnetHdr", &vnet_hdr) || !opt_bool(&c, c.argv[1], "multiQueue", &multi_queue)) return NULL;
+    off.vnet_hdr = vnet_hdr;
+    off.multi_queue = multi_queue;
     napi_value v;
     bool has = false;
-    if (napi_has_named_property(env, c.argv[1], "vnetHdr", &has) == napi_ok && has &&
-        napi_get_named_property(env, c.argv[1], "vnetHdr", &v) == napi_ok &&
-        napi_typeof(env, v, &t) == napi_ok && t != napi_undefined) {
-      bool b;
-      if (t != napi_boolean || napi_get_value_bool(env, v, &b) != napi_ok) {
-        throw_fmt(&c, false, "options.vnetHdr must be a boolean");
-        return NULL;
-      }
-      off.vnet_hdr = b;
-    }
-    if (napi_has_named_property(env, c.argv[1], "multiQueue", &has) == napi_ok && has &&
-        napi_get_named_property(env, c.argv[1], "multiQueue", &v) == napi_ok &&
-        napi_typeof(env, v, &t) == napi_ok && t != napi_undefined) {
-      bool b;
-      if (t != napi_boolean || napi_get_value_bool(env, v, &b) != napi_ok) {
-        throw_fmt(&c, false, "options.multiQueue must be a boolean");
-        return NULL;
-      }
-      off.multi_queue = b;
-    }
     off.offloads = TUN_F_DEFAULT;
     if (napi_has_named_property(env, c.argv[1], "offloads", &has) == napi_ok && has &&
         napi_get_named_property(env, c.argv[1], "offloads", &v) == napi_ok &&

@@ -18,8 +18,10 @@ export const MAX_AUTO_WORKERS = 8;
  * 'auto': half the cores, 1..MAX_AUTO_WORKERS. The other half is the control plane's (BFD must get the CPU
  * first), the kernel's (softirq: the underlay's and the TUN's own work is as large as ours) and the agent's.
  */
-export function resolveWorkers(setting: number | 'auto', cores = availableParallelism()): number {
+export function resolveWorkers(setting: number | 'auto', cores = availableParallelism(), platform: NodeJS.Platform = process.platform): number {
   if (setting !== 'auto') return setting;
+  // Only Linux has multi-queue TUNs and steerable socket groups: elsewhere 'auto' is one, without a warning.
+  if (platform !== 'linux') return 1;
   return Math.min(MAX_AUTO_WORKERS, Math.max(1, Math.floor(cores / 2)));
 }
 

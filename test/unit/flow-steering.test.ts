@@ -67,8 +67,11 @@ function drain(fds: number[]): Buffer[][] {
 
 describe('forwarding workers: how many', () => {
   it("'auto' is half the cores, 1 to 8; a number is taken as it is", () => {
-    assert.deepEqual([1, 2, 3, 4, 6, 16, 64].map((c) => resolveWorkers('auto', c)), [1, 1, 1, 2, 3, 8, 8]);
-    assert.equal(resolveWorkers(3, 2), 3);
+    assert.deepEqual([1, 2, 3, 4, 6, 16, 64].map((c) => resolveWorkers('auto', c, 'linux')), [1, 1, 1, 2, 3, 8, 8]);
+    assert.equal(resolveWorkers(3, 2, 'linux'), 3);
+    // macOS: one utun queue; a number asked for is still tried (and falls back with a warning).
+    assert.equal(resolveWorkers('auto', 16, 'darwin'), 1);
+    assert.equal(resolveWorkers(2, 16, 'darwin'), 2);
   });
 });
 
@@ -141,8 +144,12 @@ describe('forwarding workers: underlay socket groups', linux, () => {
     }
   });
 
-  it('udpSteer refuses a bad offset or count with a clear error', () => {
-    const fd = io.udpOpen('127.0.0.1', 0);
+  it('bad arguments get a clear error: udpSteer offset and count, the reusePort and multiQueue options', () => {
+    assert.throws(() => io.udpOpen('127.0.0.1', 0, { reusePort: 1 as unknown as boolean }), { name: 'TypeError', message: 'udpOpen: options.reusePort must be a boolean' });
+    assert.throws(() => io.udpOpen('127.0.0.1', 0, 5 as unknown as object), { name: 'TypeError', message: 'udpOpen: options must be an object' });
+    // Checked before the device is touched: no root needed to see it.
+    assert.throws(() => io.tunOpen('mnbad0', { multiQueue: 'yes' as unknown as boolean }), { name: 'TypeError', message: 'tunOpen: options.multiQueue must be a boolean' });
+    const fd = io.udpOpen('127.0.0.1', 0, { reusePort: undefined });
     try {
       assert.throws(() => io.udpSteer(fd, -1, 2), RangeError);
       assert.throws(() => io.udpSteer(fd, 30, 0), RangeError);
