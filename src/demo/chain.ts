@@ -160,6 +160,13 @@ export async function buildTopology(o: TopologyOptions): Promise<Chain> {
         ...o.extra,
         ...o.perNode?.(i),
       };
+      // MOLTNET_WORKERS=2 runs every node of every topology with that many forwarding workers (the whole
+      // integration suite over multi-queue molt0 and steered socket groups); a test's own interface keys win.
+      const workers = process.env['MOLTNET_WORKERS'];
+      if (workers) {
+        const own = config as { interface?: Record<string, unknown> };
+        own.interface = { workers: Number(workers), ...own.interface };
+      }
       await writeFile(n.configPath, stringify(config), { mode: 0o600 });
     }
     const spawn = (n: ChainNode) => (n.pid = startDaemon(n.ns, o.cliPath, n.configPath, n.logPath, o.detached ?? false));
