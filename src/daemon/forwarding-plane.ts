@@ -291,16 +291,14 @@ export class ForwardingPlane extends MessagePlane implements ForwardingPlaneHand
   private readonly syncsOwed = new Map<number, number>();
   private readonly gsoOffPorts = new Set<number>();
   private exited = false;
-  private readonly initCounters: CounterSet[];
 
   constructor(private readonly opts: ForwardingPlaneOptions) {
     super();
     this.tunFds = opts.tunFds ?? [opts.tunFd];
     if (this.tunFds.length < 1 || this.tunFds[0] !== opts.tunFd) throw new RangeError('tunFds must start with tunFd');
     for (const fd of this.tunFds) if (!Number.isInteger(fd) || fd < 0) throw new RangeError(`a TUN queue fd must be a non-negative integer, got ${String(fd)}`);
-    this.initCounters = this.tunFds.map(() => createCounters(true));
-    this.counters = this.initCounters[0]!;
-    this.counterSets = this.initCounters;
+    this.counterSets = this.tunFds.map(() => createCounters(true));
+    this.counters = this.counterSets[0]!;
   }
 
   /** How many forwarding threads this plane runs. */
@@ -325,7 +323,7 @@ export class ForwardingPlane extends MessagePlane implements ForwardingPlaneHand
     this.exited = false;
     const url = new URL('./forwarding-worker.js', import.meta.url);
     this.threads = this.tunFds.map((tunFd, index) => {
-      const counters = this.initCounters[index]!;
+      const counters = this.counterSets[index]!;
       const control = new Int32Array(new SharedArrayBuffer(4));
       const init: WorkerInit = {
         index,
