@@ -67,11 +67,14 @@ while (running) {
     running = core.drain(next, ROUTE_SLICE_MS);
     if (!running) break;
   }
-  const work = core.step();
+  core.step();
   // After the step: its punts are already posted, so the main thread sees them before the answer.
   for (const id of core.takeSyncs()) port.postMessage({ type: 'synced', id });
   const standInDue = core.runStandIn();
-  if (work === 0 && !core.applying) core.engine.wait(Math.min(idleWaitMs, Math.ceil(standInDue)));
+  // Also after a step that did work, unless a source filled its batch: poll returns at once if anything is
+  // readable and says which fds are, so the next step reads those only. Stepping again first would cost a
+  // failed read per quiet fd, which at low rates is most of a packet's cost.
+  if (!core.applying && !core.engine.full) core.engine.wait(Math.min(idleWaitMs, Math.ceil(standInDue)));
 }
 io.close(wakeFd);
 port.close();

@@ -226,6 +226,15 @@ export class Engine {
   private pollFds = new Int32Array(0);
   private pollReady = new Uint8Array(0);
   private pollDirty = true;
+  /**
+   * pollReady holds what the last wait() saw and no step has used it yet: the next step reads only the fds
+   * poll(2) reported (and those with packets left in a scratch buffer) instead of trying each one. On an idle
+   * or lightly loaded link that saves a failed read per quiet fd per step, which on a VM costs more than the
+   * packet's own work.
+   */
+  private readyValid = false;
+  /** Whether the last step filled a whole batch from some source: more is likely waiting, so skip the poll. */
+  private _full = false;
   /** Earliest time a backed-off fd is due back (0: none is backed off). */
   private nextRetry = 0;
   private readonly wakeFd: number;
@@ -425,13 +434,21 @@ export class Engine {
 
   // --- the loop ---------------------------------------------------------------------------------
 
-  /** One pass over all sources; returns the number of packets handled. */
+  /**
+   * One pass over the sources; returns the number of packets handled. Right after wait() it reads only the
+   * fds poll reported readable; otherwise (the first step, a step after another, a changed port set) each.
+   */
   step(): number {
     const now = this.opts.now();
     let work = 0;
     const io = this.io;
+    // Sources poll(2) did not report hold nothing: anything that arrived since makes the next poll return.
+    const known = this.readyValid && !this.pollDirty;
+    this.readyValid = false;
+    this._full = false;
+    const ready = this.pollReady;
 
-    if (this.hostHealth.until <= now) {
+    if (this.hostHealth.until <= now && (!known || ready[0] !== 0 || this.tunState[0]! > 0)) {
       const n = this.tunOffload
         ? io.tunReadSplit!(this.opts.tunFd, this.hostRegion, this.stride, HEADROOM, this.batch, this.hostSizes, this.tunScratch!, this.tunState, this.offloadStats)
         : io.readBatch(this.opts.tunFd, this.hostRegion, this.stride, HEADROOM, this.batch, this.hostSizes);
@@ -439,6 +456,7 @@ export class Engine {
       if (n > 0) {
         this.hostHealth.streak = 0;
         work += n;
+        if (n >= this.batch) this._full = true;
         for (let i = 0; i < n; i++) {
           const off = i * this.stride + HEADROOM;
           const len = this.hostSizes[i]!;
@@ -456,6 +474,7 @@ export class Engine {
     for (let s = 0; s < ports.length; s++) {
       const ps = ports[s]!;
       if (ps.health.until > now || ps.sendOnly) continue;
+      if (known && ready[1 + s] === 0 && !(ps.groState !== undefined && ps.groState[1]! < ps.groState[0]!)) continue;
       const m = ps.isTun
         ? io.readBatch(ps.fd, ps.region, this.stride, HEADROOM, this.batch, ps.sizes)
         : ps.groState !== undefined
@@ -468,6 +487,7 @@ export class Engine {
       if (m === 0) continue;
       ps.health.streak = 0;
       work += m;
+      if (m >= this.batch) this._full = true;
       const base = ps.base;
       for (let i = 0; i < m; i++) this.fromUnderlay(ps, base + i * this.stride + HEADROOM, ps.sizes[i]!, i, now);
     }
@@ -476,6 +496,14 @@ export class Engine {
     if (this.punts.length > 0) this.opts.punt(this.punts.take(this._slab));
     this.takeOffloadStats();
     return work;
+  }
+
+  /**
+   * Whether the last step read a whole batch from some source. A worker under load then steps again at once
+   * (each source tried, as a poll would mostly say "all readable" and cost a call more); otherwise it polls.
+   */
+  get full(): boolean {
+    return this._full;
   }
 
   /** Whether a read left packets behind in a scratch buffer (a superpacket or coalesced message only partly taken). */
@@ -526,6 +554,7 @@ export class Engine {
     const ready = this.pollReady;
     if (this.hasPending()) timeout = 0; // packets are waiting in a scratch buffer, not in any fd
     const n = this.io.pollIn(fds, timeout, ready);
+    this.readyValid = true;
     if (n <= 0) return n;
     const after = this.opts.now(); // poll may have slept: pauses start from now
     const nPorts = this.portList.length;

@@ -356,8 +356,9 @@ test('a failing fd is counted and backed off (not read, not polled) and comes ba
   assert.equal(n.node('underlay_rx_errors'), 1, 'no spinning on the failing fd');
   assert.equal(n.net.lastPoll[1], -1, 'left out of the poll set');
   assert.equal(n.net.lastPoll[2], n.gre, 'the others are still polled');
-  // The other port keeps working meanwhile.
+  // The other port keeps working meanwhile (the worker's next poll sees the packet).
   p1.sendGre(packet({ src: peerMesh(1), dst: ME }), 7);
+  n.engine.wait(0);
   n.run();
   assert.equal(n.toHost().length, 1);
   // Retried when due, with a longer pause each time it fails again.
@@ -379,6 +380,52 @@ test('a failing fd is counted and backed off (not read, not polled) and comes ba
   assert.ok(!n.engine.backedOff(PORT_VX));
   n.engine.wait(0);
   assert.equal(n.net.lastPoll[1], n.vxlan);
+});
+
+test('right after wait, a step reads only the fds poll reported; otherwise it tries each', () => {
+  const n = new TestNode();
+  const p1 = new TestPeer(n, 1, 4754);
+  n.add(vxlanSpec(0, 0));
+  n.add(greSpec(1, 1, 7));
+  const tried = (fd: number) => n.net.readsTried.get(fd) ?? 0;
+  const before = () => [tried(n.tun), tried(n.vxlan), tried(n.gre)];
+  const delta = (b: number[]) => [tried(n.tun) - b[0]!, tried(n.vxlan) - b[1]!, tried(n.gre) - b[2]!];
+  let b = before();
+  n.engine.step();
+  assert.deepEqual(delta(b), [1, 1, 1], 'no poll yet: every source is tried');
+  p1.sendGre(packet({ src: peerMesh(1), dst: ME }), 7);
+  n.engine.wait(0);
+  b = before();
+  assert.equal(n.engine.step(), 1);
+  assert.deepEqual(delta(b), [0, 0, 1], 'only the GRE port was readable');
+  assert.equal(n.toHost().length, 1);
+  b = before();
+  n.engine.step();
+  assert.deepEqual(delta(b), [1, 1, 1], 'a second step without a poll tries each again');
+  // A poll that saw nothing: the step reads nothing.
+  n.engine.wait(0);
+  b = before();
+  assert.equal(n.engine.step(), 0);
+  assert.deepEqual(delta(b), [0, 0, 0]);
+  // A port added after the poll: the poll's flags no longer line up with the ports, so each is tried.
+  n.net.inject(n.tun, packet({ src: ME, dst: peerMesh(1) }));
+  n.engine.wait(0);
+  n.engine.addPort(9, { fd: n.net.udpOpen('::1', 0), kind: 'udp' });
+  b = before();
+  n.engine.step();
+  assert.deepEqual(delta(b), [1, 1, 1]);
+});
+
+test('full: a step that filled a batch from a source says so, and one that did not clears it', () => {
+  const n = new TestNode({ batch: 4 });
+  const p1 = new TestPeer(n, 1, 4754);
+  n.add(greSpec(1, 1, 7));
+  for (let i = 0; i < 6; i++) p1.sendGre(packet({ src: peerMesh(1), dst: ME }), 7);
+  assert.equal(n.engine.step(), 4);
+  assert.equal(n.engine.full, true);
+  assert.equal(n.engine.step(), 2);
+  assert.equal(n.engine.full, false);
+  assert.equal(n.toHost().length, 6);
 });
 
 test('poll errors back an fd off too: POLLERR without data, a closed fd (POLLNVAL), the host TUN', () => {

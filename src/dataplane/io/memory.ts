@@ -59,6 +59,8 @@ export class MemoryNetwork implements NativeAddon {
   readonly lost = { noSocket: 0, queueFull: 0 };
   /** The fds given to the last pollIn (a copy), for tests of the poll set. */
   lastPoll = new Int32Array(0);
+  /** Reads tried per fd (readBatch and recvBatch calls, whatever they returned), for tests of what is read. */
+  readonly readsTried = new Map<number, number>();
 
   private readonly fds = new Map<number, FakeFd>();
   private readonly bound = new Map<string, FakeFd>();
@@ -255,6 +257,7 @@ export class MemoryNetwork implements NativeAddon {
   }
 
   private read(fd: number, slab: Buffer, stride: number, headroom: number, max: number, sizes: Int32Array, addrs: Uint8Array | undefined): number {
+    this.readsTried.set(fd, (this.readsTried.get(fd) ?? 0) + 1);
     const f = this.fds.get(fd);
     if (!f) return -EBADF;
     if (max * stride > slab.length) throw new RangeError(`slab (${slab.length} bytes) is smaller than max * stride (${max} * ${stride})`);
