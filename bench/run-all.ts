@@ -3,6 +3,7 @@ import { formatResult } from './result.js';
 import { run as fib } from './fib.bench.js';
 import { run as forward } from './forward.bench.js';
 import { run as e2e } from './e2e.bench.js';
+import { run as latency } from './latency.bench.js';
 import { run as spf } from './spf.bench.js';
 import { run as ospfConvergence } from './ospf-convergence.bench.js';
 import { run as ospfScale } from './ospf-scale.bench.js';
@@ -14,7 +15,7 @@ import { run as dns } from './dns.bench.js';
 import { run as chaos } from './chaos.bench.js';
 import { run as soak } from './soak.bench.js';
 
-for (const [name, bench] of [['fib', fib], ['forward', forward], ['e2e', e2e], ['spf', spf], ['ospf-convergence', ospfConvergence], ['ospf-scale', ospfScale], ['failover', failover], ['mesh-scale', meshScale], ['peering', peering], ['rpc', rpc], ['dns', dns], ['chaos', chaos], ['soak', soak]] as const) {
+for (const [name, bench] of [['fib', fib], ['forward', forward], ['e2e', e2e], ['latency', latency], ['spf', spf], ['ospf-convergence', ospfConvergence], ['ospf-scale', ospfScale], ['failover', failover], ['mesh-scale', meshScale], ['peering', peering], ['rpc', rpc], ['dns', dns], ['chaos', chaos], ['soak', soak]] as const) {
   console.log(`# ${name}`);
   for (const r of await bench()) console.log(formatResult(r));
 }
