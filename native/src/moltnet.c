@@ -13,6 +13,8 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -123,18 +125,21 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* pollIn(fds, timeoutMs, ready) -> how many fds have a flag. Any number of fds: ready[i] gets a byte of
- * flags per fd instead of a bit in a 32-bit mask. POLLERR/POLLHUP/POLLNVAL come back as their own flags,
+/* pollIn(fds, timeoutMs, ready[, spinUs]) -> how many fds have a flag. Any number of fds: ready[i] gets a byte
+ * of flags per fd instead of a bit in a 32-bit mask. POLLERR/POLLHUP/POLLNVAL come back as their own flags,
  * not as "readable": the caller can tell a dead fd (which poll(2) reports at once, every time) from one with
- * data, and stop polling it instead of spinning. */
+ * data, and stop polling it instead of spinning. spinUs > 0 (and a timeout that is not 0): first poll without
+ * sleeping for up to that long (at most the timeout), with sched_yield() between tries so that any other
+ * runnable thread on this CPU goes first, then sleep in poll(2) as usual. */
 static napi_value js_poll_in(napi_env env, napi_callback_info info) {
   call_t c;
   int32_t *fds;
   uint8_t *ready;
   size_t n, n_ready;
-  int64_t timeout;
+  int64_t timeout, spin_us = 0;
   if (!start(&c, env, info, "pollIn") || !arg_i32s(&c, 0, "fds", &fds, &n) ||
-      !arg_int(&c, 1, "timeoutMs", -1, INT32_MAX, &timeout) || !arg_bytes(&c, 2, "ready", &ready, &n_ready)) {
+      !arg_int(&c, 1, "timeoutMs", -1, INT32_MAX, &timeout) || !arg_bytes(&c, 2, "ready", &ready, &n_ready) ||
+      (!is_missing(&c, 3) && !arg_int(&c, 3, "spinUs", 0, 1000000, &spin_us))) {
     return NULL;
   }
   if (n_ready < n) {
@@ -152,7 +157,20 @@ static napi_value js_poll_in(napi_env env, napi_callback_info info) {
     p[i].events = POLLIN;
     p[i].revents = 0;
   }
-  int r = poll(p, (nfds_t)n, (int)timeout);
+  if (timeout > 0 && spin_us > timeout * 1000) spin_us = timeout * 1000;
+  int r = 0;
+  if (spin_us > 0 && timeout != 0) {
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+      r = poll(p, (nfds_t)n, 0);
+      if (r != 0) break;
+      clock_gettime(CLOCK_MONOTONIC, &t1);
+      if ((t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000 >= spin_us) break;
+      sched_yield();
+    }
+  }
+  if (r == 0) r = poll(p, (nfds_t)n, (int)timeout);
   int err = errno;
   int count = 0;
   for (size_t i = 0; i < n; i++) {

@@ -337,6 +337,13 @@ const shape = {
         return z.NEVER;
       })
       .default('auto'),
+    /**
+     * Busy polling under load, µs: after a step that forwarded packets, when the one before it was less than
+     * a millisecond earlier, a worker polls (yielding the CPU each turn) for up to this long before it
+     * sleeps, so a dense stream is not put to sleep and woken between every two batches. Never while idle or
+     * at a ping's rate. 0: always sleep at once.
+     */
+    busyPollUs: int(0, 10000).default(200),
   }).default({}),
   underlay: obj({
     listen: text('[IP]:port', (s) => parseListen(s, DEFAULT_PORTS.vxlan)).default(`[::]:${PORTS.vxlan}`),

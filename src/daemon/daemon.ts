@@ -161,6 +161,7 @@ export class Daemon {
       linkLocal: ll,
       maxPacket: Math.max(cfg.interface.mtu, 1500) + 128,
       tunOffload: this.tun.vnetHdr === true,
+      busyPollUs: cfg.interface.busyPollUs,
     };
     this.offload.tun = offloadNames(this.tun.offloads ?? 0);
     const plane = this.deps.createPlane ? this.deps.createPlane(planeOptions) : await workerPlane(planeOptions);

@@ -48,6 +48,8 @@ export interface WorkerInit {
   idleWaitMs?: number;
   /** The host TUN has a virtio header (EngineOptions.tunOffload). */
   tunOffload?: boolean;
+  /** Busy polling under load, µs (see the worker's loop). */
+  busyPollUs?: number;
 }
 
 export type ToWorker =

@@ -86,6 +86,8 @@ export interface ForwardingPlaneOptions {
   idleWaitMs?: number;
   /** The host TUN was opened with vnetHdr (EngineOptions.tunOffload). */
   tunOffload?: boolean;
+  /** Worker only: busy polling under load, µs (config interface.busyPollUs; default 0). */
+  busyPollUs?: number;
 }
 
 /**
@@ -338,6 +340,7 @@ export class ForwardingPlane extends MessagePlane implements ForwardingPlaneHand
         punts: this.opts.punts,
         idleWaitMs: this.opts.idleWaitMs,
         tunOffload: this.opts.tunOffload === true,
+        busyPollUs: this.opts.busyPollUs ?? 0,
       };
       return new WorkerThread(index, new Worker(url, { workerData: init, name: `moltnet-forwarding-${index}` }), control);
     });

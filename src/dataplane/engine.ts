@@ -543,9 +543,10 @@ export class Engine {
   /**
    * Block until a source is readable or timeoutMs passes (shortened to when a backed-off fd is due).
    * Drains the wake fd. An fd that poll(2) reports failed and not readable is backed off. Workers only
-   * with the native addon: it blocks the thread. Returns how many fds poll reported.
+   * with the native addon: it blocks the thread. Returns how many fds poll reported. spinUs: busy-poll for
+   * up to that long first (pollIn's spinUs).
    */
-  wait(timeoutMs: number): number {
+  wait(timeoutMs: number, spinUs = 0): number {
     const now = this.opts.now();
     if (this.pollDirty || (this.nextRetry !== 0 && now >= this.nextRetry)) this.buildPollSet(now);
     let timeout = timeoutMs;
@@ -553,7 +554,7 @@ export class Engine {
     const fds = this.pollFds;
     const ready = this.pollReady;
     if (this.hasPending()) timeout = 0; // packets are waiting in a scratch buffer, not in any fd
-    const n = this.io.pollIn(fds, timeout, ready);
+    const n = this.io.pollIn(fds, timeout, ready, spinUs);
     this.readyValid = true;
     if (n <= 0) return n;
     const after = this.opts.now(); // poll may have slept: pauses start from now

@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { ADDR_RECORD_LEN, POLL_ERR, POLL_IN, POLL_NVAL, loadNative } from '../../src/dataplane/io/native.js';
@@ -206,6 +207,38 @@ test('UDP: empty socket reads 0, closed fd reads -EBADF, max 0 reads nothing', (
   assert.throws(() => native.close(fd), { code: 'EBADF' });
 });
 
+test('pollIn with spinUs: a datagram during the spin is reported; the spin never outlasts the timeout', async () => {
+  const rx = native.udpOpen('127.0.0.1', 0);
+  const tx = native.udpOpen('127.0.0.1', 0);
+  try {
+    const set = Int32Array.of(rx);
+    const ready = new Uint8Array(1);
+    // Nothing comes: a 1 s spin is cut to the 20 ms timeout (the whole call well under the spin).
+    let t = performance.now();
+    assert.equal(native.pollIn(set, 20, ready, 1_000_000), 0);
+    assert.ok(performance.now() - t < 900, `returned after ${(performance.now() - t).toFixed(0)} ms`);
+    // Timeout 0: no spin at all.
+    assert.equal(native.pollIn(set, 0, ready, 1_000_000), 0);
+    // Something waiting: reported at once, as without a spin.
+    const to = record('127.0.0.1', native.udpLocalPort(rx));
+    assert.equal(native.sendBatch(tx, Buffer.from('x'), Int32Array.of(0), Int32Array.of(1), to, 1), 1);
+    assert.equal(native.pollIn(set, 1000, ready, 200), 1);
+    assert.equal(ready[0], POLL_IN);
+    // A datagram sent while the spin runs (from another process: this thread is in the call).
+    const sizes = new Int32Array(4);
+    native.recvBatch(rx, Buffer.alloc(4 * 2048), 2048, 0, 4, sizes, new Uint8Array(4 * 20));
+    const port = native.udpLocalPort(rx);
+    const child = spawn(process.execPath, ['-e', `setTimeout(() => require('node:dgram').createSocket('udp4').send('y', ${port}, '127.0.0.1', (e, n) => process.exit(0)), 50)`]);
+    t = performance.now();
+    assert.equal(native.pollIn(set, 5000, ready, 1_000_000), 1);
+    assert.equal(ready[0], POLL_IN);
+    assert.ok(performance.now() - t < 4000);
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+  } finally {
+    closeAll([rx, tx]);
+  }
+});
+
 test('pollIn: any number of fds, a flag byte each; a closed fd is POLL_NVAL, not readable', () => {
   const fds: number[] = [];
   try {
@@ -289,6 +322,8 @@ test('bad arguments throw TypeError or RangeError instead of crashing', () => {
       ['poll ready not bytes', () => native.pollIn(Int32Array.of(fd), 0, new Int32Array(1) as never), TypeError],
       ['poll fds array', () => native.pollIn([fd] as unknown as Int32Array, 0, READY), TypeError],
       ['poll timeout < -1', () => native.pollIn(Int32Array.of(fd), -2, READY), RangeError],
+      ['poll spinUs < 0', () => native.pollIn(Int32Array.of(fd), 0, READY, -1), RangeError],
+      ['poll spinUs fraction', () => native.pollIn(Int32Array.of(fd), 0, READY, 1.5), RangeError],
       ['udp bad addr', () => native.udpOpen('localhost', 0), TypeError],
       ['udp addr number', () => native.udpOpen(1 as unknown as string, 0), TypeError],
       ['udp port 65536', () => native.udpOpen('127.0.0.1', 65536), RangeError],

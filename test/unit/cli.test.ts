@@ -144,7 +144,7 @@ describe('cli: moltnet config', () => {
     assert.match(r.stdout, new RegExp(`^# mesh address: ${ADDR}\n`));
     const doc = parseYaml(r.stdout) as Record<string, unknown>;
     assert.equal(doc['uuid'], UUID);
-    assert.deepEqual(doc['interface'], { name: 'molt0', mtu: 1380, offload: true, workers: 'auto' });
+    assert.deepEqual(doc['interface'], { name: 'molt0', mtu: 1380, offload: true, workers: 'auto', busyPollUs: 200 });
     assert.equal((doc['peers'] as { endpoint: string }[])[0]!.endpoint, '[fd00:1::2]:4789');
     // the output is itself a valid config
     const again = join(dir, 'again.yaml');

@@ -71,7 +71,7 @@ describe('config: valid', () => {
       address: ADDR,
       stateDir: '/var/lib/moltnet',
       controlSocket: '/run/moltnet/moltnet.sock',
-      interface: { name: 'molt0', mtu: 1380, offload: true, workers: 'auto' },
+      interface: { name: 'molt0', mtu: 1380, offload: true, workers: 'auto', busyPollUs: 200 },
       underlay: { listen: '[::]:4789', greListen: '[::]:4754' },
       peers: [],
       routes: [],
@@ -106,7 +106,7 @@ describe('config: valid', () => {
     assert.equal(cfg.address, ADDR);
     assert.equal(cfg.name, 'agenticmesh');
     assert.equal(cfg.stateDir, '/srv/moltnet');
-    assert.deepEqual(cfg.interface, { name: 'molt1', mtu: 1400, offload: true, workers: 'auto' });
+    assert.deepEqual(cfg.interface, { name: 'molt1', mtu: 1400, offload: true, workers: 'auto', busyPollUs: 200 });
     assert.deepEqual(cfg.underlay, { listen: '0.0.0.0:14789', greListen: '[::1]:14754' });
     assert.deepEqual(cfg.peers, [
       {
@@ -267,12 +267,13 @@ describe('config: errors name the key', () => {
   const cases: [string, string, RegExp][] = [
     ['unknown top-level key', withUuid('bogus: 1\n'), /^config\.yaml: bogus: unknown key \(known keys: uuid, name, .*\)$/m],
     ['unknown key, near miss', withUuid('controlsocket: /x\n'), /^config\.yaml: controlsocket: unknown key \(did you mean "controlSocket"\?\)$/m],
-    ['unknown nested key', withUuid('interface: { name: molt0, colour: red }\n'), /^config\.yaml: interface\.colour: unknown key \(known keys: name, mtu, offload, workers\)$/m],
+    ['unknown nested key', withUuid('interface: { name: molt0, colour: red }\n'), /^config\.yaml: interface\.colour: unknown key \(known keys: name, mtu, offload, workers, busyPollUs\)$/m],
     ['unknown key in a list item', peer('name: p\nuuid: 88833763-60b7-47db-8703-349c6b2c70ff\nendpoint: 192.0.2.1\nlnk: gre'), /^config\.yaml: peers\[0\]\.lnk: unknown key \(did you mean "link"\?\)$/m],
     ['wrong type (string for integer)', withUuid('interface: { mtu: "1380" }\n'), /^config\.yaml: interface\.mtu: expected an integer from 1280 to 9000, got "1380"$/m],
     ['integer out of range', withUuid('interface: { mtu: 100 }\n'), /^config\.yaml: interface\.mtu: expected an integer from 1280 to 9000, got 100$/m],
     ['workers out of range', withUuid('interface: { workers: 0 }\n'), /^config\.yaml: interface\.workers: expected 'auto' or an integer from 1 to 16, got 0$/m],
     ['workers neither auto nor a number', withUuid('interface: { workers: many }\n'), /^config\.yaml: interface\.workers: expected 'auto' or an integer from 1 to 16, got "many"$/m],
+    ['busyPollUs out of range', withUuid('interface: { busyPollUs: 20000 }\n'), /^config\.yaml: interface\.busyPollUs: expected an integer from 0 to 10000, got 20000$/m],
     ['workers not an integer', withUuid('interface: { workers: 1.5 }\n'), /^config\.yaml: interface\.workers: expected 'auto' or an integer from 1 to 16, got 1\.5$/m],
     ['not an integer', withUuid('bfd: { multiplier: 2.5 }\n'), /^config\.yaml: bfd\.multiplier: expected an integer from 1 to 255, got 2\.5$/m],
     ['wrong type (string for boolean)', withUuid('ospf: { enabled: yes }\n'), /^config\.yaml: ospf\.enabled: expected true or false, got "yes"$/m],

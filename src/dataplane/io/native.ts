@@ -163,9 +163,11 @@ export interface NativeAddon {
    * limit). Any number of fds; a negative fd is a free slot that poll(2) ignores. Writes ready[i] for
    * every i < fds.length: 0, or POLL_IN | POLL_ERR | POLL_HUP | POLL_NVAL as poll(2) reported them
    * (POLL_NVAL: the fd is not open). Returns how many fds have a nonzero flag, 0 on timeout or EINTR.
-   * `ready` must hold at least fds.length bytes. Blocks the calling thread.
+   * `ready` must hold at least fds.length bytes. Blocks the calling thread. With spinUs > 0 and a timeout
+   * that is not 0, it first polls without sleeping for up to spinUs µs (at most the timeout), yielding the
+   * CPU between tries (busy polling, for a worker in a dense stream), then sleeps as without it.
    */
-  pollIn(fds: Int32Array, timeoutMs: number, ready: Uint8Array): number;
+  pollIn(fds: Int32Array, timeoutMs: number, ready: Uint8Array, spinUs?: number): number;
   /**
    * Read up to `max` packets from a non-blocking fd (one read(2) each, stopping at EAGAIN).
    * sizes[i] = length of packet i. Returns the count; errors other than EAGAIN end the batch and, if no
