@@ -13,6 +13,7 @@ import { loadNative } from '../dataplane/io/native.js';
 import { countersFrom } from '../dataplane/counters.js';
 import { packPunts, type ToWorker, type WorkerInit } from './forwarding-messages.js';
 import { ForwardingCore } from './forwarding-core.js';
+import { BusyPoll } from './busy-poll.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -53,15 +54,7 @@ const core = new ForwardingCore({
 const idleWaitMs = init.idleWaitMs ?? 250;
 /** The most of a route change applied per turn of the loop, ms: packets and BFD's stand-in go in between. */
 const ROUTE_SLICE_MS = 2;
-const busyPollUs = init.busyPollUs ?? 0;
-/**
- * Busy polling pays only in a dense stream: there the next batch is a few µs away, and sleeping between
- * batches costs a context switch and a wake-up (on a VM an IPI to a halted vCPU) per batch. So a worker polls
- * before it sleeps only when its last two steps with packets were less than this apart, ms: never for BFD's
- * packets or a ping's, so an idle mesh never spins.
- */
-const DENSE_MS = 1;
-let lastWorkAt = -Infinity;
+const busyPoll = new BusyPoll(init.busyPollUs ?? 0);
 const next = (): ToWorker | undefined => receiveMessageOnPort(port)?.message as ToWorker | undefined;
 
 port.postMessage({ type: 'ready', wakePort: io.udpLocalPort(wakeFd) });
@@ -76,13 +69,7 @@ while (running) {
     running = core.drain(next, ROUTE_SLICE_MS);
     if (!running) break;
   }
-  const work = core.step();
-  let spinUs = 0;
-  if (work > 0) {
-    const t = performance.now();
-    if (t - lastWorkAt < DENSE_MS) spinUs = busyPollUs;
-    lastWorkAt = t;
-  }
+  const spinUs = busyPoll.after(core.step(), performance.now());
   // After the step: its punts are already posted, so the main thread sees them before the answer.
   for (const id of core.takeSyncs()) port.postMessage({ type: 'synced', id });
   const standInDue = core.runStandIn();
