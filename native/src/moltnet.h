@@ -99,7 +99,7 @@ enum {
   MN_GRO_MERGED,    /* segments appended to an earlier one */
   MN_GRO_SUPER,     /* superpackets made (2 segments or more) */
   MN_GRO_PASSED,    /* IPv6/TCP packets that cannot merge: no payload, SYN/FIN/RST/URG, no ACK */
-  MN_GRO_BAD_CSUM,  /* IPv6/TCP segments with a wrong checksum: passed on unchanged, never merged */
+  MN_GRO_BAD_CSUM,  /* segments with a wrong checksum that would have merged: passed on unchanged */
   MN_GRO_MALFORMED, /* IPv6/TCP with lengths that disagree with the buffer: passed on unchanged */
   MN_GRO_OTHER,     /* not IPv6/TCP (UDP, ICMPv6, IPv4, extension headers): passed on unchanged */
   MN_GRO_STATS

@@ -71,6 +71,45 @@ static uint64_t sum_native(const uint8_t *p, size_t len) {
   return s0 + s1;
 }
 
+/* sum_native over the `len` bytes it copies from p to d: one pass instead of a copy and then a sum, for the
+ * payload of every segment made or merged (the data is read once, while it is in flight through the cache). */
+static uint64_t copy_sum_native(uint8_t *d, const uint8_t *p, size_t len) {
+  uint64_t s0 = 0, s1 = 0;
+  while (len >= 32) {
+    uint32_t w[8];
+    memcpy(w, p, 32);
+    memcpy(d, w, 32);
+    s0 += (uint64_t)w[0] + w[1] + w[2] + w[3];
+    s1 += (uint64_t)w[4] + w[5] + w[6] + w[7];
+    p += 32;
+    d += 32;
+    len -= 32;
+  }
+  while (len >= 4) {
+    uint32_t w;
+    memcpy(&w, p, 4);
+    memcpy(d, &w, 4);
+    s0 += w;
+    p += 4;
+    d += 4;
+    len -= 4;
+  }
+  if (len >= 2) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    memcpy(d, &h, 2);
+    s1 += h;
+    p += 2;
+    d += 2;
+    len -= 2;
+  }
+  if (len) {
+    d[0] = p[0];
+    s1 += MN_LITTLE ? (uint64_t)p[0] : (uint64_t)p[0] << 8;
+  }
+  return s0 + s1;
+}
+
 static uint32_t fold64(uint64_t s) {
   s = (s & 0xffffffffu) + (s >> 32);
   s = (s & 0xffffffffu) + (s >> 32);
@@ -80,10 +119,15 @@ static uint32_t fold64(uint64_t s) {
   return t;
 }
 
-uint32_t mn_csum_sum(const uint8_t *p, size_t len, uint32_t initial) {
-  uint32_t s = fold64(sum_native(p, len));
+/* A native sum (of bytes that started at an even offset) as a folded network-order sum, plus `initial`. */
+static uint32_t from_native(uint64_t native, uint32_t initial) {
+  uint32_t s = fold64(native);
   if (MN_LITTLE) s = ((s & 0xff) << 8) | (s >> 8);
   return fold64((uint64_t)s + initial);
+}
+
+uint32_t mn_csum_sum(const uint8_t *p, size_t len, uint32_t initial) {
+  return from_native(sum_native(p, len), initial);
 }
 
 uint16_t mn_checksum(const uint8_t *p, size_t len, uint32_t initial) {
@@ -242,7 +286,8 @@ int mn_gso_split_range(const uint8_t *in, size_t in_len, uint8_t *out, size_t st
     const size_t seglen = hdr + n, l4len = seglen - iphl;
     uint8_t *o = out + (i - (size_t)first) * stride, *l4 = o + iphl;
     memcpy(o, pkt, hdr);
-    memcpy(o + hdr, pkt + at, n);
+    /* l4hl is even, so the payload's native sum adds to the L4 header's as it is. */
+    const uint64_t payload_sum = copy_sum_native(o + hdr, pkt + at, n);
     if (v6) {
       wr16(o + IP6_PLEN, (uint32_t)(seglen - IP6_HDR));
     } else {
@@ -267,7 +312,7 @@ int mn_gso_split_range(const uint8_t *in, size_t in_len, uint8_t *out, size_t st
       sum = v6 ? pseudo6(o, 17, (uint32_t)l4len) : pseudo4(o, 17, (uint32_t)l4len);
     }
     wr16(l4 + field, 0);
-    uint16_t c = mn_checksum(l4, l4len, sum);
+    uint16_t c = (uint16_t)~from_native(sum_native(l4, l4hl) + payload_sum, sum);
     wr16(l4 + field, c || tcp ? c : 0xffff);
     sizes[i - (size_t)first] = (int32_t)seglen;
   }
@@ -399,11 +444,6 @@ int mn_gro_coalesce(const uint8_t *src, const int32_t *offsets, const int32_t *l
         nitems++;
         continue;
       }
-      if (mn_csum_sum(p + IP6_HDR, len - IP6_HDR, pseudo6(p, 6, (uint32_t)(len - IP6_HDR))) != 0xffff) {
-        st[MN_GRO_BAD_CSUM]++;
-        nitems++;
-        continue;
-      }
       if (prev >= 0 && can_append(&items[prev], src + offsets[base + items[prev].head], p, pl)) {
         gro_item *pi = &items[prev];
         next[pi->last] = i;
@@ -414,7 +454,6 @@ int mn_gro_coalesce(const uint8_t *src, const int32_t *offsets, const int32_t *l
         pi->psh = (fl_bits & F_PSH) != 0;
         if (pi->psh || pl < pi->gso) pi->open = 0;
         fl->latest = prev;
-        st[MN_GRO_MERGED]++;
         continue;
       }
       it->hl = (uint8_t)(IP6_HDR + thl);
@@ -425,45 +464,92 @@ int mn_gro_coalesce(const uint8_t *src, const int32_t *offsets, const int32_t *l
       nitems++;
     }
 
-    /* Pass 2: write the items out in order, each behind its virtio-net header. */
+    /* Pass 2: write the items out in order, each behind its virtio-net header. A chain's segments are
+     * verified as they are copied (one pass over each payload); a segment whose checksum is wrong ends the
+     * superpacket before it, goes out alone and unchanged, and the rest of the chain starts another. */
     for (int k = 0; k < nitems; k++) {
       const gro_item *it = &items[k];
-      const uint8_t *h = src + offsets[base + it->head];
-      uint8_t *o = dst + dst_base + pos;
-      uint8_t *ip = o + MN_VNET_HDR_LEN;
-      memset(o, 0, MN_VNET_HDR_LEN);
-      size_t total;
       if (it->segs == 1) {
         /* Unchanged; a zero header (GSO_NONE, no flags) says its checksum is complete. */
-        total = (size_t)lengths[base + it->head];
-        memcpy(ip, h, total);
-      } else {
-        total = (size_t)lengths[base + it->head];
-        memcpy(ip, h, total);
-        for (int32_t j = next[it->head]; j >= 0; j = next[j]) {
-          const size_t plen = (size_t)lengths[base + j] - it->hl;
-          memcpy(ip + total, src + offsets[base + j] + it->hl, plen);
-          total += plen;
-        }
-        uint8_t *th = ip + IP6_HDR;
-        wr16(ip + IP6_PLEN, (uint32_t)(total - IP6_HDR));
-        if (it->psh) th[TCP_FLAGS] |= F_PSH;
-        /* CHECKSUM_PARTIAL as __tcp_v6_send_check leaves it: the folded pseudo-header sum over the whole
-         * TCP length, not complemented; the kernel adds the rest per segment (or trusts it, delivered up). */
-        wr16(th + TCP_CSUM, pseudo6(ip, 6, (uint32_t)(total - IP6_HDR)));
-        o[VH_FLAGS] = MN_VNET_NEEDS_CSUM;
-        /* tcp_gro_complete marks a superpacket whose first segment has CWR as ECN. */
-        o[VH_GSO_TYPE] = (uint8_t)(MN_GSO_TCPV6 | ((th[TCP_FLAGS] & F_CWR) ? MN_GSO_ECN : 0));
-        wrh16(o + VH_HDR_LEN, it->hl);
-        wrh16(o + VH_GSO_SIZE, it->gso);
-        wrh16(o + VH_CSUM_START, IP6_HDR);
-        wrh16(o + VH_CSUM_OFFSET, TCP_CSUM);
-        st[MN_GRO_SUPER]++;
+        const size_t len = (size_t)lengths[base + it->head];
+        uint8_t *o = dst + dst_base + pos;
+        memset(o, 0, MN_VNET_HDR_LEN);
+        memcpy(o + MN_VNET_HDR_LEN, src + offsets[base + it->head], len);
+        out_offsets[out] = (int32_t)(dst_base + pos);
+        out_lengths[out] = (int32_t)(MN_VNET_HDR_LEN + len);
+        pos += MN_VNET_HDR_LEN + len;
+        out++;
+        continue;
       }
-      out_offsets[out] = (int32_t)(dst_base + pos);
-      out_lengths[out] = (int32_t)(MN_VNET_HDR_LEN + total);
-      pos += MN_VNET_HDR_LEN + total;
-      out++;
+      const size_t hl = it->hl;
+      int32_t j = it->head;
+      while (j >= 0) {
+        /* A run from segment j: its header once, then each payload, summed while copied. */
+        const uint8_t *h = src + offsets[base + j];
+        const size_t hlen = (size_t)lengths[base + j];
+        uint8_t *o = dst + dst_base + pos;
+        uint8_t *ip = o + MN_VNET_HDR_LEN;
+        memset(o, 0, MN_VNET_HDR_LEN);
+        memcpy(ip, h, hl);
+        uint64_t ps = copy_sum_native(ip + hl, h + hl, hlen - hl);
+        int32_t bad = -1, at = next[j];
+        size_t total = hlen;
+        int segs = 1;
+        uint8_t psh = 0;
+        if (from_native(sum_native(h + IP6_HDR, hl - IP6_HDR) + ps, pseudo6(h, 6, (uint32_t)(hlen - IP6_HDR))) != 0xffff) {
+          bad = j; /* the run's first segment itself: it goes out alone, already copied whole */
+        } else {
+          for (; at >= 0; at = next[at]) {
+            const uint8_t *p = src + offsets[base + at];
+            const size_t len = (size_t)lengths[base + at];
+            ps = copy_sum_native(ip + total, p + hl, len - hl);
+            if (from_native(sum_native(p + IP6_HDR, hl - IP6_HDR) + ps, pseudo6(p, 6, (uint32_t)(len - IP6_HDR))) != 0xffff) {
+              bad = at;
+              at = next[at];
+              break;
+            }
+            total += len - hl;
+            segs++;
+            psh = (p[IP6_HDR + TCP_FLAGS] & F_PSH) != 0;
+          }
+        }
+        if (bad != j) {
+          if (segs > 1) {
+            uint8_t *th = ip + IP6_HDR;
+            wr16(ip + IP6_PLEN, (uint32_t)(total - IP6_HDR));
+            if (psh) th[TCP_FLAGS] |= F_PSH;
+            /* CHECKSUM_PARTIAL as __tcp_v6_send_check leaves it: the folded pseudo-header sum over the whole
+             * TCP length, not complemented; the kernel adds the rest per segment (or trusts it, delivered up). */
+            wr16(th + TCP_CSUM, pseudo6(ip, 6, (uint32_t)(total - IP6_HDR)));
+            o[VH_FLAGS] = MN_VNET_NEEDS_CSUM;
+            /* tcp_gro_complete marks a superpacket whose first segment has CWR as ECN. */
+            o[VH_GSO_TYPE] = (uint8_t)(MN_GSO_TCPV6 | ((th[TCP_FLAGS] & F_CWR) ? MN_GSO_ECN : 0));
+            wrh16(o + VH_HDR_LEN, (uint16_t)hl);
+            wrh16(o + VH_GSO_SIZE, (uint16_t)(hlen - hl));
+            wrh16(o + VH_CSUM_START, IP6_HDR);
+            wrh16(o + VH_CSUM_OFFSET, TCP_CSUM);
+            st[MN_GRO_SUPER]++;
+            st[MN_GRO_MERGED] += segs - 1;
+          }
+          out_offsets[out] = (int32_t)(dst_base + pos);
+          out_lengths[out] = (int32_t)(MN_VNET_HDR_LEN + total);
+          pos += MN_VNET_HDR_LEN + total;
+          out++;
+        }
+        if (bad >= 0) {
+          /* Passed on unchanged: the kernel checks it again and drops it. */
+          const size_t len = (size_t)lengths[base + bad];
+          o = dst + dst_base + pos;
+          memset(o, 0, MN_VNET_HDR_LEN);
+          memcpy(o + MN_VNET_HDR_LEN, src + offsets[base + bad], len);
+          out_offsets[out] = (int32_t)(dst_base + pos);
+          out_lengths[out] = (int32_t)(MN_VNET_HDR_LEN + len);
+          pos += MN_VNET_HDR_LEN + len;
+          out++;
+          st[MN_GRO_BAD_CSUM]++;
+        }
+        j = at;
+      }
     }
   }
   st[MN_GRO_OUT] = out;
