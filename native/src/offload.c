@@ -85,29 +85,9 @@ static uint64_t copy_sum_native(uint8_t *d, const uint8_t *p, size_t len) {
     d += 32;
     len -= 32;
   }
-  while (len >= 4) {
-    uint32_t w;
-    memcpy(&w, p, 4);
-    memcpy(d, &w, 4);
-    s0 += w;
-    p += 4;
-    d += 4;
-    len -= 4;
-  }
-  if (len >= 2) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    memcpy(d, &h, 2);
-    s1 += h;
-    p += 2;
-    d += 2;
-    len -= 2;
-  }
-  if (len) {
-    d[0] = p[0];
-    s1 += MN_LITTLE ? (uint64_t)p[0] : (uint64_t)p[0] << 8;
-  }
-  return s0 + s1;
+  /* The last 0..31 bytes: still at an even offset, so their sum adds on. */
+  memcpy(d, p, len);
+  return s0 + s1 + sum_native(p, len);
 }
 
 static uint32_t fold64(uint64_t s) {
