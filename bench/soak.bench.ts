@@ -90,7 +90,7 @@ export async function run(): Promise<BenchResult[]> {
     const before = await steady();
 
     const server = spawn('ip', ['netns', 'exec', ch.nodes[C]!.ns, 'iperf3', '-s', '-1', '-B', ch.nodes[C]!.address], { stdio: 'ignore' });
-    const samples: { t: number; rss: number; fds: number | null; timers: number }[] = [];
+    const samples: { t: number; rss: number; heap: number; fds: number | null; timers: number }[] = [];
     const t0 = Date.now();
     let cut = false;
     let flaps = 0;
@@ -98,7 +98,7 @@ export async function run(): Promise<BenchResult[]> {
     const sampler = (async () => {
       while (!stop) {
         const s = await status(M);
-        samples.push({ t: (Date.now() - t0) / 1000, rss: s.memory.rss, fds: s.resources.fds, timers: s.resources.handles['Timeout'] ?? 0 });
+        samples.push({ t: (Date.now() - t0) / 1000, rss: s.memory.rss, heap: s.memory.heapUsed, fds: s.resources.fds, timers: s.resources.handles['Timeout'] ?? 0 });
         await new Promise((r) => setTimeout(r, SAMPLE_EVERY_MS));
       }
     })();
@@ -143,6 +143,7 @@ export async function run(): Promise<BenchResult[]> {
     const last = samples[samples.length - 1]!;
     const perHour = slope(late.map((s) => ({ x: s.t, y: s.rss }))) * 3600;
     console.log(`# M rss (MiB) every ${SAMPLE_EVERY_MS / 1000} s: ${samples.map((s) => s.rss.toFixed(0)).join(' ')}`);
+    console.log(`# M main heap used (MiB): ${samples.map((s) => s.heap.toFixed(1)).join(' ')}`);
     results.push({ name: 'soak.seconds', value: SECONDS, unit: 's', note: `${flaps} flaps of M-D, iperf3 -P 2 A->C through M` });
     results.push({ name: 'soak.throughput', value: mbps, unit: 'Mbit/s' });
     results.push({ name: 'soak.bfd.flaps', value: flapped.length, unit: 'sessions', note: flapped.length ? flapped.join(', ') : 'no flap on A-M and M-C' });
@@ -151,6 +152,13 @@ export async function run(): Promise<BenchResult[]> {
     results.push({ name: 'soak.rss.end', value: last.rss, unit: 'MiB' });
     results.push({ name: 'soak.rss.settled', value: settled, unit: 'MiB', note: `lowest within 60 s after the traffic: ${(settled - first.rss).toFixed(1)} MiB vs after warm-up; main heap ${settledHeap} MiB used` });
     results.push({ name: 'soak.rss.slope', value: perHour, unit: 'MiB/h', note: `least squares over ${late.length} samples after ${warm.toFixed(0)} s` });
+    // A heap still growing to the size the load needs bends over; a leak keeps its slope. So the slope of
+    // the second half beside the whole, and the main thread's heap beside the resident set.
+    const half = late.slice(Math.floor(late.length / 2));
+    const halfPerHour = slope(half.map((s) => ({ x: s.t, y: s.rss }))) * 3600;
+    const heapPerHour = slope(half.map((s) => ({ x: s.t, y: s.heap }))) * 3600;
+    results.push({ name: 'soak.rss.slope-second-half', value: halfPerHour, unit: 'MiB/h', note: `over ${half.length} samples from ${half[0]?.t.toFixed(0) ?? '?'} s` });
+    results.push({ name: 'soak.heap.slope-second-half', value: heapPerHour, unit: 'MiB/h', note: `main thread's heapUsed, ${half[0]?.heap.toFixed(1) ?? '?'} -> ${half[half.length - 1]?.heap.toFixed(1) ?? '?'} MiB` });
     results.push({ name: 'soak.fds', value: (last.fds ?? 0) - (first.fds ?? 0), unit: 'delta', note: `${first.fds} after warm-up, ${last.fds} at the end` });
     results.push({ name: 'soak.timers', value: last.timers - first.timers, unit: 'delta', note: `${first.timers} after warm-up, ${last.timers} at the end` });
   } finally {
