@@ -369,6 +369,17 @@ static int can_append(const gro_item *it, const uint8_t *h, const uint8_t *p, si
   return 1;
 }
 
+/* Packet `len` bytes at p, unchanged behind a zero virtio-net header (GSO_NONE, no flags: its checksum is
+ * complete, or the kernel finds it is not) at dst + at; records it as output `out`. Returns the bytes used. */
+static size_t put_unchanged(uint8_t *dst, size_t at, const uint8_t *p, size_t len, int32_t *out_offsets,
+                            int32_t *out_lengths, int out) {
+  memset(dst + at, 0, MN_VNET_HDR_LEN);
+  memcpy(dst + at + MN_VNET_HDR_LEN, p, len);
+  out_offsets[out] = (int32_t)at;
+  out_lengths[out] = (int32_t)(MN_VNET_HDR_LEN + len);
+  return MN_VNET_HDR_LEN + len;
+}
+
 int mn_gro_coalesce(const uint8_t *src, const int32_t *offsets, const int32_t *lengths, int count, uint8_t *dst,
                     size_t dst_base, int32_t *out_offsets, int32_t *out_lengths, int32_t *stats) {
   gro_item items[MN_GRO_WINDOW];
@@ -450,15 +461,8 @@ int mn_gro_coalesce(const uint8_t *src, const int32_t *offsets, const int32_t *l
     for (int k = 0; k < nitems; k++) {
       const gro_item *it = &items[k];
       if (it->segs == 1) {
-        /* Unchanged; a zero header (GSO_NONE, no flags) says its checksum is complete. */
-        const size_t len = (size_t)lengths[base + it->head];
-        uint8_t *o = dst + dst_base + pos;
-        memset(o, 0, MN_VNET_HDR_LEN);
-        memcpy(o + MN_VNET_HDR_LEN, src + offsets[base + it->head], len);
-        out_offsets[out] = (int32_t)(dst_base + pos);
-        out_lengths[out] = (int32_t)(MN_VNET_HDR_LEN + len);
-        pos += MN_VNET_HDR_LEN + len;
-        out++;
+        pos += put_unchanged(dst, dst_base + pos, src + offsets[base + it->head], (size_t)lengths[base + it->head],
+                             out_offsets, out_lengths, out++);
         continue;
       }
       const size_t hl = it->hl;
@@ -477,7 +481,7 @@ int mn_gro_coalesce(const uint8_t *src, const int32_t *offsets, const int32_t *l
         int segs = 1;
         uint8_t psh = 0;
         if (from_native(sum_native(h + IP6_HDR, hl - IP6_HDR) + ps, pseudo6(h, 6, (uint32_t)(hlen - IP6_HDR))) != 0xffff) {
-          bad = j; /* the run's first segment itself: it goes out alone, already copied whole */
+          bad = j; /* the run's first segment itself: it goes out alone (rewritten below; a rare path) */
         } else {
           for (; at >= 0; at = next[at]) {
             const uint8_t *p = src + offsets[base + at];
@@ -518,14 +522,8 @@ int mn_gro_coalesce(const uint8_t *src, const int32_t *offsets, const int32_t *l
         }
         if (bad >= 0) {
           /* Passed on unchanged: the kernel checks it again and drops it. */
-          const size_t len = (size_t)lengths[base + bad];
-          o = dst + dst_base + pos;
-          memset(o, 0, MN_VNET_HDR_LEN);
-          memcpy(o + MN_VNET_HDR_LEN, src + offsets[base + bad], len);
-          out_offsets[out] = (int32_t)(dst_base + pos);
-          out_lengths[out] = (int32_t)(MN_VNET_HDR_LEN + len);
-          pos += MN_VNET_HDR_LEN + len;
-          out++;
+          pos += put_unchanged(dst, dst_base + pos, src + offsets[base + bad], (size_t)lengths[base + bad],
+                               out_offsets, out_lengths, out++);
           st[MN_GRO_BAD_CSUM]++;
         }
         j = at;
