@@ -34,7 +34,7 @@ const C = 2;
 const FLAPPED_EDGE = 2; // M-D
 
 interface Status {
-  memory: { rss: number; heapUsed: number };
+  memory: { rss: number; heapUsed: number; heapAfterFullGc: number | null; fullGcs: number };
   resources: { fds: number | null; handles: Record<string, number> };
 }
 interface Session {
@@ -90,7 +90,7 @@ export async function run(): Promise<BenchResult[]> {
     const before = await steady();
 
     const server = spawn('ip', ['netns', 'exec', ch.nodes[C]!.ns, 'iperf3', '-s', '-1', '-B', ch.nodes[C]!.address], { stdio: 'ignore' });
-    const samples: { t: number; rss: number; heap: number; fds: number | null; timers: number }[] = [];
+    const samples: { t: number; rss: number; heap: number; live: number | null; fullGcs: number; fds: number | null; timers: number }[] = [];
     const t0 = Date.now();
     let cut = false;
     let flaps = 0;
@@ -98,7 +98,7 @@ export async function run(): Promise<BenchResult[]> {
     const sampler = (async () => {
       while (!stop) {
         const s = await status(M);
-        samples.push({ t: (Date.now() - t0) / 1000, rss: s.memory.rss, heap: s.memory.heapUsed, fds: s.resources.fds, timers: s.resources.handles['Timeout'] ?? 0 });
+        samples.push({ t: (Date.now() - t0) / 1000, rss: s.memory.rss, heap: s.memory.heapUsed, live: s.memory.heapAfterFullGc, fullGcs: s.memory.fullGcs, fds: s.resources.fds, timers: s.resources.handles['Timeout'] ?? 0 });
         await new Promise((r) => setTimeout(r, SAMPLE_EVERY_MS));
       }
     })();
@@ -159,6 +159,17 @@ export async function run(): Promise<BenchResult[]> {
     const heapPerHour = slope(half.map((s) => ({ x: s.t, y: s.heap }))) * 3600;
     results.push({ name: 'soak.rss.slope-second-half', value: halfPerHour, unit: 'MiB/h', note: `over ${half.length} samples from ${half[0]?.t.toFixed(0) ?? '?'} s` });
     results.push({ name: 'soak.heap.slope-second-half', value: heapPerHour, unit: 'MiB/h', note: `main thread's heapUsed, ${half[0]?.heap.toFixed(1) ?? '?'} -> ${half[half.length - 1]?.heap.toFixed(1) ?? '?'} MiB` });
+    // What a full collection leaves is the live data (and V8's code): a leak raises it from one full
+    // collection to the next, where heapUsed rises with garbage too. One point per full collection.
+    const lives = late.filter((s, i) => s.live !== null && (i === 0 || s.fullGcs !== late[i - 1]!.fullGcs));
+    console.log(`# M main heap after each full GC (MiB, at s): ${lives.map((s) => `${s.live!.toFixed(1)}@${s.t.toFixed(0)}`).join(' ')}`);
+    const livePerHour = slope(lives.map((s) => ({ x: s.t, y: s.live! }))) * 3600;
+    results.push({
+      name: 'soak.heap.after-full-gc.slope',
+      value: livePerHour,
+      unit: 'MiB/h',
+      note: `${lives.length} points, ${lives[0]?.live ?? '?'} -> ${lives[lives.length - 1]?.live ?? '?'} MiB; ${last.fullGcs - first.fullGcs} full GCs after warm-up`,
+    });
     results.push({ name: 'soak.fds', value: (last.fds ?? 0) - (first.fds ?? 0), unit: 'delta', note: `${first.fds} after warm-up, ${last.fds} at the end` });
     results.push({ name: 'soak.timers', value: last.timers - first.timers, unit: 'delta', note: `${first.timers} after warm-up, ${last.timers} at the end` });
   } finally {

@@ -42,6 +42,7 @@ import { SERVICES } from './services.js';
 import { ServiceHost } from './service-host.js';
 import { planReload } from './reload.js';
 import { RuntimePeers } from './runtime-peers.js';
+import { HeapAfterFullGc } from './heap.js';
 import type { ForwardingPlaneHandle, ForwardingPlaneOptions } from './forwarding-plane.js';
 
 const CONTROL_PLANE_NICE = -10;
@@ -92,6 +93,7 @@ export class Daemon {
   private runtimePeers: RuntimePeers | undefined;
   private wireguard: WireGuardHost | undefined;
   private readonly metrics = new Registry();
+  private readonly heapAfterGc = new HeapAfterFullGc();
   private readonly clock: Clock;
   private readonly startedAt: number;
   private stopping: Promise<void> | undefined;
@@ -121,6 +123,7 @@ export class Daemon {
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not raise the control-plane thread priority');
     }
+    this.heapAfterGc.start();
     await mkdir(cfg.stateDir, { recursive: true, mode: 0o700 });
     this.runtimePeers = new RuntimePeers(cfg.stateDir);
 
@@ -289,6 +292,7 @@ export class Daemon {
       this.tunQueues = [];
       this.tun = undefined;
       await this.control?.stop();
+      this.heapAfterGc.stop();
       this.log.info('moltnet stopped');
     })();
     return this.stopping;
@@ -547,7 +551,7 @@ export class Daemon {
       services: this.services?.names() ?? [],
       counters: this.plane ? nodeCountersObject(this.plane.counterSets) : {},
       controlPlane: this.packetIo?.counters ?? {},
-      memory: memoryMiB(),
+      memory: { ...memoryMiB(), ...this.heapAfterGc.figures() },
       resources: processResources(),
     };
   }

@@ -16,8 +16,44 @@
  * nothing; bench/forward.bench.ts showed no difference). MOLTNET_YOUNG_GROWTH=0 turns this off.
  */
 import v8 from 'node:v8';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 
 /** Keep this thread's young generation at its initial size. Call before the daemon's modules load. */
 export function limitYoungGeneration(): void {
   v8.setFlagsFromString('--semi-space-growth-factor=1');
+}
+
+/**
+ * The main heap's size right after its last full (mark-compact) collection, MiB, or null before the first:
+ * the daemon's live data plus the code V8 keeps. heapUsed alone rises and falls with garbage not yet
+ * collected (a quiet thread can go many minutes between full collections), so a leak shows in this
+ * figure's trend, not in heapUsed's. The observer sees every collection; it acts on the full ones only.
+ */
+export class HeapAfterFullGc {
+  private observer: PerformanceObserver | null = null;
+  private last: number | null = null;
+  private count = 0;
+
+  start(): void {
+    if (this.observer) return;
+    this.observer = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        // A 'gc' entry's detail is { kind, flags }; these typings do not declare it.
+        if ((e as { detail?: { kind?: number } }).detail?.kind !== perfConstants.NODE_PERFORMANCE_GC_MAJOR) continue;
+        this.last = process.memoryUsage().heapUsed;
+        this.count++;
+      }
+    });
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  stop(): void {
+    this.observer?.disconnect();
+    this.observer = null;
+  }
+
+  /** MiB after the last full collection (null before one), and how many full collections were seen. */
+  figures(): { heapAfterFullGc: number | null; fullGcs: number } {
+    return { heapAfterFullGc: this.last === null ? null : Math.round((this.last / 1048576) * 10) / 10, fullGcs: this.count };
+  }
 }
