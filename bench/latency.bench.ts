@@ -14,16 +14,25 @@
  *
  * Then the same ping with every thread of both daemons and the ping held on one CPU: the steps are the
  * same, but no wake has to cross to another (possibly halted) CPU. The gap between the two is the cost of
- * cross-CPU wake-ups on this host, not of the work. Traffic goes only inside the namespaces made here.
+ * cross-CPU wake-ups on this host, not of the work.
+ *
+ * And the RTT against ping's interval, through the daemons and over a plain veth pair in the same run: a
+ * ping once a second (ping's default, an idle mesh) finds every cache of the host cold, the kernel's too,
+ * and one every 10 ms finds them warm. Traffic goes only inside the namespaces made here.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { buildChain, destroyChain } from '../src/demo/chain.js';
+import { connectVeth, createNamespace, deleteNamespace } from '../src/demo/netns.js';
 import { CLI, run as runCmd, tempDir } from '../test/helpers/integration.js';
 import { formatResult, type BenchResult } from './result.js';
 
 const PINGS = Number(process.env['BENCH_PINGS'] ?? 100);
+/** Seconds between pings; ping's own default is 1 (an idle mesh), 0.02 keeps the bench short. */
+const INTERVAL = process.env['BENCH_PING_INTERVAL'] ?? '0.02';
+/** The interval sweep: [seconds between pings, pings]; BENCH_LATENCY_SWEEP=0 leaves it out. */
+const SWEEP: [string, number][] = process.env['BENCH_LATENCY_SWEEP'] === '0' ? [] : [['1', 20], ['0.1', 50], ['0.01', 100]];
 
 const STAGES = [
   'A worker, request (TUN in to underlay out)',
@@ -63,8 +72,8 @@ async function stamps(file: string): Promise<Map<string, number>> {
   return out;
 }
 
-async function pingAvgMs(ns: string, addr: string, pre: string[]): Promise<number> {
-  const r = await runCmd('ip', ['netns', 'exec', ns, ...pre, 'ping', '-c', String(PINGS), '-i', '0.02', '-q', addr], 60_000);
+async function pingAvgMs(ns: string, addr: string, pre: string[], interval = INTERVAL, count = PINGS): Promise<number> {
+  const r = await runCmd('ip', ['netns', 'exec', ns, ...pre, 'ping', '-c', String(count), '-i', interval, '-q', addr], 60_000 + count * Number(interval) * 1000);
   const m = /= [\d.]+\/([\d.]+)\//.exec(r.stdout);
   if (!m) throw new Error(`ping: ${r.stdout} ${r.stderr}`);
   return Number(m[1]);
@@ -79,6 +88,7 @@ export async function run(): Promise<BenchResult[]> {
   try {
     const [a, b] = [chain.nodes[0]!, chain.nodes[1]!];
     const avg = await pingAvgMs(a.ns, b.address, []);
+    const swept = SWEEP.length > 0 ? await sweep(a.ns, b.address, p) : [];
     for (const [node, tag] of [[a, 'a'], [b, 'b']] as const) {
       for (const [ifc, filter, what] of [['molt0', 'icmp6', 'tun'], ['any', 'udp port 4789', 'veth']] as const) {
         caps.push(spawn('ip', ['netns', 'exec', node.ns, 'tcpdump', '-i', ifc, '-w', `${dir}/${tag}-${what}.pcap`,
@@ -99,7 +109,7 @@ export async function run(): Promise<BenchResult[]> {
       for (let i = 0; i < STAGES.length; i++) perStage[i]!.push((t[i + 1]! - t[i]!) * 1e6);
       totals.push((t[7]! - t[0]!) * 1e6);
     }
-    out.push({ name: 'latency.ping.avg', value: avg * 1000, unit: 'us', note: `${PINGS} pings at 20 ms, through the daemons` });
+    out.push({ name: 'latency.ping.avg', value: avg * 1000, unit: 'us', note: `${PINGS} pings ${INTERVAL} s apart, through the daemons` });
     out.push({ name: 'latency.ping.traced', value: traced * 1000, unit: 'us', note: 'the same while tcpdump runs on all four interfaces' });
     out.push({ name: 'latency.echoes.traced', value: totals.length, unit: 'echoes', note: 'seen at all eight points' });
     for (let i = 0; i < STAGES.length; i++) {
@@ -111,6 +121,7 @@ export async function run(): Promise<BenchResult[]> {
     const pinned = await pingAvgMs(a.ns, b.address, ['taskset', '1']);
     out.push({ name: 'latency.ping.one-cpu', value: pinned * 1000, unit: 'us', note: 'both daemons and ping on one CPU: no cross-CPU wake-ups' });
     out.push({ name: 'latency.cross-cpu-share', value: (avg - pinned) / avg, unit: 'x', note: 'of the RTT that is waking threads on other CPUs' });
+    out.push(...swept);
   } finally {
     for (const c of caps) c.kill('SIGKILL');
     await destroyChain(chain);
@@ -121,4 +132,28 @@ export async function run(): Promise<BenchResult[]> {
 
 if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
   for (const r of await run()) console.log(formatResult(r));
+}
+
+/** RTT through the daemons and over a plain veth, per interval between pings; the difference is what a hop adds. */
+async function sweep(ns: string, addr: string, p: string): Promise<BenchResult[]> {
+  const [r1, r2] = [`${p}r1`, `${p}r2`];
+  const out: BenchResult[] = [];
+  try {
+    await createNamespace(r1);
+    await createNamespace(r2);
+    await connectVeth(r1, `${p}x1`, 'fdff:6d6e:fc::1/64', r2, `${p}x2`, 'fdff:6d6e:fc::2/64');
+    await pingAvgMs(r1, 'fdff:6d6e:fc::2', [], '0.2', 3);
+    for (const [interval, count] of SWEEP) {
+      const mesh = await pingAvgMs(ns, addr, [], interval, count);
+      const veth = await pingAvgMs(r1, 'fdff:6d6e:fc::2', [], interval, count);
+      const tag = `${Number(interval) * 1000}ms`;
+      out.push({ name: `latency.every-${tag}.mesh`, value: mesh * 1000, unit: 'us', note: `${count} pings ${interval} s apart through the daemons` });
+      out.push({ name: `latency.every-${tag}.veth`, value: veth * 1000, unit: 'us', note: 'the same over a plain veth pair' });
+      out.push({ name: `latency.every-${tag}.added`, value: (mesh - veth) * 1000, unit: 'us', note: 'what the hop adds; goal < 100' });
+    }
+  } finally {
+    await deleteNamespace(r1);
+    await deleteNamespace(r2);
+  }
+  return out;
 }
