@@ -27,7 +27,8 @@ export function limitYoungGeneration(): void {
  * The main heap's size right after its last full (mark-compact) collection, MiB, or null before the first:
  * the daemon's live data plus the code V8 keeps. heapUsed alone rises and falls with garbage not yet
  * collected (a quiet thread can go many minutes between full collections), so a leak shows in this
- * figure's trend, not in heapUsed's. The observer sees every collection; it acts on the full ones only.
+ * figure's trend, not in heapUsed's. The observer sees every collection; it acts on the full ones only,
+ * when Node delivers their entries (soon after, on this thread's event loop).
  */
 export class HeapAfterFullGc {
   private observer: PerformanceObserver | null = null;
@@ -40,7 +41,8 @@ export class HeapAfterFullGc {
       for (const e of list.getEntries()) {
         // A 'gc' entry's detail is { kind, flags }; these typings do not declare it.
         if ((e as { detail?: { kind?: number } }).detail?.kind !== perfConstants.NODE_PERFORMANCE_GC_MAJOR) continue;
-        this.last = process.memoryUsage().heapUsed;
+        // Not process.memoryUsage(): it also reads this process's RSS from /proc, which is not needed here.
+        this.last = v8.getHeapStatistics().used_heap_size;
         this.count++;
       }
     });
