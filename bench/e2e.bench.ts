@@ -14,11 +14,10 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism as nproc } from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { buildChain, destroyChain } from '../src/demo/chain.js';
-import { connectVeth, createNamespace, deleteNamespace, sh } from '../src/demo/netns.js';
-import { CLI, inNs, run as runCmd, tempDir } from '../test/helpers/integration.js';
+import { sh } from '../src/demo/netns.js';
+import { CLI, inNs, tempDir } from '../test/helpers/integration.js';
 import { formatResult, type BenchResult } from './result.js';
-import { loadNative } from '../src/dataplane/io/native.js';
-import { raiseUdpBuffers } from '../src/transport/wireguard/socket-buffers.js';
+import { kernelVxlanPair, plainVethPair, wireguardGoPair, withPair } from './reference-pairs.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 
@@ -102,90 +101,6 @@ async function blast(clientNs: string, serverNs: string, serverAddr: string): Pr
   }
 }
 
-async function plainVeth(p: string): Promise<Figures> {
-  const a = `${p}va`;
-  const b = `${p}vb`;
-  await createNamespace(a);
-  await createNamespace(b);
-  try {
-    await connectVeth(a, `${p}a0`, 'fdff:6d6e:ff::1/64', b, `${p}b0`, 'fdff:6d6e:ff::2/64');
-    return await measure(a, b, 'fdff:6d6e:ff::2');
-  } finally {
-    await deleteNamespace(a);
-    await deleteNamespace(b);
-  }
-}
-
-/** The Linux kernel's own vxlan device between the same kind of namespaces: the speed issue 11 measures us against. */
-async function kernelVxlan(p: string): Promise<Figures> {
-  const a = `${p}ka`;
-  const b = `${p}kb`;
-  await createNamespace(a);
-  await createNamespace(b);
-  try {
-    await connectVeth(a, `${p}a0`, 'fdff:6d6e:fd::1/64', b, `${p}b0`, 'fdff:6d6e:fd::2/64');
-    const sides = [
-      { ns: a, local: 'fdff:6d6e:fd::1', remote: 'fdff:6d6e:fd::2', inner: 'fd00:6d6f:6c74:bbbb::1/64', dev: `${p}a0` },
-      { ns: b, local: 'fdff:6d6e:fd::2', remote: 'fdff:6d6e:fd::1', inner: 'fd00:6d6f:6c74:bbbb::2/64', dev: `${p}b0` },
-    ];
-    for (const s of sides) {
-      await sh('ip', ['-n', s.ns, 'link', 'add', `${p}vx`, 'type', 'vxlan', 'id', '42', 'local', s.local, 'remote', s.remote, 'dstport', '4789', 'dev', s.dev]);
-      await sh('ip', ['-n', s.ns, 'link', 'set', `${p}vx`, 'mtu', '1380', 'up']);
-      await sh('ip', ['-n', s.ns, '-6', 'addr', 'add', s.inner, 'dev', `${p}vx`, 'nodad']);
-    }
-    return await measure(a, b, 'fd00:6d6f:6c74:bbbb::2');
-  } finally {
-    await deleteNamespace(a);
-    await deleteNamespace(b);
-  }
-}
-
-async function wireguardGo(p: string, dir: string, tuned: boolean): Promise<Figures> {
-  const a = `${p}w${tuned ? 't' : 'a'}`;
-  const b = `${p}w${tuned ? 'u' : 'b'}`;
-  const procs: ChildProcess[] = [];
-  await createNamespace(a);
-  await createNamespace(b);
-  try {
-    await connectVeth(a, `${p}a0`, 'fdff:6d6e:fe::1/64', b, `${p}b0`, 'fdff:6d6e:fe::2/64');
-    const keys = await Promise.all([0, 1].map(async () => {
-      const priv = (await sh('wg', ['genkey'])).trim();
-      const pub = (await runCmd('sh', ['-c', `echo ${priv} | wg pubkey`], 5000)).stdout.trim();
-      return { priv, pub };
-    }));
-    // wireguard-go's control socket is /var/run/wireguard/<ifname>.sock, shared by all namespaces: one
-    // interface name per side.
-    const sides = [
-      { ns: a, ifname: `${p}wg0`, me: keys[0]!, peer: keys[1]!, under: 'fdff:6d6e:fe::2', inner: 'fd00:6d6f:6c74:aaaa::1', peerInner: 'fd00:6d6f:6c74:aaaa::2' },
-      { ns: b, ifname: `${p}wg1`, me: keys[1]!, peer: keys[0]!, under: 'fdff:6d6e:fe::1', inner: 'fd00:6d6f:6c74:aaaa::2', peerInner: 'fd00:6d6f:6c74:aaaa::1' },
-    ];
-    for (const s of sides) {
-      const child = spawn('ip', ['netns', 'exec', s.ns, 'wireguard-go', '-f', s.ifname], { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'error' } });
-      procs.push(child);
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-    for (const s of sides) {
-      const keyFile = `${dir}/${s.ns}.key`;
-      await sh('sh', ['-c', `umask 077; echo ${s.me.priv} > ${keyFile}`]);
-      await sh('ip', ['netns', 'exec', s.ns, 'wg', 'set', s.ifname, 'private-key', keyFile, 'listen-port', '51820',
-        'peer', s.peer.pub, 'endpoint', `[${s.under}]:51820`, 'allowed-ips', `${s.peerInner}/128`]);
-      await sh('ip', ['-n', s.ns, '-6', 'addr', 'add', `${s.inner}/128`, 'dev', s.ifname, 'nodad']);
-      await sh('ip', ['-n', s.ns, 'link', 'set', s.ifname, 'mtu', '1380', 'up']);
-      await sh('ip', ['-n', s.ns, '-6', 'route', 'add', `${s.peerInner}/128`, 'dev', s.ifname]);
-    }
-    if (tuned) {
-      for (const c of procs) {
-        if ((await raiseUdpBuffers(loadNative(), c.pid!, 51820)) === 0) throw new Error('wireguard-go sockets not found');
-      }
-    }
-    return await measure(a, b, 'fd00:6d6f:6c74:aaaa::2');
-  } finally {
-    for (const c of procs) c.kill('SIGKILL');
-    await deleteNamespace(a);
-    await deleteNamespace(b);
-  }
-}
-
 /** A 2-node MoltNet pair; `workers`: forwarding threads per node (default: the daemon's 'auto', 1 on 2 cores). */
 async function moltnet(p: string, link: 'vxlan' | 'gre' | 'wireguard', dir: string, workers?: number): Promise<Figures> {
   const tag = workers === undefined ? link : `${link}-w${workers}`;
@@ -234,8 +149,8 @@ export async function run(): Promise<BenchResult[]> {
     out.push({ name: 'e2e.ratio.vxlan-2workers/kernel-vxlan.tcp-P4', value: vx2.tcp4Gbps / kvx.tcp4Gbps, unit: 'x', note: 'goal >= 0.5' });
   };
   if (process.env['BENCH_E2E'] === 'vxlan') {
-    const veth = await plainVeth(p);
-    const kvx = await kernelVxlan(p);
+    const veth = await withPair(plainVethPair(p), (r) => measure(r.a, r.b, r.target));
+    const kvx = await withPair(kernelVxlanPair(p), (r) => measure(r.a, r.b, r.target));
     const vx = await moltnet(p, 'vxlan', dir);
     const vx2 = await moltnet(p, 'vxlan', dir, 2);
     add('veth', veth);
@@ -246,8 +161,8 @@ export async function run(): Promise<BenchResult[]> {
     await sh('rm', ['-rf', dir]);
     return out;
   }
-  const wg = await wireguardGo(p, dir, false);
-  const wgTuned = await wireguardGo(p, dir, true);
+  const wg = await withPair(wireguardGoPair(p, dir, false), (r) => measure(r.a, r.b, r.target));
+  const wgTuned = await withPair(wireguardGoPair(p, dir, true), (r) => measure(r.a, r.b, r.target));
   const wgLink = await moltnet(p, 'wireguard', dir);
   const addWg = () => {
     add('wireguard-go', wg);
@@ -261,8 +176,8 @@ export async function run(): Promise<BenchResult[]> {
     await sh('rm', ['-rf', dir]);
     return out;
   }
-  const veth = await plainVeth(p);
-  const kvx = await kernelVxlan(p);
+  const veth = await withPair(plainVethPair(p), (r) => measure(r.a, r.b, r.target));
+  const kvx = await withPair(kernelVxlanPair(p), (r) => measure(r.a, r.b, r.target));
   const vx = await moltnet(p, 'vxlan', dir);
   const vx2 = await moltnet(p, 'vxlan', dir, 2);
   const gre = await moltnet(p, 'gre', dir);

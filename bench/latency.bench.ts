@@ -16,17 +16,17 @@
  * same, but no wake has to cross to another (possibly halted) CPU. The gap between the two is the cost of
  * cross-CPU wake-ups on this host, not of the work.
  *
- * And the RTT against ping's interval, through the daemons and over a plain veth pair in the same run: a
- * ping once a second (ping's default, an idle mesh) finds every cache of the host cold, the kernel's too,
- * and one every 10 ms finds them warm. Traffic goes only inside the namespaces made here.
+ * And the RTT against ping's interval, through the daemons, over a plain veth pair, the kernel's vxlan and
+ * wireguard-go in the same run: a ping once a second (ping's default, an idle mesh) finds every cache of the
+ * host cold, the kernel's too, and one every 10 ms finds them warm. Traffic goes only inside the namespaces made here.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { buildChain, destroyChain } from '../src/demo/chain.js';
-import { connectVeth, createNamespace, deleteNamespace } from '../src/demo/netns.js';
 import { CLI, run as runCmd, tempDir } from '../test/helpers/integration.js';
 import { formatResult, type BenchResult } from './result.js';
+import { kernelVxlanPair, plainVethPair, wireguardGoPair, type ReferencePair } from './reference-pairs.js';
 
 const PINGS = Number(process.env['BENCH_PINGS'] ?? 100);
 /** Seconds between pings; ping's own default is 1 (an idle mesh), 0.02 keeps the bench short. */
@@ -88,7 +88,7 @@ export async function run(): Promise<BenchResult[]> {
   try {
     const [a, b] = [chain.nodes[0]!, chain.nodes[1]!];
     const avg = await pingAvgMs(a.ns, b.address, []);
-    const swept = SWEEP.length > 0 ? await sweep(a.ns, b.address, p) : [];
+    const swept = SWEEP.length > 0 ? await sweep(a.ns, b.address, p, dir) : [];
     for (const [node, tag] of [[a, 'a'], [b, 'b']] as const) {
       for (const [ifc, filter, what] of [['molt0', 'icmp6', 'tun'], ['any', 'udp port 4789', 'veth']] as const) {
         caps.push(spawn('ip', ['netns', 'exec', node.ns, 'tcpdump', '-i', ifc, '-w', `${dir}/${tag}-${what}.pcap`,
@@ -134,26 +134,32 @@ if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
   for (const r of await run()) console.log(formatResult(r));
 }
 
-/** RTT through the daemons and over a plain veth, per interval between pings; the difference is what a hop adds. */
-async function sweep(ns: string, addr: string, p: string): Promise<BenchResult[]> {
-  const [r1, r2] = [`${p}r1`, `${p}r2`];
+/**
+ * RTT per interval between pings: through the daemons, over a plain veth, and through the two references
+ * (the kernel's vxlan: no thread to wake; wireguard-go: a userspace forwarder, woken per packet as ours is).
+ * What a hop adds is the difference to the veth.
+ */
+async function sweep(ns: string, addr: string, p: string, dir: string): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
+  const pairs: ReferencePair[] = [];
   try {
-    await createNamespace(r1);
-    await createNamespace(r2);
-    await connectVeth(r1, `${p}x1`, 'fdff:6d6e:fc::1/64', r2, `${p}x2`, 'fdff:6d6e:fc::2/64');
-    await pingAvgMs(r1, 'fdff:6d6e:fc::2', [], '0.2', 3);
+    pairs.push(await plainVethPair(p), await kernelVxlanPair(p), await wireguardGoPair(p, dir, false));
+    const [veth, kvx, wg] = pairs as [ReferencePair, ReferencePair, ReferencePair];
+    for (const pr of pairs) await pingAvgMs(pr.a, pr.target, [], '0.2', 3);
     for (const [interval, count] of SWEEP) {
       const mesh = await pingAvgMs(ns, addr, [], interval, count);
-      const veth = await pingAvgMs(r1, 'fdff:6d6e:fc::2', [], interval, count);
-      const tag = `${Number(interval) * 1000}ms`;
-      out.push({ name: `latency.every-${tag}.mesh`, value: mesh * 1000, unit: 'us', note: `${count} pings ${interval} s apart through the daemons` });
-      out.push({ name: `latency.every-${tag}.veth`, value: veth * 1000, unit: 'us', note: 'the same over a plain veth pair' });
-      out.push({ name: `latency.every-${tag}.added`, value: (mesh - veth) * 1000, unit: 'us', note: 'what the hop adds; goal < 100' });
+      const v = await pingAvgMs(veth.a, veth.target, [], interval, count);
+      const k = await pingAvgMs(kvx.a, kvx.target, [], interval, count);
+      const w = await pingAvgMs(wg.a, wg.target, [], interval, count);
+      const tag = `latency.every-${Number(interval) * 1000}ms`;
+      out.push({ name: `${tag}.mesh`, value: mesh * 1000, unit: 'us', note: `${count} pings ${interval} s apart through the daemons` });
+      out.push({ name: `${tag}.veth`, value: v * 1000, unit: 'us', note: 'the same over a plain veth pair' });
+      out.push({ name: `${tag}.added`, value: (mesh - v) * 1000, unit: 'us', note: 'what the MoltNet hop adds; goal < 100' });
+      out.push({ name: `${tag}.kernel-vxlan-added`, value: (k - v) * 1000, unit: 'us', note: "what the kernel's vxlan adds" });
+      out.push({ name: `${tag}.wireguard-go-added`, value: (w - v) * 1000, unit: 'us', note: 'what a wireguard-go hop adds' });
     }
   } finally {
-    await deleteNamespace(r1);
-    await deleteNamespace(r2);
+    for (const pr of pairs) await pr.close();
   }
   return out;
 }
